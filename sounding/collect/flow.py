@@ -1,0 +1,155 @@
+"""The respondent flow's rules: who is answering, what to ask next, and storing each answer.
+
+Views call these; nothing here knows about HTTP beyond a mapping of link parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sounding.collect.models import IDENTITY_PARAMS, Answer, Response
+from sounding.delivery.outbox import mark_due
+from sounding.surveys.definition import RESERVED_KEYS
+from sounding.surveys.models import Survey
+from sounding.surveys.questions import EMPTY
+from sounding.surveys.spec import Question, SurveySpec
+
+MAX_HIDDEN_FIELDS = 20
+MAX_PARAM_LENGTH = 255
+
+
+@dataclass
+class LinkContext:
+    """What a survey link says about its respondent."""
+
+    identity: dict[str, str] = field(default_factory=dict)  # braze_id/external_id/email
+    hidden: dict[str, str] = field(default_factory=dict)
+    prefill: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> tuple[str, str]:
+        for _param, kind in IDENTITY_PARAMS:
+            if self.identity.get(kind):
+                return kind, self.identity[kind]
+        return "", ""
+
+
+def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
+    ctx = LinkContext()
+    for param, kind in IDENTITY_PARAMS:
+        value = (params.get(param) or "").strip()
+        if value and len(value) <= MAX_PARAM_LENGTH:
+            ctx.identity[kind] = value
+    for name, value in params.items():
+        if name in RESERVED_KEYS or name in ctx.identity or name.startswith("user_"):
+            continue
+        if spec.get(name) is not None:
+            ctx.prefill[name] = value
+        elif len(ctx.hidden) < MAX_HIDDEN_FIELDS and len(name) <= 64:
+            ctx.hidden[name] = value[:MAX_PARAM_LENGTH]
+    return ctx
+
+
+def find_response(survey: Survey, ctx: LinkContext) -> Response | None:
+    kind, value = ctx.primary
+    if not kind:
+        return None
+    return Response.objects.filter(
+        survey=survey, identity_kind=kind, identity_value=value
+    ).first()
+
+
+def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Response:
+    """Create the response for this link, or return the one a concurrent request created."""
+    kind, value = ctx.primary
+    fields = {
+        "survey": survey,
+        "identity_kind": kind,
+        "identity_value": value,
+        "braze_id": ctx.identity.get("braze_id", ""),
+        "external_id": ctx.identity.get("external_id", ""),
+        "email": ctx.identity.get("email", ""),
+        "hidden": ctx.hidden,
+        "language": language,
+    }
+    if not kind:
+        return Response.objects.create(**fields)
+    try:
+        with transaction.atomic():
+            return Response.objects.create(**fields)
+    except IntegrityError:
+        # A double tap or two tabs: the other request created it first; continue that one.
+        existing = find_response(survey, ctx)
+        if existing is None:
+            raise
+        return existing
+
+
+def save_answer(
+    response: Response,
+    question: Question,
+    value: Any,
+    current: dict[str, Any],
+    completes: bool = False,
+) -> bool:
+    """Store (or clear, for EMPTY) one answer; return whether anything changed.
+
+    One short transaction: the answer, the response's version and the outbox rows, together.
+    `current` is the response's answers as read before; it is updated in place.
+    """
+    unchanged = (value is EMPTY and question.key not in current) or (
+        value is not EMPTY and current.get(question.key, EMPTY) == value
+    )
+    now = timezone.now()
+    if unchanged and not (completes and response.completed_at is None):
+        return False
+    with transaction.atomic():
+        if not unchanged:
+            if value is EMPTY:
+                Answer.objects.filter(response=response, question_key=question.key).delete()
+            else:
+                Answer.objects.bulk_create(
+                    [Answer(response=response, question_key=question.key, value=value,
+                            answered_at=now)],
+                    update_conflicts=True,
+                    unique_fields=["response", "question_key"],
+                    update_fields=["value", "answered_at"],
+                )
+        updates: dict[str, Any] = {"updated_at": now}
+        if not unchanged:
+            updates["answers_version"] = F("answers_version") + 1
+        if completes and response.completed_at is None:
+            updates["completed_at"] = now
+            response.completed_at = now
+        Response.objects.filter(pk=response.pk).update(**updates)
+        if not unchanged:
+            mark_due(response)
+    if value is EMPTY:
+        current.pop(question.key, None)
+    else:
+        current[question.key] = value
+    return not unchanged
+
+
+def resume_at(spec: SurveySpec, answers: Mapping[str, Any]) -> Question | None:
+    """Where a returning respondent continues: just after the last question they answered."""
+    last = -1
+    for i, q in enumerate(spec.questions):
+        if q.key in answers:
+            last = i
+    return next_after(spec, last)
+
+
+def next_after(spec: SurveySpec, index: int) -> Question | None:
+    i = index + 1
+    return spec.questions[i] if i < len(spec.questions) else None
+
+
+def previous_before(spec: SurveySpec, index: int) -> Question | None:
+    return spec.questions[index - 1] if index > 0 else None

@@ -1,0 +1,86 @@
+"""Responses and their answers: what respondents said, stored the moment they say it."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from sounding.surveys.models import Survey
+
+# Link parameters that identify the respondent, in order of precedence: the first one present
+# is the identity a returning respondent is recognised by.
+IDENTITY_PARAMS = (
+    ("user_braze_id", "braze_id"),
+    ("user_external_id", "external_id"),
+    ("user_email", "email"),
+)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Response(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    # Public handle of a response in forms and cookies; the primary key is never exposed.
+    token = models.CharField(max_length=32, unique=True, default=new_token)
+    identity_kind = models.CharField(max_length=12, blank=True)
+    identity_value = models.CharField(max_length=255, blank=True)
+    braze_id = models.CharField(max_length=255, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    hidden = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every change to the answers; destinations compare it with what they sent.
+    answers_version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One response per person per survey, even when two requests race to create it.
+            models.UniqueConstraint(
+                fields=["survey", "identity_kind", "identity_value"],
+                condition=~Q(identity_kind=""),
+                name="one_response_per_identity",
+            )
+        ]
+        indexes = [models.Index(fields=["survey", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}:{self.identity_value or self.token}"
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {
+            "braze_id": self.braze_id,
+            "external_id": self.external_id,
+            "email": self.email,
+        }
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question_key = models.CharField(max_length=64)
+    value = models.JSONField()
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "question_key"], name="one_answer_per_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_key}={self.value!r}"
+
+
+def answers_of(response: Response) -> dict[str, Any]:
+    return dict(response.answers.values_list("question_key", "value"))

@@ -1,0 +1,185 @@
+"""The survey definition format: JSON in, a validated `SurveySpec` out, and back again.
+
+The format is documented in docs/survey-definition.md with a JSON Schema beside it.
+Validation collects every problem with its JSON path instead of stopping at the first, so an
+author (or an API client) can fix a definition in one round.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sounding.surveys.questions import QUESTION_TYPES, Problems
+from sounding.surveys.spec import Question, SurveySpec
+
+MAX_QUESTIONS = 200
+MAX_PROMPT = 1000
+MAX_HELP = 2000
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Query parameters that mean something else in a survey link, so no question key may take them.
+RESERVED_KEYS = frozenset(
+    {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview"}
+)
+SURVEY_FIELDS = frozenset({"title", "intro", "thank_you", "language", "questions"})
+COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required"})
+
+
+class DefinitionError(ValueError):
+    def __init__(self, problems: Problems) -> None:
+        super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
+        self.problems = problems
+
+    def as_list(self) -> list[dict[str, str]]:
+        return [{"path": p, "message": m} for p, m in self.problems]
+
+
+def key_from_prompt(prompt: str, taken: set[str]) -> str:
+    """A readable, stable key for a question that was given none."""
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    base = "_".join(words)[:40].strip("_") or "question"
+    if not base[0].isalpha():
+        base = "q_" + base
+    base = base[:40]
+    if base in RESERVED_KEYS:
+        base += "_answer"
+    key, n = base, 2
+    while key in taken:
+        key = f"{base}_{n}"
+        n += 1
+    return key
+
+
+def _check_text(
+    data: dict[str, Any], name: str, path: str, limit: int, problems: Problems, required: bool
+) -> None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            problems.append((f"{path}.{name}", "is required"))
+        return
+    if not isinstance(value, str):
+        problems.append((f"{path}.{name}", "must be a string"))
+    elif required and not value.strip():
+        problems.append((f"{path}.{name}", "must not be empty"))
+    elif len(value) > limit:
+        problems.append((f"{path}.{name}", f"must be at most {limit} characters"))
+
+
+def _check_question(raw: Any, path: str, problems: Problems) -> bool:
+    if not isinstance(raw, dict):
+        problems.append((path, "must be an object"))
+        return False
+    kind = QUESTION_TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+    if kind is None:
+        names = ", ".join(QUESTION_TYPES)
+        problems.append((f"{path}.type", f"must be one of: {names}"))
+    _check_text(raw, "prompt", path, MAX_PROMPT, problems, required=True)
+    _check_text(raw, "help", path, MAX_HELP, problems, required=False)
+    if "required" in raw and not isinstance(raw["required"], bool):
+        problems.append((f"{path}.required", "must be true or false"))
+    key = raw.get("key")
+    if key is not None and (not isinstance(key, str) or not KEY_PATTERN.match(key)):
+        problems.append(
+            (
+                f"{path}.key",
+                "must start with a lower-case letter and hold only a-z, 0-9 and _ "
+                "(at most 64 characters)",
+            )
+        )
+    elif key in RESERVED_KEYS:
+        problems.append((f"{path}.key", f"{key!r} is reserved for survey links"))
+    if kind is not None:
+        for name in sorted(set(raw) - COMMON_FIELDS - kind.fields):
+            problems.append((f"{path}.{name}", f"is not a field of a {kind.name} question"))
+        kind.check(raw, path, problems)
+    return kind is not None
+
+
+def normalize(data: Any) -> dict[str, Any]:
+    """Validate a definition and return it with every key and default made explicit.
+
+    Raises DefinitionError listing every problem found.
+    """
+    problems: Problems = []
+    if not isinstance(data, dict):
+        raise DefinitionError([("$", "must be a JSON object")])
+    for name in sorted(set(data) - SURVEY_FIELDS):
+        problems.append((f"$.{name}", "is not a field of a survey definition"))
+    _check_text(data, "title", "$", 200, problems, required=True)
+    _check_text(data, "intro", "$", MAX_HELP, problems, required=False)
+    _check_text(data, "thank_you", "$", MAX_HELP, problems, required=False)
+    _check_text(data, "language", "$", 10, problems, required=False)
+    questions = data.get("questions", [])
+    if not isinstance(questions, list):
+        problems.append(("$.questions", "must be a list"))
+        questions = []
+    if len(questions) > MAX_QUESTIONS:
+        problems.append(("$.questions", f"must have at most {MAX_QUESTIONS} questions"))
+    given: dict[str, int] = {}
+    for i, raw in enumerate(questions):
+        path = f"$.questions[{i}]"
+        _check_question(raw, path, problems)
+        key = raw.get("key") if isinstance(raw, dict) else None
+        if isinstance(key, str):
+            if key in given:
+                problems.append((f"{path}.key", f"repeats the key of $.questions[{given[key]}]"))
+            given.setdefault(key, i)
+    if problems:
+        raise DefinitionError(problems)
+    taken = set(given)
+    out_questions = []
+    for raw in questions:
+        kind = QUESTION_TYPES[raw["type"]]
+        key = raw.get("key") or key_from_prompt(raw["prompt"], taken)
+        taken.add(key)
+        q = {"key": key, "type": kind.name, "prompt": raw["prompt"].strip()}
+        q["help"] = raw.get("help", "")
+        q["required"] = raw.get("required", False)
+        q.update(kind.defaults())
+        q.update({k: v for k, v in raw.items() if k in kind.fields})
+        if "choices" in q:
+            q["choices"] = [c.strip() for c in q["choices"]]
+            q.setdefault("allow_other", False)
+            q.setdefault("other_label", "Other")
+        out_questions.append(q)
+    return {
+        "title": data["title"].strip(),
+        "intro": data.get("intro", ""),
+        "thank_you": data.get("thank_you", ""),
+        "language": data.get("language") or "en",
+        "questions": out_questions,
+    }
+
+
+def build_spec(definition: dict[str, Any]) -> SurveySpec:
+    """Turn a normalized definition into the immutable spec the app reads."""
+    questions = []
+    for q in definition["questions"]:
+        questions.append(
+            Question(
+                key=q["key"],
+                type=q["type"],
+                prompt=q["prompt"],
+                help=q.get("help", ""),
+                required=q.get("required", False),
+                choices=tuple(q.get("choices", ())),
+                allow_other=q.get("allow_other", False),
+                other_label=q.get("other_label", "Other"),
+                min=q.get("min"),
+                max=q.get("max"),
+                min_label=q.get("min_label", ""),
+                max_label=q.get("max_label", ""),
+                labels=tuple(q.get("labels", ())),
+                placeholder=q.get("placeholder", ""),
+            )
+        )
+    return SurveySpec(
+        title=definition["title"],
+        questions=tuple(questions),
+        intro=definition.get("intro", ""),
+        thank_you=definition.get("thank_you", ""),
+        language=definition.get("language", "en"),
+    )

@@ -1,0 +1,63 @@
+"""The in-memory shape of a survey definition: immutable, validated, cheap to share.
+
+A `SurveySpec` is built once per survey version (see `surveys.cache`) and read by the
+respondent flow, the API and, later, the destinations' attribute mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    key: str
+    type: str
+    prompt: str
+    help: str = ""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    allow_other: bool = False
+    other_label: str = "Other"
+    min: float | None = None
+    max: float | None = None
+    min_label: str = ""
+    max_label: str = ""
+    labels: tuple[str, ...] = ()
+    placeholder: str = ""
+
+    @property
+    def kind(self) -> Any:
+        from sounding.surveys.questions import QUESTION_TYPES
+
+        return QUESTION_TYPES[self.type]
+
+    def points(self) -> list[int]:
+        """The numbers offered by a score question (nps, rating, csat, scale)."""
+        assert self.min is not None and self.max is not None
+        return list(range(int(self.min), int(self.max) + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySpec:
+    title: str
+    questions: tuple[Question, ...]
+    intro: str = ""
+    thank_you: str = ""
+    language: str = "en"
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({q.key: i for i, q in enumerate(self.questions)})
+
+    def get(self, key: str) -> Question | None:
+        i = self._index.get(key)
+        return None if i is None else self.questions[i]
+
+    def position(self, key: str) -> int:
+        return self._index[key]
+
+    @property
+    def keys(self) -> list[str]:
+        return [q.key for q in self.questions]
