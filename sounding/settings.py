@@ -120,8 +120,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = str(DATA_DIR / "static")
-STATICFILES_DIRS: list[str] = []
+STATICFILES_DIRS = [os.path.join(BASE_DIR, "static")]
 # Serve straight from the app directories: one command to run, no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

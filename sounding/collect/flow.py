@@ -60,9 +60,7 @@ def find_response(survey: Survey, ctx: LinkContext) -> Response | None:
     kind, value = ctx.primary
     if not kind:
         return None
-    return Response.objects.filter(
-        survey=survey, identity_kind=kind, identity_value=value
-    ).first()
+    return Response.objects.filter(survey=survey, identity_kind=kind, identity_value=value).first()
 
 
 def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Response:
@@ -115,8 +113,14 @@ def save_answer(
                 Answer.objects.filter(response=response, question_key=question.key).delete()
             else:
                 Answer.objects.bulk_create(
-                    [Answer(response=response, question_key=question.key, value=value,
-                            answered_at=now)],
+                    [
+                        Answer(
+                            response=response,
+                            question_key=question.key,
+                            value=value,
+                            answered_at=now,
+                        )
+                    ],
                     update_conflicts=True,
                     unique_fields=["response", "question_key"],
                     update_fields=["value", "answered_at"],

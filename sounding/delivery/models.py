@@ -43,3 +43,6 @@ class Push(models.Model):
             )
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="push_due")]
+
+    def __str__(self) -> str:
+        return f"{self.destination}:{self.response_id}:{self.state}"

@@ -48,6 +48,11 @@ class Survey(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("survey-detail", args=[self.pk])
+
     @classmethod
     def create(cls, workspace: Workspace, definition: Any, user: User | None = None) -> Survey:
         """Validate `definition` (raises DefinitionError) and save a new draft survey."""
@@ -86,11 +91,6 @@ class Survey(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == Status.LIVE
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("survey-detail", args=[self.pk])
 
     def public_path(self) -> str:
         from django.urls import reverse

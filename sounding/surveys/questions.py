@@ -76,11 +76,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_label(q: dict[str, Any], name: str, path: str, problems: Problems) -> None:
@@ -93,7 +89,7 @@ def _check_label(q: dict[str, Any], name: str, path: str, problems: Problems) ->
 class ScoreType(QuestionType):
     """A row of whole numbers to pick one from."""
 
-    template = "score"
+    template = "scale"
     fixed_range: ClassVar[tuple[int, int] | None] = None
     default_labels: ClassVar[tuple[str, str]] = ("", "")
 
@@ -142,7 +138,7 @@ class CsatType(ScoreType):
     name = "csat"
     fields = frozenset({"labels"})
     fixed_range = (1, 5)
-    template = "csat"
+    template = "options"
 
     def defaults(self) -> dict[str, Any]:
         return {**super().defaults(), "labels": list(CSAT_LABELS)}
@@ -179,7 +175,7 @@ class ScaleType(ScoreType):
 
 class ChoiceType(QuestionType):
     fields = frozenset({"choices", "allow_other", "other_label"})
-    template = "choice"
+    template = "options"
     multiple: ClassVar[bool] = False
 
     def check(self, q: dict[str, Any], path: str, problems: Problems) -> None:
@@ -263,7 +259,7 @@ class MultipleChoiceType(ChoiceType):
 
 class YesNoType(QuestionType):
     name = "yes_no"
-    template = "yes_no"
+    template = "options"
     TRUE = frozenset({"yes", "true", "1", "y"})
     FALSE = frozenset({"no", "false", "0", "n"})
 
@@ -302,19 +298,19 @@ class TextType(QuestionType):
 
 class ShortTextType(TextType):
     name = "short_text"
-    template = "short_text"
+    template = "input"
     limit = SHORT_TEXT_MAX
 
 
 class LongTextType(TextType):
     name = "long_text"
-    template = "long_text"
+    template = "textarea"
     limit = LONG_TEXT_MAX
 
 
 class EmailType(TextType):
     name = "email"
-    template = "email"
+    template = "input"
     limit = 254
 
     def parse(self, q: Question, values: Sequence[str], other: str = "") -> Any:
@@ -334,7 +330,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 class NumberType(QuestionType):
     name = "number"
     fields = frozenset({"min", "max", "placeholder"})
-    template = "number"
+    template = "input"
 
     def check(self, q: dict[str, Any], path: str, problems: Problems) -> None:
         for name in ("min", "max"):
@@ -376,7 +372,7 @@ def _range_message(q: Question) -> str:
 
 class DateType(QuestionType):
     name = "date"
-    template = "date"
+    template = "input"
 
     def parse(self, q: Question, values: Sequence[str], other: str = "") -> Any:
         raw = _first(values)

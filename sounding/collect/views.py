@@ -1,0 +1,218 @@
+"""The respondent pages: one question per screen, plain forms that JavaScript only smooths.
+
+The same URL serves every screen. GET shows where the respondent stands (storing a
+pre-answer from the link first); POST stores one answer and shows the next screen directly,
+without a redirect, so a six-question survey costs seven requests, not thirteen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from sounding.collect import flow, widgets
+from sounding.collect.models import Response, answers_of
+from sounding.surveys.models import Status, Survey
+from sounding.surveys.questions import EMPTY, AnswerError
+from sounding.surveys.spec import Question, SurveySpec
+
+COOKIE_PREFIX = "sr_"
+COOKIE_AGE = 60 * 60 * 24 * 90
+
+
+def _activate_language(request: HttpRequest, spec: SurveySpec) -> str:
+    from django.conf import settings
+
+    wanted = request.GET.get("lang", "")
+    supported = {code for code, _ in settings.LANGUAGES}
+    for code in (wanted, wanted.split("-")[0]):
+        if code in supported:
+            translation.activate(code)
+            return code
+    return translation.get_language() or spec.language
+
+
+def _closed(request: HttpRequest, survey: Survey | None, status: int) -> HttpResponse:
+    return render(request, "collect/closed.html", {"survey": survey}, status=status)
+
+
+def _find(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Response | None:
+    token = request.POST.get("r") or request.GET.get("r") or ""
+    if not token:
+        token = request.COOKIES.get(COOKIE_PREFIX + str(survey.pk), "")
+        response = flow.find_response(survey, ctx)
+        if response is not None or ctx.primary[0]:
+            # A link naming a person wins over a cookie left by someone else on this device.
+            return response
+    if not token:
+        return None
+    return Response.objects.filter(token=token, survey=survey).first()
+
+
+class Screen:
+    """What to render: a question (with its value and error) or the thank-you page."""
+
+    def __init__(
+        self,
+        survey: Survey,
+        response: Response | None,
+        answers: dict[str, Any],
+        question: Question | None,
+        error: str = "",
+        submitted: list[str] | None = None,
+    ) -> None:
+        self.survey = survey
+        self.spec = survey.spec
+        self.response = response
+        self.question = question
+        self.error = error
+        self.values = (
+            submitted
+            if submitted is not None
+            else (
+                question.kind.form_values(question, answers.get(question.key)) if question else []
+            )
+        )
+        self.other = ""
+        if question and question.allow_other and submitted is None:
+            stored = answers.get(question.key)
+            stored_list = stored if isinstance(stored, list) else [stored]
+            self.other = next(
+                (v for v in stored_list if isinstance(v, str) and v not in question.choices), ""
+            )
+
+    def context(self, request: HttpRequest) -> dict[str, Any]:
+        q = self.question
+        index = self.spec.position(q.key) if q else len(self.spec.questions)
+        return {
+            "survey": self.survey,
+            "spec": self.spec,
+            "q": q,
+            "number": index + 1,
+            "total": len(self.spec.questions),
+            "percent": round(100 * index / max(1, len(self.spec.questions))),
+            "is_last": q is not None and index == len(self.spec.questions) - 1,
+            "can_go_back": index > 0,
+            "token": self.response.token if self.response else "",
+            "options": widgets.options(q, self.values) if q else [],
+            "attrs": widgets.input_attrs(q) if q else {},
+            "auto": q is not None and widgets.auto_advances(q),
+            "value": self.values[0] if self.values else "",
+            "other": self.other,
+            "error": self.error,
+            "action": request.get_full_path(),
+        }
+
+
+def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
+    template = "collect/question.html" if screen.question else "collect/done.html"
+    response = render(request, template, screen.context(request), status=status)
+    response["Cache-Control"] = "no-store"
+    if screen.response is not None and not screen.response.identity_kind:
+        response.set_cookie(
+            COOKIE_PREFIX + str(screen.survey.pk),
+            screen.response.token,
+            max_age=COOKIE_AGE,
+            path=screen.survey.public_path(),
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response
+
+
+def _show(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> HttpResponse:
+    spec = survey.spec
+    response = _find(request, survey, ctx)
+    answers = answers_of(response) if response else {}
+    if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
+        response = _apply_prefill(request, survey, ctx, response, answers)
+    wanted = spec.get(request.GET.get("q", ""))
+    if wanted is not None and response is not None:
+        return _render(request, Screen(survey, response, answers, wanted))
+    if response is not None and response.completed_at is not None:
+        return _render(request, Screen(survey, response, answers, None))
+    question = flow.resume_at(spec, answers) if answers else (spec.questions or (None,))[0]
+    return _render(request, Screen(survey, response, answers, question))
+
+
+def _apply_prefill(
+    request: HttpRequest,
+    survey: Survey,
+    ctx: flow.LinkContext,
+    response: Response | None,
+    answers: dict[str, Any],
+) -> Response | None:
+    """Store answers carried by the link (one-click NPS); invalid ones are ignored."""
+    for key, raw in ctx.prefill.items():
+        question = survey.spec.get(key)
+        try:
+            value = question.kind.parse(question, [raw]) if question else EMPTY
+        except AnswerError:
+            continue
+        if value is EMPTY:
+            continue
+        if response is None:
+            response = flow.start_response(survey, ctx, translation.get_language() or "")
+        flow.save_answer(response, question, value, answers)
+    return response
+
+
+def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> HttpResponse:
+    spec = survey.spec
+    question = spec.get(request.POST.get("q", ""))
+    if question is None:
+        return _bad_request(request, survey, "This form does not match the survey any more.")
+    response = _find(request, survey, ctx)
+    if response is None and request.POST.get("r"):
+        return _bad_request(request, survey, "This response could not be found.")
+    answers = answers_of(response) if response else {}
+    index = spec.position(question.key)
+    if request.POST.get("nav") == "back":
+        previous = flow.previous_before(spec, index) or question
+        return _render(request, Screen(survey, response, answers, previous))
+    values = request.POST.getlist("a")
+    try:
+        value = question.kind.parse(question, values, request.POST.get("other", ""))
+        if value is EMPTY and question.required:
+            raise AnswerError(translation.gettext("This question needs an answer."))
+    except AnswerError as error:
+        screen = Screen(survey, response, answers, question, str(error), submitted=values)
+        screen.other = request.POST.get("other", "")[:5000]
+        return _render(request, screen, status=400)
+    following = flow.next_after(spec, index)
+    if response is None:
+        if value is EMPTY and following is not None:
+            # Skipping an optional first question creates nothing yet.
+            return _render(request, Screen(survey, None, answers, following))
+        response = flow.start_response(survey, ctx, translation.get_language() or "")
+    flow.save_answer(response, question, value, answers, completes=following is None)
+    return _render(request, Screen(survey, response, answers, following))
+
+
+def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
+    context = {"survey": survey, "message": translation.gettext(message)}
+    return render(request, "collect/problem.html", context, status=400)
+
+
+# Answers are not protected by a CSRF token on purpose: a respondent holds no session to
+# abuse, the response token in the form is unguessable, and a token check would turn blocked
+# cookies (common in the in-app browsers people open survey links in) into lost answers.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def respond(request: HttpRequest, slug: str) -> HttpResponse:
+    survey = Survey.objects.filter(slug=slug).first()
+    if survey is None:
+        return _closed(request, None, 404)
+    if survey.status != Status.LIVE:
+        return _closed(request, survey, 403)
+    _activate_language(request, survey.spec)
+    ctx = flow.read_link(request.GET, survey.spec)
+    if request.method == "POST":
+        return _submit(request, survey, ctx)
+    return _show(request, survey, ctx)

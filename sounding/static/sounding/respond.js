@@ -1,0 +1,134 @@
+// Smooths the respondent pages; every screen works as a plain form without this file.
+// Answers are posted in the background and retried, a tap on a single choice moves on,
+// digits pick a score and Enter goes to the next question.
+(function () {
+  "use strict";
+  var screen = document.getElementById("screen");
+  if (!screen || !window.fetch || !window.history.pushState) return;
+  var busy = false;
+  var digits = "";
+  var digitTimer = null;
+
+  function snapshot() {
+    return { html: screen.innerHTML, attrs: screenAttrs(screen), title: document.title };
+  }
+
+  function screenAttrs(el) {
+    var out = {};
+    for (var i = 0; i < el.attributes.length; i++) {
+      var a = el.attributes[i];
+      if (a.name.indexOf("data-") === 0) out[a.name] = a.value;
+    }
+    return out;
+  }
+
+  function show(state, focusError) {
+    screen.innerHTML = state.html;
+    Object.keys(screenAttrs(screen)).forEach(function (n) { screen.removeAttribute(n); });
+    Object.keys(state.attrs).forEach(function (n) { screen.setAttribute(n, state.attrs[n]); });
+    document.title = state.title;
+    var target = focusError && screen.querySelector("[aria-invalid=true] input, [aria-invalid=true]");
+    (target || screen.querySelector("h1") || screen).setAttribute("tabindex", "-1");
+    (target || screen.querySelector("h1") || screen).focus();
+  }
+
+  function status(form, text) {
+    var el = form.querySelector(".status");
+    if (!el) {
+      el = document.createElement("p");
+      el.className = "status";
+      el.setAttribute("role", "status");
+      form.appendChild(el);
+    }
+    el.textContent = text;
+  }
+
+  function send(form, body, attempt) {
+    return fetch(form.getAttribute("action") || location.href, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" }
+    }).then(function (res) {
+      if (res.status >= 500 || res.status === 429) throw new Error("retry");
+      return res.text().then(function (text) { return { ok: res.ok, text: text }; });
+    }).catch(function () {
+      if (attempt >= 6) throw new Error("offline");
+      status(form, form.dataset.retrying || "Connection lost. Retrying…");
+      var wait = Math.min(8000, 500 * Math.pow(2, attempt));
+      return new Promise(function (r) { setTimeout(r, wait); }).then(function () {
+        return send(form, body, attempt + 1);
+      });
+    });
+  }
+
+  function submit(form, submitter) {
+    if (busy) return;
+    busy = true;
+    var data = new FormData(form);
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    send(form, new URLSearchParams(data), 0).then(function (result) {
+      var doc = new DOMParser().parseFromString(result.text, "text/html");
+      var next = doc.getElementById("screen");
+      if (!next) { location.reload(); return; }
+      var state = { html: next.innerHTML, attrs: screenAttrs(next), title: doc.title };
+      if (result.ok) history.pushState(state, "", location.href);
+      else history.replaceState(state, "", location.href);
+      show(state, !result.ok);
+    }).catch(function () {
+      status(form, "Your answer could not be sent. Check your connection and try again.");
+      buttons.forEach(function (b) { b.disabled = false; });
+    }).then(function () { busy = false; });
+  }
+
+  screen.addEventListener("submit", function (e) {
+    e.preventDefault();
+    submit(e.target, e.submitter || e.target.querySelector("button.next"));
+  });
+
+  // Arrow keys also change a radio group; only a tap or click should move on by itself.
+  var tapped = 0;
+  screen.addEventListener("pointerdown", function () { tapped = Date.now(); });
+
+  screen.addEventListener("change", function (e) {
+    var form = e.target.form;
+    if (!form || !form.hasAttribute("data-auto") || e.target.type !== "radio") return;
+    if (Date.now() - tapped > 1500) return;
+    // A short pause lets the respondent see what they picked before the screen moves on.
+    setTimeout(function () { submit(form, form.querySelector("button.next")); }, 180);
+  });
+
+  document.addEventListener("keydown", function (e) {
+    var form = screen.querySelector("form");
+    if (!form || e.altKey || e.ctrlKey || e.metaKey) return;
+    var tag = (e.target.tagName || "").toLowerCase();
+    var typing = tag === "textarea" || (tag === "input" && /text|email|number|date/.test(e.target.type)) || tag === "select";
+    if (e.key === "Enter" && !typing && tag !== "button" && tag !== "a") {
+      e.preventDefault();
+      submit(form, form.querySelector("button.next"));
+    } else if (/^[0-9]$/.test(e.key) && !typing && form.querySelector(".scale")) {
+      // "1" then "0" within a moment picks 10 on an NPS scale.
+      digits = (digits + e.key).slice(-2);
+      clearTimeout(digitTimer);
+      var pick = function (value) {
+        var input = form.querySelector(".scale input[value='" + value + "']");
+        if (input) {
+          input.checked = true;
+          input.focus();
+          setTimeout(function () { submit(form, form.querySelector("button.next")); }, 180);
+        }
+        digits = "";
+      };
+      if (form.querySelector(".scale input[value='" + digits + "']") && digits.length === 2) pick(digits);
+      else if (digits === "1" && form.querySelector(".scale input[value='10']")) digitTimer = setTimeout(function () { pick("1"); }, 600);
+      else pick(e.key);
+    }
+  });
+
+  window.addEventListener("popstate", function (e) {
+    if (e.state && e.state.html) show(e.state, false);
+  });
+  history.replaceState(snapshot(), "", location.href);
+})();

@@ -1,0 +1,39 @@
+"""Helpers to answer a survey the way a browser without JavaScript does."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from django.test import Client
+from django.test.client import Client as _Client
+
+FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
+ACTION = re.compile(r'<form method="post" action="([^"]*)"')
+
+
+def form_state(html: str) -> dict[str, str]:
+    fields = {name: unescape(value) for name, value in FIELD.findall(html)}
+    match = ACTION.search(html)
+    if match:
+        fields["action"] = unescape(match.group(1))
+    return fields
+
+
+def screen_of(html: str) -> str:
+    match = re.search(r'data-screen="(\w+)"', html)
+    return match.group(1) if match else ""
+
+
+def question_of(html: str) -> str:
+    match = re.search(r'data-question="(\w+)"', html)
+    return match.group(1) if match else ""
+
+
+def answer(client: _Client | Client, html: str, values: list[str] | str, **extra: str):
+    """Submit `values` for the question shown in `html`; return the next response."""
+    state = form_state(html)
+    data: dict[str, object] = {"r": state["r"], "q": state["q"], "nav": "next"}
+    data["a"] = values if isinstance(values, list) else [values]
+    data.update(extra)
+    return client.post(state["action"], data)

@@ -1,0 +1,271 @@
+"""The respondent flow as a browser without JavaScript sees it: plain GETs and form POSTs."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from sounding.collect.models import Answer, Response
+from sounding.surveys.models import Status, Survey
+from tests.respondent import answer, form_state, question_of, screen_of
+
+EVERY_ANSWER = [
+    ("nps", "9", 9),
+    ("rating", "4", 4),
+    ("csat", "5", 5),
+    ("effort", "6", 6),
+    ("plan", "Pro", "Pro"),
+    ("channels", ["Push", "Email"], ["Email", "Push"]),
+    ("country", "Spain", "Spain"),
+    ("renew", "yes", True),
+    ("nickname", "Sam", "Sam"),
+    ("feedback", "Great <b>service</b>\nThanks", "Great <b>service</b>\nThanks"),
+    ("contact", "sam@example.com", "sam@example.com"),
+    ("seats", "12.5", 12.5),
+    ("since", "2024-02-29", "2024-02-29"),
+]
+
+
+def start(client: Client, survey: Survey, query: str = "") -> str:
+    response = client.get(survey.public_path() + query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_every_question_type_is_stored_with_its_natural_type(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    for key, submitted, _expected in EVERY_ANSWER:
+        assert question_of(html) == key
+        response = answer(client, html, submitted)
+        assert response.status_code == 200, response.content
+        html = response.content.decode()
+    assert screen_of(html) == "done"
+    stored = Response.objects.get()
+    assert stored.braze_id == "abc"
+    assert stored.completed_at is not None
+    answers = dict(stored.answers.values_list("question_key", "value"))
+    assert answers == {key: expected for key, _s, expected in EVERY_ANSWER}
+    assert isinstance(answers["seats"], float) and answers["renew"] is True
+
+
+@pytest.mark.django_db
+def test_the_same_identity_continues_its_one_response(live_survey: Survey) -> None:
+    html = start(Client(), live_survey, "?user_braze_id=abc")
+    html = answer(Client(), html, "7").content.decode()
+    html = answer(Client(), html, "3").content.decode()
+    # A new device, same link: it picks up after the last answer.
+    again = start(Client(), live_survey, "?user_braze_id=abc")
+    assert question_of(again) == "csat"
+    assert form_state(again)["r"] == Response.objects.get().token
+    assert Response.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_link_can_carry_the_first_answer(live_survey: Survey) -> None:
+    html = start(Client(), live_survey, "?user_braze_id=abc&nps=10&utm_source=email")
+    assert question_of(html) == "rating"
+    stored = Response.objects.get()
+    assert dict(stored.answers.values_list("question_key", "value")) == {"nps": 10}
+    assert stored.hidden == {"utm_source": "email"}
+
+
+@pytest.mark.parametrize("bad", ["11", "-1", "nine", "9.5", ""])
+@pytest.mark.django_db
+def test_an_invalid_pre_answer_is_ignored_and_the_question_shown(
+    live_survey: Survey, bad: str
+) -> None:
+    html = start(Client(), live_survey, f"?user_braze_id=abc&nps={bad}")
+    assert question_of(html) == "nps"
+    assert not Answer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_head_request_from_a_link_scanner_stores_nothing(live_survey: Survey) -> None:
+    response = Client().head(live_survey.public_path() + "?user_braze_id=abc&nps=10")
+    assert response.status_code == 200
+    assert not Response.objects.exists()
+
+
+@pytest.mark.django_db
+def test_back_shows_the_previous_answer_which_can_be_changed(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    html = answer(client, html, "8").content.decode()
+    state = form_state(html)
+    back = client.post(state["action"], {"r": state["r"], "q": state["q"], "nav": "back"})
+    html = back.content.decode()
+    assert question_of(html) == "nps"
+    assert 'value="8" checked' in html
+    html = answer(client, html, "2").content.decode()
+    assert question_of(html) == "rating"
+    assert Answer.objects.get(question_key="nps").value == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "message"),
+    [
+        ("nps", "12", "Pick a number from 0 to 10."),
+        ("nps", "", "This question needs an answer."),
+        ("plan", "Platinum", "Pick one of the choices offered."),
+        ("channels", ["Email", "Fax"], "Pick only among the choices offered."),
+        ("country", "Mars", "Pick one of the choices offered."),
+        ("renew", "maybe", "Answer yes or no."),
+        ("nickname", "x" * 256, "Keep it under 256 characters."),
+        ("feedback", "x" * 5001, "Keep it under 5,001 characters."),
+        ("contact", "sam@", "Enter an email address like name@example.com."),
+        ("seats", "lots", "Enter a number."),
+        ("seats", "0", "Enter a number from 1 to 1000."),
+        ("since", "2026-02-30", "Enter a date as YYYY-MM-DD"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_answers_get_a_clear_message_and_a_400(
+    live_survey: Survey, key: str, bad: str | list[str], message: str
+) -> None:
+    client = Client()
+    html = start(client, live_survey, f"?user_braze_id=abc&q={key}")
+    state = form_state(html)
+    data = {"r": state["r"], "q": key, "nav": "next", "a": bad}
+    response = client.post(state["action"], data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body
+    assert 'role="alert"' in body and 'aria-invalid="true"' in body
+    assert question_of(body) == key
+    assert not Answer.objects.filter(question_key=key).exists()
+
+
+@pytest.mark.django_db
+def test_other_needs_its_text_and_stores_it(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=5&q=channels")
+    state = form_state(html)
+    data = {"r": state["r"], "q": "channels", "nav": "next", "a": ["SMS", "__other__"]}
+    assert client.post(state["action"], data).status_code == 400
+    data["other"] = "Carrier pigeon"
+    assert client.post(state["action"], data).status_code == 200
+    assert Answer.objects.get(question_key="channels").value == ["SMS", "Carrier pigeon"]
+
+
+@pytest.mark.django_db
+def test_skipping_an_optional_question_stores_nothing_for_it(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=5")
+    html = answer(client, html, []).content.decode()
+    assert question_of(html) == "csat"
+    assert list(Answer.objects.values_list("question_key", flat=True)) == ["nps"]
+
+
+@pytest.mark.django_db
+def test_clearing_an_answer_removes_it(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=5&rating=3&q=rating")
+    answer(client, html, [])
+    assert not Answer.objects.filter(question_key="rating").exists()
+    assert Response.objects.get().answers_version == 3
+
+
+@pytest.mark.django_db
+def test_a_repeated_post_creates_no_second_answer_or_response(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    first = answer(client, html, "9")
+    second = answer(client, html, "9")
+    assert first.status_code == second.status_code == 200
+    assert Response.objects.count() == 1
+    assert Answer.objects.count() == 1
+    assert Response.objects.get().answers_version == 1
+
+
+@pytest.mark.django_db
+def test_anonymous_respondents_continue_through_their_cookie(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey)
+    assert form_state(html)["r"] == ""
+    html = answer(client, html, "6").content.decode()
+    assert question_of(start(client, live_survey)) == "rating"
+    assert question_of(start(Client(), live_survey)) == "nps"
+    assert Response.objects.get().identity_kind == ""
+
+
+@pytest.mark.django_db
+def test_a_link_naming_someone_wins_over_another_persons_cookie(live_survey: Survey) -> None:
+    client = Client()
+    answer(client, start(client, live_survey), "6")
+    html = start(client, live_survey, "?user_external_id=u-42")
+    assert question_of(html) == "nps"
+    answer(client, html, "10")
+    assert Response.objects.count() == 2
+    assert Response.objects.get(external_id="u-42").answers.get().value == 10
+
+
+@pytest.mark.django_db
+def test_tampered_form_fields_get_a_400_and_store_nothing(live_survey: Survey) -> None:
+    client = Client()
+    path = live_survey.public_path()
+    assert client.post(path, {"q": "nope", "a": "1", "r": ""}).status_code == 400
+    assert client.post(path, {"q": "nps", "a": "1", "r": "forged"}).status_code == 400
+    assert client.post(path, {"a": "1"}).status_code == 400
+    assert not Answer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_response_token_of_another_survey_is_refused(live_survey: Survey, workspace) -> None:
+    other = Survey.create(
+        workspace,
+        {"title": "Other", "questions": [{"key": "nps", "type": "nps", "prompt": "Again?"}]},
+    )
+    other.set_status(Status.LIVE)
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    token = form_state(answer(client, html, "1").content.decode())["r"]
+    response = client.post(other.public_path(), {"q": "nps", "a": "1", "r": token})
+    assert response.status_code == 400
+    assert not other.responses.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_and_paused_surveys_get_clear_pages(live_survey: Survey) -> None:
+    client = Client()
+    missing = client.get("/s/no-such-survey")
+    assert missing.status_code == 404 and b"Survey not found" in missing.content
+    live_survey.set_status(Status.PAUSED)
+    paused = client.get(live_survey.public_path())
+    assert paused.status_code == 403 and b"not open right now" in paused.content
+    post = client.post(live_survey.public_path(), {"q": "nps", "a": "5", "r": ""})
+    assert post.status_code == 403
+    assert not Answer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_thank_you_screen_shows_on_return_and_allows_changes(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    for _key, submitted, _e in EVERY_ANSWER:
+        html = answer(client, html, submitted).content.decode()
+    again = start(Client(), live_survey, "?user_braze_id=abc")
+    assert screen_of(again) == "done" and "Change my answers" in again
+
+
+@pytest.mark.django_db
+def test_answer_post_is_one_short_transaction(
+    live_survey: Survey, django_assert_max_num_queries
+) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=5")
+    with django_assert_max_num_queries(8):
+        response = answer(client, html, "4")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_pages_are_small_and_use_only_their_own_host(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    script = client.get("/static/sounding/respond.js")
+    assert script.status_code == 200
+    size = len(html.encode()) + len(b"".join(script.streaming_content))
+    assert size < 30_000
+    assert "http://" not in html and "https://" not in html
