@@ -11,6 +11,8 @@ from django.test import Client
 from sounding.accounts.models import ApiToken, Membership, Role, User, Workspace
 from sounding.surveys.models import Status, Survey
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 PASSWORD = "correct horse battery staple"
 
 

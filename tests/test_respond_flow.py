@@ -269,3 +269,18 @@ def test_pages_are_small_and_use_only_their_own_host(live_survey: Survey) -> Non
     size = len(html.encode()) + len(b"".join(script.streaming_content))
     assert size < 30_000
     assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.django_db
+def test_the_form_target_drops_the_pre_answer_so_it_is_never_applied_twice(
+    live_survey: Survey,
+) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=10&utm=x")
+    action = form_state(html)["action"]
+    assert "nps=" not in action and "user_braze_id=abc" in action and "utm=x" in action
+    # The respondent goes back and changes the answer the link carried; a reload keeps it.
+    state = form_state(html)
+    client.post(action, {"r": state["r"], "q": "nps", "a": "3", "nav": "next"})
+    client.get(action)
+    assert Answer.objects.get(question_key="nps").value == 3

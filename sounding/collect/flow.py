@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from sounding.collect.models import IDENTITY_PARAMS, Answer, Response
+from sounding.collect import store
+from sounding.collect.models import IDENTITY_PARAMS, Response
 from sounding.delivery.outbox import mark_due
 from sounding.surveys.definition import RESERVED_KEYS
 from sounding.surveys.models import Survey
@@ -60,7 +60,7 @@ def find_response(survey: Survey, ctx: LinkContext) -> Response | None:
     kind, value = ctx.primary
     if not kind:
         return None
-    return Response.objects.filter(survey=survey, identity_kind=kind, identity_value=value).first()
+    return store.response_by_identity(survey, kind, value)
 
 
 def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Response:
@@ -101,39 +101,24 @@ def save_answer(
     One short transaction: the answer, the response's version and the outbox rows, together.
     `current` is the response's answers as read before; it is updated in place.
     """
-    unchanged = (value is EMPTY and question.key not in current) or (
-        value is not EMPTY and current.get(question.key, EMPTY) == value
-    )
+    before = current.get(question.key, EMPTY)
+    # Compare types too: True == 1 in Python, but not in a Braze profile.
+    unchanged = type(before) is type(value) and before == value
     now = timezone.now()
     if unchanged and not (completes and response.completed_at is None):
         return False
+    completed = now if completes and response.completed_at is None else None
     with transaction.atomic():
         if not unchanged:
             if value is EMPTY:
-                Answer.objects.filter(response=response, question_key=question.key).delete()
+                store.delete_answer(response.pk, question.key)
             else:
-                Answer.objects.bulk_create(
-                    [
-                        Answer(
-                            response=response,
-                            question_key=question.key,
-                            value=value,
-                            answered_at=now,
-                        )
-                    ],
-                    update_conflicts=True,
-                    unique_fields=["response", "question_key"],
-                    update_fields=["value", "answered_at"],
-                )
-        updates: dict[str, Any] = {"updated_at": now}
-        if not unchanged:
-            updates["answers_version"] = F("answers_version") + 1
-        if completes and response.completed_at is None:
-            updates["completed_at"] = now
-            response.completed_at = now
-        Response.objects.filter(pk=response.pk).update(**updates)
+                store.upsert_answer(response.pk, question.key, value, now)
+        store.touch_response(response.pk, now, bump=not unchanged, completed=completed)
         if not unchanged:
             mark_due(response)
+    if completed is not None:
+        response.completed_at = completed
     if value is EMPTY:
         current.pop(question.key, None)
     else:

@@ -15,8 +15,8 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import flow, widgets
-from sounding.collect.models import Response, answers_of
+from sounding.collect import flow, store, widgets
+from sounding.collect.models import Response
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec
@@ -51,7 +51,7 @@ def _find(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Respon
             return response
     if not token:
         return None
-    return Response.objects.filter(token=token, survey=survey).first()
+    return store.response_by_token(survey, token)
 
 
 class Screen:
@@ -105,8 +105,21 @@ class Screen:
             "value": self.values[0] if self.values else "",
             "other": self.other,
             "error": self.error,
-            "action": request.get_full_path(),
+            "action": _action(request, self.spec),
         }
+
+
+def _action(request: HttpRequest, spec: SurveySpec) -> str:
+    """The form's target: this link without its pre-answers or screen choice.
+
+    Posting to (or reloading) it must never re-apply an answer the link carried, which the
+    respondent may have changed since.
+    """
+    query = request.GET.copy()
+    for name in list(query):
+        if name == "q" or spec.get(name) is not None:
+            del query[name]
+    return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
 def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
@@ -129,7 +142,7 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
 def _show(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> HttpResponse:
     spec = survey.spec
     response = _find(request, survey, ctx)
-    answers = answers_of(response) if response else {}
+    answers = store.answers(response.pk) if response else {}
     if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
         response = _apply_prefill(request, survey, ctx, response, answers)
     wanted = spec.get(request.GET.get("q", ""))
@@ -171,7 +184,7 @@ def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Http
     response = _find(request, survey, ctx)
     if response is None and request.POST.get("r"):
         return _bad_request(request, survey, "This response could not be found.")
-    answers = answers_of(response) if response else {}
+    answers = store.answers(response.pk) if response else {}
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
         previous = flow.previous_before(spec, index) or question
@@ -206,7 +219,7 @@ def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResp
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def respond(request: HttpRequest, slug: str) -> HttpResponse:
-    survey = Survey.objects.filter(slug=slug).first()
+    survey = store.survey_by_slug(slug)
     if survey is None:
         return _closed(request, None, 404)
     if survey.status != Status.LIVE:

@@ -74,7 +74,7 @@
       var next = doc.getElementById("screen");
       if (!next) { location.reload(); return; }
       var state = { html: next.innerHTML, attrs: screenAttrs(next), title: doc.title };
-      if (result.ok) history.pushState(state, "", location.href);
+      if (result.ok) history.pushState(state, "", next.getAttribute("data-url") || location.href);
       else history.replaceState(state, "", location.href);
       show(state, !result.ok);
     }).catch(function () {
@@ -130,5 +130,6 @@
   window.addEventListener("popstate", function (e) {
     if (e.state && e.state.html) show(e.state, false);
   });
-  history.replaceState(snapshot(), "", location.href);
+  // Drop answers carried by the link from the address bar, so a reload cannot re-apply them.
+  history.replaceState(snapshot(), "", screen.getAttribute("data-url") || location.href);
 })();

@@ -1,0 +1,129 @@
+"""The respondent path's reads and writes, in plain SQL.
+
+These few statements run on every respondent request; building them through the ORM costs
+several times the work of the statements themselves (see bench/). The SQL is plain enough
+for both SQLite and PostgreSQL, and rows are turned into ordinary model instances, so the
+rest of the code never knows the difference.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from sounding.collect.models import Answer, Response
+from sounding.surveys.models import Survey
+
+SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version"]
+RESPONSE_FIELDS = [f.attname for f in Response._meta.concrete_fields]
+_RESPONSE_COLUMNS = ", ".join(f.column for f in Response._meta.concrete_fields)
+_VALUE_FIELD = Answer._meta.get_field("value")
+
+
+def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def survey_by_slug(slug: str) -> Survey | None:
+    """The survey head, without its definition (the spec cache has that)."""
+    row = _one(
+        "SELECT id, workspace_id, slug, title, status, version FROM surveys_survey WHERE slug = %s",
+        [slug],
+    )
+    return None if row is None else Survey.from_db(connection.alias, SURVEY_FIELDS, row)
+
+
+def _response(where: str, params: list[Any]) -> Response | None:
+    row = _one(f"SELECT {_RESPONSE_COLUMNS} FROM collect_response WHERE {where}", params)
+    if row is None:
+        return None
+    values = list(row)
+    for i, (col, converters) in enumerate(_response_converters()):
+        for converter in converters:
+            values[i] = converter(values[i], col, connection)
+    return Response.from_db(connection.alias, RESPONSE_FIELDS, values)
+
+
+_converters: dict[str, list[tuple[Any, list[Any]]]] = {}
+
+
+def _response_converters() -> list[tuple[Any, list[Any]]]:
+    """The conversions the ORM would apply to each column: the backend's (SQLite keeps dates
+    as text), then the field's own (JSON)."""
+    found = _converters.get(connection.vendor)
+    if found is None:
+        found = []
+        for field in Response._meta.concrete_fields:
+            col = field.get_col(Response._meta.db_table)
+            found.append(
+                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+            )
+        _converters[connection.vendor] = found
+    return found
+
+
+def response_by_token(survey: Survey, token: str) -> Response | None:
+    return _response("token = %s AND survey_id = %s", [token, survey.pk])
+
+
+def response_by_identity(survey: Survey, kind: str, value: str) -> Response | None:
+    return _response(
+        "survey_id = %s AND identity_kind = %s AND identity_value = %s",
+        [survey.pk, kind, value],
+    )
+
+
+def answers(response_id: int) -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT question_key, value FROM collect_answer WHERE response_id = %s",
+            [response_id],
+        )
+        return {
+            key: json.loads(value) if isinstance(value, str) else value
+            for key, value in cursor.fetchall()
+        }
+
+
+def upsert_answer(response_id: int, key: str, value: Any, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO collect_answer (response_id, question_key, value, answered_at) "
+            "VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (response_id, question_key) "
+            "DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+            [
+                response_id,
+                key,
+                _VALUE_FIELD.get_db_prep_save(value, connection),
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
+
+
+def delete_answer(response_id: int, key: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM collect_answer WHERE response_id = %s AND question_key = %s",
+            [response_id, key],
+        )
+        return cursor.rowcount
+
+
+def touch_response(response_id: int, now: datetime, bump: bool, completed: datetime | None) -> None:
+    """Record activity; `bump` the answers' version; set `completed` if given."""
+    sets = ["updated_at = %s"]
+    params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
+    if bump:
+        sets.append("answers_version = answers_version + 1")
+    if completed is not None:
+        sets.append("completed_at = %s")
+        params.append(connection.ops.adapt_datetimefield_value(completed))
+    params.append(response_id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE collect_response SET {', '.join(sets)} WHERE id = %s", params)
