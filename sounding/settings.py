@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "sounding.collect",
     "sounding.delivery",
     "sounding.api",
+    "ninja",
 ]
 
 MIDDLEWARE = [

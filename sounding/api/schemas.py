@@ -1,0 +1,132 @@
+"""The shapes the API answers with, declared once for the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from sounding.surveys.definition import MAX_QUESTIONS
+from sounding.surveys.questions import QUESTION_TYPES
+
+
+class ErrorItem(Schema):
+    path: str = Field(description="JSON path of the problem, `$` being the whole input.")
+    message: str
+
+
+class Error(Schema):
+    detail: str
+
+
+class ErrorList(Schema):
+    detail: str
+    errors: list[ErrorItem]
+
+
+class SurveyOut(Schema):
+    id: int
+    slug: str
+    status: Literal["draft", "live", "paused"]
+    url: str = Field(description="The public link respondents open.")
+    title: str
+    version: int = Field(description="Goes up by one each time the definition is replaced.")
+    created_at: datetime
+    updated_at: datetime
+    definition: dict[str, Any] = Field(
+        description="The definition as stored: every default made explicit."
+    )
+
+
+class SurveyList(Schema):
+    items: list[SurveyOut]
+
+
+class Identity(Schema):
+    braze_id: str | None
+    external_id: str | None
+    email: str | None
+
+
+class ResponseOut(Schema):
+    id: str = Field(description="The response's public token.")
+    identity: Identity
+    hidden: dict[str, Any]
+    language: str | None
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    answers: dict[str, Any] = Field(
+        description="Question key to answer: a number for scores and numbers, a boolean for "
+        "yes/no, a list of strings for multiple choice, a string otherwise."
+    )
+
+
+class ResponsePage(Schema):
+    items: list[ResponseOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+# The errors each kind of operation may answer with, for the OpenAPI document.
+AUTH_ERRORS: dict[int, type[Schema]] = {401: Error}
+READ_ERRORS: dict[int, type[Schema]] = {400: ErrorList, 401: Error, 404: Error}
+WRITE_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 403: Error}
+BODY_ERRORS: dict[int, type[Schema]] = {**WRITE_ERRORS, 413: Error}
+
+_QUESTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "prompt"],
+    "properties": {
+        "key": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+        "type": {"enum": list(QUESTION_TYPES)},
+        "prompt": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "help": {"type": ["string", "null"], "maxLength": 2000},
+        "required": {"type": "boolean"},
+    },
+    # Each type adds its own fields (choices, min, max, labels...): see the definition format.
+    "additionalProperties": True,
+}
+
+# A summary of the definition format; the full JSON Schema ships with the documentation
+# (docs/survey-definition.schema.json) and the server's validator is the authority.
+DEFINITION_SCHEMA: dict[str, Any] = {
+    "title": "Survey definition",
+    "description": "See docs/survey-definition.md. Every problem is reported at once, as "
+    "`errors` with a JSON path each.",
+    "type": "object",
+    "required": ["title"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "intro": {"type": ["string", "null"], "maxLength": 2000},
+        "thank_you": {"type": ["string", "null"], "maxLength": 2000},
+        "language": {"type": ["string", "null"], "maxLength": 10},
+        "questions": {"type": "array", "maxItems": MAX_QUESTIONS, "items": _QUESTION_SCHEMA},
+    },
+}
+
+DEFINITION_EXAMPLE: dict[str, Any] = {
+    "title": "Customer pulse",
+    "questions": [
+        {"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?"},
+        {
+            "key": "channels",
+            "type": "multiple_choice",
+            "prompt": "Where do you hear from us?",
+            "choices": ["Email", "Push", "SMS"],
+        },
+    ],
+}
+
+DEFINITION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DEFINITION_SCHEMA, "example": DEFINITION_EXAMPLE}
+        },
+    }
+}
