@@ -284,3 +284,12 @@ def test_the_form_target_drops_the_pre_answer_so_it_is_never_applied_twice(
     client.post(action, {"r": state["r"], "q": "nps", "a": "3", "nav": "next"})
     client.get(action)
     assert Answer.objects.get(question_key="nps").value == 3
+
+
+@pytest.mark.django_db
+def test_link_parameters_with_nul_characters_are_ignored_not_a_500(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=a%00b&utm=x%00&nps=5")
+    assert question_of(html) == "rating"
+    stored = Response.objects.get()
+    assert stored.braze_id == "" and stored.hidden == {}

@@ -44,10 +44,11 @@ def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
     ctx = LinkContext()
     for param, kind in IDENTITY_PARAMS:
         value = (params.get(param) or "").strip()
-        if value and len(value) <= MAX_PARAM_LENGTH:
+        if value and len(value) <= MAX_PARAM_LENGTH and "\x00" not in value:
             ctx.identity[kind] = value
     for name, value in params.items():
-        if name in RESERVED_KEYS or name in ctx.identity or name.startswith("user_"):
+        if name in RESERVED_KEYS or name.startswith("user_") or "\x00" in name + value:
+            # NUL cannot be stored in PostgreSQL text; such a parameter is noise, not data.
             continue
         if spec.get(name) is not None:
             ctx.prefill[name] = value
