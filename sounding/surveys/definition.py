@@ -42,7 +42,7 @@ def key_from_prompt(prompt: str, taken: set[str]) -> str:
     base = "_".join(words)[:40].strip("_") or "question"
     if not base[0].isalpha():
         base = "q_" + base
-    base = base[:40]
+    base = base[:40].rstrip("_")
     if base in RESERVED_KEYS:
         base += "_answer"
     key, n = base, 2
@@ -68,6 +68,24 @@ def _check_text(
         problems.append((f"{path}.{name}", f"must be at most {limit} characters"))
 
 
+def _check_storable(value: Any, path: str, problems: Problems) -> None:
+    """Refuse text no database can keep: NUL (PostgreSQL) and lone surrogates (any UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            problems.append((path, "must not contain the NUL character"))
+        elif not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append((path, "must be valid Unicode text"))
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_storable(item, f"{path}.{name}", problems)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_storable(item, f"{path}[{i}]", problems)
+
+
 def _check_question(raw: Any, path: str, problems: Problems) -> bool:
     if not isinstance(raw, dict):
         problems.append((path, "must be an object"))
@@ -81,7 +99,7 @@ def _check_question(raw: Any, path: str, problems: Problems) -> bool:
     if "required" in raw and not isinstance(raw["required"], bool):
         problems.append((f"{path}.required", "must be true or false"))
     key = raw.get("key")
-    if key is not None and (not isinstance(key, str) or not KEY_PATTERN.match(key)):
+    if key is not None and (not isinstance(key, str) or not KEY_PATTERN.fullmatch(key)):
         problems.append(
             (
                 f"{path}.key",
@@ -93,7 +111,7 @@ def _check_question(raw: Any, path: str, problems: Problems) -> bool:
         problems.append((f"{path}.key", f"{key!r} is reserved for survey links"))
     if kind is not None:
         for name in sorted(set(raw) - COMMON_FIELDS - kind.fields):
-            problems.append((f"{path}.{name}", f"is not a field of a {kind.name} question"))
+            problems.append((f"{path}.{name}", f"is not a field of the {kind.name} question type"))
         kind.check(raw, path, problems)
     return kind is not None
 
@@ -106,6 +124,7 @@ def normalize(data: Any) -> dict[str, Any]:
     problems: Problems = []
     if not isinstance(data, dict):
         raise DefinitionError([("$", "must be a JSON object")])
+    _check_storable(data, "$", problems)
     for name in sorted(set(data) - SURVEY_FIELDS):
         problems.append((f"$.{name}", "is not a field of a survey definition"))
     _check_text(data, "title", "$", 200, problems, required=True)
@@ -136,9 +155,11 @@ def normalize(data: Any) -> dict[str, Any]:
         key = raw.get("key") or key_from_prompt(raw["prompt"], taken)
         taken.add(key)
         q = {"key": key, "type": kind.name, "prompt": raw["prompt"].strip()}
-        q["help"] = raw.get("help", "")
+        q["help"] = raw.get("help") or ""
         q["required"] = raw.get("required", False)
-        q.update(kind.defaults())
+        # Only fields the type accepts, so a normalized definition is valid input again; a
+        # fixed range (nps 0-10, rating and csat 1-5) is not a field: build_spec adds it.
+        q.update({k: v for k, v in kind.defaults().items() if k in kind.fields})
         q.update({k: v for k, v in raw.items() if k in kind.fields})
         if "choices" in q:
             q["choices"] = [c.strip() for c in q["choices"]]
@@ -147,8 +168,8 @@ def normalize(data: Any) -> dict[str, Any]:
         out_questions.append(q)
     return {
         "title": data["title"].strip(),
-        "intro": data.get("intro", ""),
-        "thank_you": data.get("thank_you", ""),
+        "intro": data.get("intro") or "",
+        "thank_you": data.get("thank_you") or "",
         "language": data.get("language") or "en",
         "questions": out_questions,
     }
@@ -158,6 +179,7 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
     """Turn a normalized definition into the immutable spec the app reads."""
     questions = []
     for q in definition["questions"]:
+        fixed = QUESTION_TYPES[q["type"]].defaults()
         questions.append(
             Question(
                 key=q["key"],
@@ -168,8 +190,8 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
                 choices=tuple(q.get("choices", ())),
                 allow_other=q.get("allow_other", False),
                 other_label=q.get("other_label", "Other"),
-                min=q.get("min"),
-                max=q.get("max"),
+                min=q.get("min", fixed.get("min")),
+                max=q.get("max", fixed.get("max")),
                 min_label=q.get("min_label", ""),
                 max_label=q.get("max_label", ""),
                 labels=tuple(q.get("labels", ())),

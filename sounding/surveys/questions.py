@@ -67,6 +67,11 @@ class QuestionType:
         return [str(value)]
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,6}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_THOUSANDS = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+")
+
+
 def _first(values: Sequence[str]) -> str:
     return values[0].strip() if values else ""
 
@@ -76,7 +81,12 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _check_label(q: dict[str, Any], name: str, path: str, problems: Problems) -> None:
@@ -105,10 +115,8 @@ class ScoreType(QuestionType):
         if not raw:
             return EMPTY
         lo, hi = int(q.min or 0), int(q.max or 0)
-        try:
-            number = int(raw)
-        except ValueError:
-            number = None
+        # Plain ASCII digits only: int() would also take "1_0" and other scripts' digits.
+        number = int(raw) if _WHOLE.fullmatch(raw) else None
         if number is None or not lo <= number <= hi:
             raise AnswerError(_("Pick a number from %(min)s to %(max)s.") % {"min": lo, "max": hi})
         return number
@@ -144,9 +152,9 @@ class CsatType(ScoreType):
         return {**super().defaults(), "labels": list(CSAT_LABELS)}
 
     def check(self, q: dict[str, Any], path: str, problems: Problems) -> None:
-        labels = q.get("labels")
-        if labels is None:
+        if "labels" not in q:
             return
+        labels = q["labels"]
         if (
             not isinstance(labels, list)
             or len(labels) != 5
@@ -194,7 +202,7 @@ class ChoiceType(QuestionType):
                 problems.append((where, f"must be at most {SHORT_TEXT_MAX} characters"))
             elif choice.strip() in seen:
                 problems.append((where, f"repeats the choice {choice.strip()!r}"))
-            elif choice == OTHER:
+            elif choice.strip() == OTHER:
                 problems.append((where, f"{OTHER!r} is reserved"))
             else:
                 seen.add(choice.strip())
@@ -208,6 +216,7 @@ class ChoiceType(QuestionType):
             raise AnswerError(_("Please say what “%(label)s” is.") % {"label": q.other_label})
         if len(text) > SHORT_TEXT_MAX:
             raise AnswerError(_too_long(SHORT_TEXT_MAX))
+        _check_storable(text)
         return text
 
     def _pick(self, q: Question, raw: str, other: str) -> str:
@@ -248,12 +257,11 @@ class MultipleChoiceType(ChoiceType):
         unknown = picked - set(q.choices) - ({OTHER} if q.allow_other else set())
         if unknown:
             raise AnswerError(_("Pick only among the choices offered."))
+        text = self._other(q, other) if OTHER in picked else None
         # Stored in the order the choices are offered, so equal answers compare equal.
-        out = [c for c in q.choices if c in picked]
-        if OTHER in picked:
-            text = self._other(q, other)
-            if text not in out:
-                out.append(text)
+        out = [c for c in q.choices if c in picked or c == text]
+        if text is not None and text not in out:
+            out.append(text)
         return out
 
 
@@ -275,7 +283,13 @@ class YesNoType(QuestionType):
 
 
 def _too_long(limit: int) -> str:
-    return _("Keep it under %(limit)s characters.") % {"limit": f"{limit + 1:,}"}
+    return _("Keep it to %(limit)s characters or fewer.") % {"limit": f"{limit:,}"}
+
+
+def _check_storable(text: str) -> None:
+    # PostgreSQL cannot store NUL in text or JSON; a browser never sends one on its own.
+    if "\x00" in text:
+        raise AnswerError(_("The text contains characters that cannot be stored."))
 
 
 class TextType(QuestionType):
@@ -291,8 +305,7 @@ class TextType(QuestionType):
             return EMPTY
         if len(text) > self.limit:
             raise AnswerError(_too_long(self.limit))
-        if "\x00" in text:
-            raise AnswerError(_("The text contains characters that cannot be stored."))
+        _check_storable(text)
         return text
 
 
@@ -343,6 +356,9 @@ class NumberType(QuestionType):
 
     def parse(self, q: Question, values: Sequence[str], other: str = "") -> Any:
         raw = _first(values).replace(" ", "")
+        if _THOUSANDS.fullmatch(raw):
+            # "1,000" is a thousand to some and one to others: ask rather than guess.
+            raise AnswerError(_("Enter the number without thousands separators."))
         if raw.count(",") == 1 and "." not in raw:
             raw = raw.replace(",", ".")  # a decimal comma, as typed in most of Europe
         if not raw:
@@ -379,7 +395,7 @@ class DateType(QuestionType):
         if not raw:
             return EMPTY
         try:
-            if len(raw) != 10:
+            if not _DATE.fullmatch(raw):
                 raise ValueError
             return date.fromisoformat(raw).isoformat()
         except ValueError:
