@@ -75,6 +75,9 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.workspace_id}:{self.role}"
+
     @property
     def can_edit(self) -> bool:
         return self.role in CAN_EDIT
@@ -103,6 +106,9 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or f"token {self.pk}"
 
     @classmethod
     def issue(cls, workspace: Workspace, user: User, name: str = "") -> tuple[ApiToken, str]:

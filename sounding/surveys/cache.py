@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from sounding.surveys.models import Survey
 
 MAX_ENTRIES = 512
-_cache: OrderedDict[tuple[int, int], SurveySpec] = OrderedDict()
+_cache: OrderedDict[tuple[int, str, int], SurveySpec] = OrderedDict()
 _lock = Lock()
 
 
 def spec_for(survey: Survey) -> SurveySpec:
-    key = (survey.pk, survey.version)
+    # The slug is in the key because ids can come back (a test database flushed, a restored
+    # backup); a random slug with its version names one definition.
+    key = (survey.pk, survey.slug, survey.version)
     with _lock:
         spec = _cache.get(key)
         if spec is not None:

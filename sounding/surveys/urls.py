@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from sounding.surveys import views
+
+urlpatterns = [
+    path("surveys/", views.survey_list, name="survey-list"),
+    path("surveys/new", views.survey_new, name="survey-new"),
+    path("surveys/import", views.survey_import, name="survey-import"),
+    path("surveys/<int:pk>/", views.survey_detail, name="survey-detail"),
+    path("surveys/<int:pk>/edit", views.survey_edit, name="survey-edit"),
+    path("surveys/<int:pk>/publish", views.survey_publish, name="survey-publish"),
+    path("surveys/<int:pk>/pause", views.survey_pause, name="survey-pause"),
+    path("surveys/<int:pk>/export", views.survey_export, name="survey-export"),
+    path("surveys/<int:pk>/delete", views.survey_delete, name="survey-delete"),
+    path("surveys/<int:pk>/questions", views.question_add, name="question-add"),
+    path(
+        "surveys/<int:pk>/questions/<slug:key>/delete",
+        views.question_delete,
+        name="question-delete",
+    ),
+    path("surveys/<int:pk>/questions/<slug:key>/move", views.question_move, name="question-move"),
+]
