@@ -1,0 +1,517 @@
+"""The `sounding` command: run the server, run its halves separately, and operator chores.
+
+Django is set up only inside the commands that need it, so `sounding --version` and
+`sounding --help` answer instantly and work without a data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import getpass
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from sounding import __version__
+
+if TYPE_CHECKING:
+    from sounding.accounts.models import User, Workspace
+
+SETTINGS_MODULE = "sounding.settings"
+GUNICORN_CONFIG = "python:sounding.gunicorn_conf"
+WSGI_APP = "sounding.wsgi:application"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_WORKSPACE = "My workspace"
+# Sync workers are memory-bound, not CPU-bound: 2*cpu+1 stops paying off on big machines.
+MAX_DEFAULT_WORKERS = 8
+# Gunicorn's graceful timeout (10 s, see gunicorn_conf) plus room to finish shutting down.
+STOP_GRACE_SECONDS = 15.0
+POLL_SECONDS = 0.2
+PR_SET_PDEATHSIG = 1
+
+
+class CliError(Exception):
+    """A problem to report on one line of stderr, exiting with `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- Django --------------------------------------------------------------------------------
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    import django
+
+    django.setup()
+
+
+def migrations_pending() -> bool:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+def migrate(verbosity: int = 1) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=verbosity, interactive=False)
+
+
+def ensure_migrated() -> None:
+    """Bring the database up to date, quietly; checking first keeps restarts write-free."""
+    if migrations_pending():
+        print("Preparing the database…", file=sys.stderr, flush=True)
+        migrate(verbosity=0)
+
+
+def close_database() -> None:
+    # Children and exec'd gunicorn open their own connections; don't hand ours down.
+    from django.db import connections
+
+    connections.close_all()
+
+
+def any_user_exists() -> bool:
+    from sounding.accounts.models import User
+
+    return User.objects.exists()
+
+
+# --- Processes -----------------------------------------------------------------------------
+
+
+def default_workers() -> int:
+    configured = os.environ.get("SOUNDING_WEB_WORKERS", "").strip()
+    if configured:
+        return parse_workers(configured, "SOUNDING_WEB_WORKERS")
+    try:
+        cpus = len(os.sched_getaffinity(0))  # honours container CPU limits set by cpuset
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return min(2 * cpus + 1, MAX_DEFAULT_WORKERS)
+
+
+def parse_workers(value: str, source: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise CliError(f"{source} must be a whole number of at least 1, not {value!r}.", 2)
+    return workers
+
+
+def bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def gunicorn_command(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        GUNICORN_CONFIG,
+        "--bind",
+        bind_address(host, port),
+        "--workers",
+        str(workers),
+        WSGI_APP,
+    ]
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "sounding", "worker"]
+
+
+def child_environment() -> dict[str, str]:
+    """Our environment, with the data directory made absolute so every child agrees on it."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    env["SOUNDING_DATA_DIR"] = str(settings.DATA_DIR)
+    return env
+
+
+def die_with_parent() -> None:
+    """In a new child: have Linux send it SIGTERM if `sounding serve` dies without stopping it.
+
+    Without this, a SIGKILLed `serve` would leave gunicorn holding the port, and the next
+    start would fail. Elsewhere than Linux this is skipped; stopping normally still works.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Children:
+    """The processes `sounding serve` runs: started one by one, stopped together."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.procs[name] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, proc in self.procs.items():
+            code = proc.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM everyone, give them `grace` seconds together, then SIGKILL the laggards."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(
+                    f"sounding: the {name} process did not stop in time; killing it.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                proc.kill()
+                proc.wait()
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Turn SIGTERM and Ctrl-C into `stop`, so shutdown is orderly and prints no traceback."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def is_listening(host: str, port: int) -> bool:
+    # A wildcard address can't be connected to; its loopback twin answers for it.
+    target = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        with socket.create_connection((target.strip("[]"), port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def public_url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def announce(host: str, port: int, first_run: bool) -> None:
+    print(f"Sounding is running at {public_url(host, port)}  (Ctrl-C to stop)", flush=True)
+    if first_run:
+        print(
+            "No account yet: open that address to create the first one,\n"
+            "or run `sounding createadmin` in another terminal.",
+            flush=True,
+        )
+
+
+def supervise(
+    children: Children, stop: threading.Event, host: str, port: int, first_run: bool
+) -> int:
+    """Wait for a stop signal or a child's death; announce the address once it answers."""
+    announced = False
+    while not stop.wait(POLL_SECONDS):
+        exited = children.first_exited()
+        if exited is not None and not stop.is_set():  # Ctrl-C reaches the children too
+            name, code = exited
+            print(
+                f"sounding: the {name} process exited unexpectedly (code {code}); stopping.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        if not announced and is_listening(host, port):
+            announce(host, port, first_run)
+            announced = True
+    print("Stopping Sounding…", file=sys.stderr, flush=True)
+    return 0
+
+
+# --- Commands ------------------------------------------------------------------------------
+
+
+def resolve_workers(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return parse_workers(str(args.workers), "--workers")
+    return default_workers()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    workers = resolve_workers(args)
+    if is_listening(args.host, args.port):
+        # Otherwise the address would be announced while gunicorn fails to bind it.
+        raise CliError(f"Something is already listening on {bind_address(args.host, args.port)}.")
+    setup_django()
+    ensure_migrated()
+    first_run = not any_user_exists()
+    env = child_environment()
+    close_database()
+    stop = threading.Event()
+    stop_on_signals(stop)  # before starting children: an early SIGTERM must not orphan them
+    children = Children()
+    try:
+        children.start("web", gunicorn_command(args.host, args.port, workers), env)
+        children.start("worker", worker_command(), env)
+        return supervise(children, stop, args.host, args.port, first_run)
+    finally:
+        children.stop(STOP_GRACE_SECONDS)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    workers = resolve_workers(args)
+    setup_django()
+    ensure_migrated()
+    env = child_environment()
+    close_database()
+    command = gunicorn_command(args.host, args.port, workers)
+    # Become gunicorn: the process manager's signals then reach it directly.
+    os.execve(command[0], command, env)
+    return 0  # not reached
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    # Handlers first: a stop requested while Django loads must still end in a clean exit.
+    stop = threading.Event()
+    stop_on_signals(stop)
+    setup_django()
+    from sounding.delivery.worker import run_forever
+
+    run_forever(stop)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    setup_django()
+    migrate(verbosity=1)
+    return 0
+
+
+def cmd_manage(argv: Sequence[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["sounding manage", *argv])
+    return 0
+
+
+def ask(prompt: str, secret: bool = False) -> str:
+    if not sys.stdin.isatty():
+        raise CliError("--email and --password are required when not run from a terminal.", 2)
+    return getpass.getpass(prompt) if secret else input(prompt)
+
+
+def ask_new_password() -> str:
+    password = ask("Password: ", secret=True)
+    if password != ask("Password (again): ", secret=True):
+        raise CliError("The passwords do not match.")
+    return password
+
+
+def check_credentials(email: str, password: str) -> None:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from sounding.accounts.models import User
+
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise CliError(f"{email!r} is not a valid email address.") from error
+    try:
+        validate_password(password, User(email=email))
+    except ValidationError as error:
+        raise CliError("Password rejected: " + " ".join(error.messages)) from error
+
+
+def create_owner(email: str, password: str, workspace_name: str) -> tuple[User, Workspace]:
+    from django.db import IntegrityError, transaction
+
+    from sounding.accounts.models import Membership, Role, User, Workspace
+
+    exists = CliError(f"A user with the email {email} already exists; nothing was changed.")
+    if User.objects.filter(email__iexact=email).exists():
+        raise exists
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, password)
+            workspace = Workspace.objects.create(name=workspace_name)
+            Membership.objects.create(user=user, workspace=workspace, role=Role.OWNER)
+    except IntegrityError as error:  # created by someone else between the check and here
+        raise exists from error
+    return user, workspace
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    # Ask before touching the database, so a wrong invocation fails fast and changes nothing.
+    email = (args.email or ask("Email: ")).strip()
+    password = args.password or ask_new_password()
+    workspace_name = args.workspace.strip()
+    if not workspace_name:
+        raise CliError("The workspace name cannot be empty.", 2)
+    setup_django()
+    ensure_migrated()
+    check_credentials(email, password)
+    user, workspace = create_owner(email, password, workspace_name)
+    print(f'Created {user.email}, owner of the workspace "{workspace.name}".')
+    return 0
+
+
+def membership_for_token(email: str, workspace_name: str | None) -> tuple[User, Workspace]:
+    from sounding.accounts.models import Membership, User
+
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise CliError(f"No user with the email {email}.")
+    memberships = Membership.objects.filter(user=user).select_related("workspace")
+    if workspace_name is not None:
+        memberships = memberships.filter(workspace__name=workspace_name)
+    found = list(memberships.order_by("workspace_id"))
+    if not found:
+        where = f'a workspace named "{workspace_name}"' if workspace_name else "any workspace"
+        raise CliError(f"{user.email} is not a member of {where}.")
+    if len(found) > 1:
+        names = ", ".join(f'"{m.workspace.name}" (id {m.workspace_id})' for m in found)
+        raise CliError(
+            f"{user.email} belongs to several workspaces ({names}); "
+            "choose one with --workspace NAME."
+        )
+    return user, found[0].workspace
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    setup_django()
+    ensure_migrated()
+    from sounding.accounts.models import ApiToken
+
+    user, workspace = membership_for_token(args.email, args.workspace)
+    _, raw = ApiToken.issue(workspace, user, args.name)
+    # Only the token goes to stdout, so `TOKEN=$(sounding token create ...)` just works.
+    print(raw)
+    print(
+        f'API token for {user.email} in "{workspace.name}". It is shown only this once.',
+        file=sys.stderr,
+    )
+    return 0
+
+
+# --- Parser --------------------------------------------------------------------------------
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for all)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web worker processes (default $SOUNDING_WEB_WORKERS, else "
+        f"2 x CPUs + 1, at most {MAX_DEFAULT_WORKERS})",
+    )
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help_text: str,
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sounding",
+        description="Self-hosted surveys whose answers land on your customers' Braze profiles.",
+    )
+    parser.add_argument("--version", action="version", version=f"sounding {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    add_server_options(
+        add_command(
+            commands, "serve", cmd_serve, "migrate, then run the web server and the delivery worker"
+        )
+    )
+    add_server_options(add_command(commands, "web", cmd_web, "migrate, then run the web server"))
+    add_command(commands, "worker", cmd_worker, "run the delivery worker")
+    add_command(commands, "migrate", cmd_migrate, "create or update the database tables")
+    # Listed for --help only: main() hands `manage` to Django before argparse sees it.
+    add_command(
+        commands,
+        "manage",
+        lambda _: cmd_manage([]),
+        "run a Django management command with Sounding's settings",
+    )
+
+    admin = add_command(
+        commands,
+        "createadmin",
+        cmd_createadmin,
+        "create a user who owns a new workspace (prompts when run in a terminal)",
+    )
+    admin.add_argument("--email")
+    admin.add_argument("--password", help="prompted for when omitted in a terminal")
+    admin.add_argument(
+        "--workspace",
+        default=DEFAULT_WORKSPACE,
+        help=f'name of the new workspace (default "{DEFAULT_WORKSPACE}")',
+    )
+
+    token = commands.add_parser("token", help="manage API tokens", description="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create = add_command(
+        token_commands,
+        "create",
+        cmd_token_create,
+        "issue an API token acting for a user in a workspace; prints it",
+    )
+    create.add_argument("--email", required=True, help="the user the token acts for")
+    create.add_argument("--workspace", help="workspace name, when the user has several")
+    create.add_argument("--name", default="", help="a label to recognise the token by")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["manage"]:
+            return cmd_manage(args[1:])
+        namespace = build_parser().parse_args(args)
+        return namespace.handler(namespace)
+    except CliError as error:
+        print(f"sounding: error: {error}", file=sys.stderr)
+        return error.code

@@ -1,0 +1,187 @@
+"""Run the real `sounding` command in tests, and always leave no process behind.
+
+Every process gets its own data directory and SQLite database: nothing here touches the
+database pytest-django prepared, whichever DATABASE_URL the suite runs with.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# The console script installed next to the interpreter running the tests (.venv/bin).
+SOUNDING = str(Path(sys.executable).with_name("sounding"))
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    """The test environment minus any Sounding or database setting, plus `data_dir`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SOUNDING_") and key != "DATABASE_URL"
+    }
+    env["SOUNDING_DATA_DIR"] = str(data_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "sounding.settings"
+    return env
+
+
+def run_cli(data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    # stdin is an empty pipe, never a terminal: commands must not wait for a prompt.
+    return subprocess.run(
+        [SOUNDING, *args],
+        env=cli_env(data_dir),
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_ok(data_dir: Path, *args: str) -> str:
+    result = run_cli(data_dir, *args)
+    assert result.returncode == 0, f"sounding {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def database(data_dir: Path) -> sqlite3.Connection:
+    path = data_dir / "sounding.sqlite3"
+    assert path.exists(), f"no database at {path}"
+    return sqlite3.connect(path, timeout=10)
+
+
+def query(data_dir: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    connection = database(data_dir)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def session_pids(sid: int) -> set[int]:
+    """Live (non-zombie) processes of session `sid`: serve, gunicorn and its workers, the
+    delivery worker. They stay in the session even when orphaned, so none can hide."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # Fields after the parenthesised command name: state, ppid, pgrp, session, ...
+        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+        if int(session) == sid and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Direct children of `pid` with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError):
+            continue
+    return {child: cmd.decode(errors="replace") for child, cmd in found.items()}
+
+
+def wait_for(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Server:
+    """A running `sounding serve`, leader of its own session and process group."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.log = log
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"sounding serve exited with {self.proc.returncode}:\n{self.output()}"
+            )
+        try:
+            # /login is the sign-in page; any answer below 500 means the server is up.
+            return httpx.get(self.url + "/login", timeout=2).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self) -> None:
+        wait_for(self.answers, START_TIMEOUT, f"sounding serve on port {self.port}")
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=STOP_TIMEOUT)
+
+    def kill_group(self) -> None:
+        """SIGKILL serve and everything it started, as a crash or an OOM kill would."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.proc.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def serving(data_dir: Path, log: Path, *extra: str) -> Iterator[Server]:
+    """Start `sounding serve` on a free port, wait until it answers, kill all of it after."""
+    port = free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [SOUNDING, "serve", "--port", str(port), "--workers", "2", *extra],
+            env=cli_env(data_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(proc, port, log)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        # Whatever the test did, nothing of this session may outlive it.
+        for pid in session_pids(server.pid):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=STOP_TIMEOUT)

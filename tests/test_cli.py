@@ -1,0 +1,115 @@
+"""The `sounding` console script, run for real against a throwaway data directory."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sounding import __version__
+from tests.procs import query, run_cli, run_ok
+
+pytestmark = pytest.mark.process
+
+EMAIL = "owner@example.test"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def admin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory where `createadmin` already made EMAIL the owner of "Acme"."""
+    data_dir = tmp_path_factory.mktemp("cli")
+    run_ok(data_dir, "createadmin", "--email", EMAIL, "--password", PASSWORD, "--workspace", "Acme")
+    return data_dir
+
+
+def test_version() -> None:
+    result = run_cli(Path("/nonexistent"), "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"sounding {__version__}"
+
+
+def test_createadmin_makes_a_user_who_owns_a_new_workspace(admin_dir: Path) -> None:
+    rows = query(
+        admin_dir,
+        "SELECT u.email, w.name, m.role FROM accounts_user u"
+        " JOIN accounts_membership m ON m.user_id = u.id"
+        " JOIN accounts_workspace w ON w.id = m.workspace_id",
+    )
+    assert rows == [(EMAIL, "Acme", "owner")]
+
+
+def test_createadmin_names_the_workspace_by_default(tmp_path: Path) -> None:
+    out = run_ok(tmp_path, "createadmin", "--email", "Ada@Example.test", "--password", PASSWORD)
+    assert "ada@example.test" in out
+    assert query(tmp_path, "SELECT name FROM accounts_workspace") == [("My workspace",)]
+
+
+def test_createadmin_refuses_an_existing_email(admin_dir: Path) -> None:
+    result = run_cli(admin_dir, "createadmin", "--email", EMAIL.upper(), "--password", PASSWORD)
+    assert result.returncode == 1
+    assert "already exists" in result.stderr
+    assert query(admin_dir, "SELECT count(*) FROM accounts_user") == [(1,)]
+    assert query(admin_dir, "SELECT count(*) FROM accounts_workspace") == [(1,)]
+
+
+def test_createadmin_without_a_terminal_needs_its_flags(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "createadmin", "--email", "x@example.test")
+    assert result.returncode == 2
+    assert "--password" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_createadmin_rejects_a_weak_password(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "createadmin", "--email", "x@example.test", "--password", "abc")
+    assert result.returncode == 1
+    assert "too short" in result.stderr
+    assert query(tmp_path, "SELECT count(*) FROM accounts_user") == [(0,)]
+
+
+def test_token_create_prints_only_a_token_stored_as_its_hash(admin_dir: Path) -> None:
+    result = run_cli(admin_dir, "token", "create", "--email", EMAIL, "--name", "ci")
+    assert result.returncode == 0, result.stderr
+    raw = result.stdout.strip()
+    assert raw.startswith("snd_") and "\n" not in raw
+    rows = query(
+        admin_dir,
+        "SELECT t.name, w.name, u.email FROM accounts_apitoken t"
+        " JOIN accounts_workspace w ON w.id = t.workspace_id"
+        " JOIN accounts_user u ON u.id = t.user_id WHERE t.token_hash = ?",
+        hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    assert rows == [("ci", "Acme", EMAIL)]
+
+
+def test_token_create_for_an_unknown_email_fails(admin_dir: Path) -> None:
+    result = run_cli(admin_dir, "token", "create", "--email", "nobody@example.test")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "nobody@example.test" in result.stderr
+
+
+def test_token_create_for_an_unknown_workspace_fails(admin_dir: Path) -> None:
+    result = run_cli(admin_dir, "token", "create", "--email", EMAIL, "--workspace", "Globex")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Globex" in result.stderr
+
+
+def test_manage_passes_through_to_django(admin_dir: Path) -> None:
+    out = run_ok(
+        admin_dir,
+        "manage",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default']['NAME'])",
+    )
+    assert out.strip() == str(admin_dir / "sounding.sqlite3")
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    run_ok(tmp_path, "migrate")
+    assert query(tmp_path, "SELECT count(*) FROM django_migrations")[0][0] > 0
