@@ -71,7 +71,18 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
         },
-    }
+    },
+    {
+        # Respondent pages only (`<app>/jinja2/`), for speed; see sounding/jinja.py.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "environment": "sounding.jinja.environment",
+            "autoescape": True,
+            "auto_reload": DEBUG,
+        },
+    },
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -84,6 +95,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "sounding.sqlite3"),
+            # Opening a connection runs the pragmas below and registers Django's SQL
+            # functions: more work than a whole respondent request. Keep it open.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the
                 # busy timeout instead of failing with "database is locked" on lock upgrade.
@@ -124,6 +138,9 @@ STATICFILES_DIRS = [os.path.join(BASE_DIR, "static")]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_MAX_AGE = 3600
+
+if _flag("SOUNDING_TRUST_X_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

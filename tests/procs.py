@@ -77,7 +77,7 @@ def free_port() -> int:
 
 
 def session_pids(sid: int) -> set[int]:
-    """Live (non-zombie) processes of session `sid`: serve, gunicorn and its workers, the
+    """Live (non-zombie) processes of session `sid`: serve, the web server and its workers, the
     delivery worker. They stay in the session even when orphaned, so none can hide."""
     found = set()
     for entry in Path("/proc").iterdir():

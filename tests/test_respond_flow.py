@@ -187,7 +187,7 @@ def test_anonymous_respondents_continue_through_their_cookie(live_survey: Survey
     html = answer(client, html, "6").content.decode()
     assert question_of(start(client, live_survey)) == "rating"
     assert question_of(start(Client(), live_survey)) == "nps"
-    assert Response.objects.get().identity_kind == ""
+    assert Response.objects.get().identity_kind is None
 
 
 @pytest.mark.django_db

@@ -80,7 +80,7 @@ def create_live_survey(server: Server, token: str) -> dict[str, Any]:
 def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with serving(tmp_path / "data", tmp_path / "serve.log") as server:
         children = children_of(server.pid)
-        assert any("gunicorn" in cmd for cmd in children.values()), children
+        assert any("granian" in cmd for cmd in children.values()), children
         assert any("sounding worker" in cmd for cmd in children.values()), children
         wait_for(lambda: "Sounding is running at" in server.output(), 10, "the announcement")
         assert f"http://127.0.0.1:{server.port}/" in server.output()
@@ -92,7 +92,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_serve_cleanly(tmp_path: Path) -> None:
     with serving(tmp_path / "data", tmp_path / "serve.log") as server:
-        # A terminal sends SIGINT to the whole foreground group, children included: gunicorn
+        # A terminal sends SIGINT to the whole foreground group, children included: web_server
         # takes it as a quick shutdown, serve and the delivery worker as a normal stop.
         os.killpg(server.pid, signal.SIGINT)
         assert server.proc.wait(timeout=20) == 0, server.output()
@@ -103,8 +103,8 @@ def test_ctrl_c_stops_serve_cleanly(tmp_path: Path) -> None:
 
 def test_serve_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
     with serving(tmp_path / "data", tmp_path / "serve.log") as server:
-        gunicorn = next(pid for pid, cmd in children_of(server.pid).items() if "gunicorn" in cmd)
-        os.kill(gunicorn, signal.SIGKILL)
+        web_server = next(pid for pid, cmd in children_of(server.pid).items() if "granian" in cmd)
+        os.kill(web_server, signal.SIGKILL)
         assert server.proc.wait(timeout=20) != 0
         assert "exited unexpectedly" in server.output()
         wait_for(

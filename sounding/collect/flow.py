@@ -69,8 +69,8 @@ def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Resp
     kind, value = ctx.primary
     fields = {
         "survey": survey,
-        "identity_kind": kind,
-        "identity_value": value,
+        "identity_kind": kind or None,
+        "identity_value": value or None,
         "braze_id": ctx.identity.get("braze_id", ""),
         "external_id": ctx.identity.get("external_id", ""),
         "email": ctx.identity.get("email", ""),
@@ -91,6 +91,7 @@ def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Resp
 
 
 def save_answer(
+    survey: Survey,
     response: Response,
     question: Question,
     value: Any,
@@ -117,7 +118,7 @@ def save_answer(
                 store.upsert_answer(response.pk, question.key, value, now)
         store.touch_response(response.pk, now, bump=not unchanged, completed=completed)
         if not unchanged:
-            mark_due(response)
+            mark_due(response, survey)
     if completed is not None:
         response.completed_at = completed
     if value is EMPTY:

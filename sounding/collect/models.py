@@ -6,7 +6,6 @@ import secrets
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from sounding.surveys.models import Survey
@@ -28,8 +27,10 @@ class Response(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     # Public handle of a response in forms and cookies; the primary key is never exposed.
     token = models.CharField(max_length=32, unique=True, default=new_token)
-    identity_kind = models.CharField(max_length=12, blank=True)
-    identity_value = models.CharField(max_length=255, blank=True)
+    # NULL for anonymous respondents: NULLs never collide in a unique index, so one plain
+    # index both finds a returning respondent and forbids a duplicate response.
+    identity_kind = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001
+    identity_value = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     braze_id = models.CharField(max_length=255, blank=True)
     external_id = models.CharField(max_length=255, blank=True)
     email = models.CharField(max_length=255, blank=True)
@@ -47,7 +48,6 @@ class Response(models.Model):
             # One response per person per survey, even when two requests race to create it.
             models.UniqueConstraint(
                 fields=["survey", "identity_kind", "identity_value"],
-                condition=~Q(identity_kind=""),
                 name="one_response_per_identity",
             )
         ]

@@ -37,8 +37,15 @@ def _activate_language(request: HttpRequest, spec: SurveySpec) -> str:
     return translation.get_language() or spec.language
 
 
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int
+) -> HttpResponse:
+    context["lang"] = translation.get_language()
+    return render(request, template, context, status=status, using="jinja2")
+
+
 def _closed(request: HttpRequest, survey: Survey | None, status: int) -> HttpResponse:
-    return render(request, "collect/closed.html", {"survey": survey}, status=status)
+    return _page(request, "collect/closed.html", {"survey": survey}, status)
 
 
 def _find(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Response | None:
@@ -124,7 +131,7 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
 
 def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
     template = "collect/question.html" if screen.question else "collect/done.html"
-    response = render(request, template, screen.context(request), status=status)
+    response = _page(request, template, screen.context(request), status)
     response["Cache-Control"] = "no-store"
     if screen.response is not None and not screen.response.identity_kind:
         response.set_cookie(
@@ -172,7 +179,7 @@ def _apply_prefill(
             continue
         if response is None:
             response = flow.start_response(survey, ctx, translation.get_language() or "")
-        flow.save_answer(response, question, value, answers)
+        flow.save_answer(survey, response, question, value, answers)
     return response
 
 
@@ -204,13 +211,13 @@ def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Http
             # Skipping an optional first question creates nothing yet.
             return _render(request, Screen(survey, None, answers, following))
         response = flow.start_response(survey, ctx, translation.get_language() or "")
-    flow.save_answer(response, question, value, answers, completes=following is None)
+    flow.save_answer(survey, response, question, value, answers, completes=following is None)
     return _render(request, Screen(survey, response, answers, following))
 
 
 def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
     context = {"survey": survey, "message": translation.gettext(message)}
-    return render(request, "collect/problem.html", context, status=400)
+    return _page(request, "collect/problem.html", context, 400)
 
 
 # Answers are not protected by a CSRF token on purpose: a respondent holds no session to

@@ -8,15 +8,16 @@ from django.utils import timezone
 from sounding import destinations
 from sounding.collect.models import Response
 from sounding.delivery.models import Push, PushState
+from sounding.surveys.models import Survey
 
 
-def mark_due(response: Response) -> int:
+def mark_due(response: Response, survey: Survey) -> int:
     """Record that every destination enabled for the survey owes the response's latest answers.
 
     Must run in the transaction that changed the answers (`response.answers_version` already
     bumped). Returns how many pushes were marked.
     """
-    kinds = destinations.enabled_kinds(response.survey)
+    kinds = destinations.enabled_kinds(survey)
     if not kinds:
         return 0
     now = timezone.now()
