@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -187,10 +188,10 @@ def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Http
     spec = survey.spec
     question = spec.get(request.POST.get("q", ""))
     if question is None:
-        return _bad_request(request, survey, "This form does not match the survey any more.")
+        return _bad_request(request, survey, gettext_noop("This form does not match the survey."))
     response = _find(request, survey, ctx)
     if response is None and request.POST.get("r"):
-        return _bad_request(request, survey, "This response could not be found.")
+        return _bad_request(request, survey, gettext_noop("This response could not be found."))
     answers = store.answers(response.pk) if response else {}
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
@@ -216,6 +217,7 @@ def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Http
 
 
 def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
+    """A form that cannot be true (edited by hand, or from before the survey changed)."""
     context = {"survey": survey, "message": translation.gettext(message)}
     return _page(request, "collect/problem.html", context, 400)
 
