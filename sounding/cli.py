@@ -7,36 +7,35 @@ Django is set up only inside the commands that need it, so `sounding --version` 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import getpass
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from sounding import __version__
+from sounding.processes import (
+    SETTINGS_MODULE,
+    STOP_GRACE_SECONDS,
+    Children,
+    bind_address,
+    child_environment,
+    is_listening,
+    stop_on_signals,
+    supervise,
+    web_command,
+    worker_command,
+)
 
 if TYPE_CHECKING:
     from sounding.accounts.models import User, Workspace
 
-SETTINGS_MODULE = "sounding.settings"
-WSGI_APP = "sounding.wsgi:application"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKSPACE = "My workspace"
 # Requests are short and CPU-bound: more processes than CPUs only adds memory and switching.
 MAX_DEFAULT_WORKERS = 8
-# The web server's graceful timeout (10 s, see web_command) plus room to finish shutting down.
-STOP_GRACE_SECONDS = 15.0
-POLL_SECONDS = 0.2
-PR_SET_PDEATHSIG = 1
 
 
 class CliError(Exception):
@@ -91,7 +90,7 @@ def any_user_exists() -> bool:
     return User.objects.exists()
 
 
-# --- Processes -----------------------------------------------------------------------------
+# --- Commands ------------------------------------------------------------------------------
 
 
 def default_workers() -> int:
@@ -113,163 +112,6 @@ def parse_workers(value: str, source: str) -> int:
     if workers < 1:
         raise CliError(f"{source} must be a whole number of at least 1, not {value!r}.", 2)
     return workers
-
-
-def bind_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
-
-
-def web_command(host: str, port: int, workers: int) -> list[str]:
-    """Granian: its HTTP handling is compiled, so a respondent's request costs about a third
-    less server CPU than under a pure-Python server (bench/). Every option can be changed
-    through Granian's own GRANIAN_* environment variables."""
-    level = os.environ.get("SOUNDING_LOG_LEVEL", "info").lower()
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        # One request at a time per process, like classic pre-fork servers: Django's
-        # connections are per thread, and threads would only contend for the GIL here.
-        "--blocking-threads",
-        "1",
-        "--no-ws",
-        "--respawn-failed-workers",
-        # On SIGTERM, requests in flight get this long to finish: no answer is cut off.
-        "--workers-kill-timeout",
-        "10",
-        "--log-level",
-        level,
-        WSGI_APP,
-    ]
-
-
-def worker_command() -> list[str]:
-    return [sys.executable, "-m", "sounding", "worker"]
-
-
-def child_environment() -> dict[str, str]:
-    """Our environment, with the data directory made absolute so every child agrees on it."""
-    from django.conf import settings
-
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    env["SOUNDING_DATA_DIR"] = str(settings.DATA_DIR)
-    return env
-
-
-def die_with_parent() -> None:
-    """In a new child: have Linux send it SIGTERM if `sounding serve` dies without stopping it.
-
-    Without this, a SIGKILLed `serve` would leave the web server holding the port, and the next
-    start would fail. Elsewhere than Linux this is skipped; stopping normally still works.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class Children:
-    """The processes `sounding serve` runs: started one by one, stopped together."""
-
-    def __init__(self) -> None:
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.procs[name] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
-
-    def first_exited(self) -> tuple[str, int] | None:
-        for name, proc in self.procs.items():
-            code = proc.poll()
-            if code is not None:
-                return name, code
-        return None
-
-    def stop(self, grace: float) -> None:
-        """SIGTERM everyone, give them `grace` seconds together, then SIGKILL the laggards."""
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for name, proc in self.procs.items():
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                print(
-                    f"sounding: the {name} process did not stop in time; killing it.",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                proc.kill()
-                proc.wait()
-
-
-def stop_on_signals(stop: threading.Event) -> None:
-    """Turn SIGTERM and Ctrl-C into `stop`, so shutdown is orderly and prints no traceback."""
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-
-
-def is_listening(host: str, port: int) -> bool:
-    # A wildcard address can't be connected to; its loopback twin answers for it.
-    target = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-    try:
-        with socket.create_connection((target.strip("[]"), port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def public_url(host: str, port: int) -> str:
-    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
-    if ":" in shown and not shown.startswith("["):
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
-
-
-def announce(host: str, port: int, first_run: bool) -> None:
-    print(f"Sounding is running at {public_url(host, port)}  (Ctrl-C to stop)", flush=True)
-    if first_run:
-        print(
-            "No account yet: open that address to create the first one,\n"
-            "or run `sounding createadmin` in another terminal.",
-            flush=True,
-        )
-
-
-def supervise(
-    children: Children, stop: threading.Event, host: str, port: int, first_run: bool
-) -> int:
-    """Wait for a stop signal or a child's death; announce the address once it answers."""
-    announced = False
-    while not stop.wait(POLL_SECONDS):
-        exited = children.first_exited()
-        if exited is not None and not stop.is_set():  # Ctrl-C reaches the children too
-            name, code = exited
-            print(
-                f"sounding: the {name} process exited unexpectedly (code {code}); stopping.",
-                file=sys.stderr,
-                flush=True,
-            )
-            return 1
-        if not announced and is_listening(host, port):
-            announce(host, port, first_run)
-            announced = True
-    print("Stopping Sounding…", file=sys.stderr, flush=True)
-    return 0
-
-
-# --- Commands ------------------------------------------------------------------------------
 
 
 def resolve_workers(args: argparse.Namespace) -> int:
