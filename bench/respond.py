@@ -1,0 +1,327 @@
+"""Respondent throughput of a real `sounding serve` on SQLite and PostgreSQL (bench/README.md).
+
+Each point runs C client threads for a fixed time, each answering a six-question survey over
+and over as a browser without JavaScript does; server CPU is read from /proc around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+
+import httpx
+import psycopg
+
+SOUNDING = str(Path(sys.executable).with_name("sounding"))
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_URL = "postgres://postgres@127.0.0.1:5432/sounding_bench"
+EMAIL = "bench@example.com"
+CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
+FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
+ACTION = re.compile(r'<form method="post" action="([^"]*)"')
+CHOICES = ["Email", "Push", "SMS"]
+SURVEY = {
+    "title": "Bench pulse",
+    "questions": [
+        {"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?"},
+        {"key": "rating", "type": "rating", "prompt": "How was your last visit?"},
+        {"key": "channel", "type": "single_choice", "prompt": "Best channel?", "choices": CHOICES},
+        {"key": "channels", "type": "multiple_choice", "prompt": "Any?", "choices": CHOICES},
+        {"key": "renew", "type": "yes_no", "prompt": "Will you renew?"},
+        {"key": "comment", "type": "long_text", "prompt": "Anything else?"},
+    ],
+}
+# What each question's form sends as `a` (repeated for multiple choice).
+ANSWERS: dict[str, list[str]] = {
+    "nps": ["9"],
+    "rating": ["4"],
+    "channel": ["Push"],
+    "channels": ["Email", "SMS"],
+    "renew": ["yes"],
+    "comment": ["Quick and friendly.\nWould come back."],
+}
+
+
+@dataclass
+class Point:
+    concurrency: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, one per submission
+    errors: list[str] = field(default_factory=list)
+    server_cpu: float = 0.0  # seconds, every process of the serve session
+    client_cpu: float = 0.0  # seconds, every client process
+
+
+def server_env(data_dir: str, db: str) -> dict[str, str]:
+    # Nothing from the caller's Sounding setup may leak in: each run starts from empty.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOUNDING_")}
+    env.pop("DATABASE_URL", None)
+    env["SOUNDING_DATA_DIR"] = data_dir  # also holds the secret key on PostgreSQL
+    if db == "postgres":
+        env["DATABASE_URL"] = PG_URL
+    return env
+
+
+def reset_postgres() -> None:
+    # DROP/CREATE DATABASE cannot run in a transaction; FORCE ends a crashed run's connections.
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("DROP DATABASE IF EXISTS sounding_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE sounding_bench")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([SOUNDING, *args], env=env, input="", capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"sounding {args[0]} failed:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"sounding serve exited with {proc.returncode}:\n{log.read_text()}")
+        with suppress(httpx.HTTPError):
+            if httpx.get(url + "/login", timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"sounding serve did not answer within 60 s:\n{log.read_text()}")
+
+
+def publish_survey(url: str, env: dict[str, str]) -> str:
+    """An owner, a token, and a live survey made through the API; returns the survey's slug."""
+    password = secrets.token_urlsafe(16)
+    run_cli(env, "createadmin", "--email", EMAIL, "--password", password, "--workspace", "Bench")
+    token = run_cli(env, "token", "create", "--email", EMAIL)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=30) as api:
+        created = api.post("/surveys", json=SURVEY).raise_for_status().json()
+        api.post(f"/surveys/{created['id']}/publish").raise_for_status()
+    return created["slug"]
+
+
+def session_stats(sid: int) -> dict[int, list[str]]:
+    """/proc/<pid>/stat fields, from `state` on, of the live processes of session `sid`."""
+    found: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):  # the process may exit while we look
+            # Split after the command name, which may itself hold spaces or parentheses.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                found[int(entry.name)] = fields
+    return found
+
+
+def server_cpu_seconds(sid: int) -> float:
+    # utime and stime are stat fields 14 and 15: 11 and 12 counted from `state` (field 3).
+    return sum(int(f[11]) + int(f[12]) for f in session_stats(sid).values()) / CLK_TCK
+
+
+def peak_rss_mb(sid: int) -> dict[str, list[float]]:
+    """VmHWM by role. Granian forks its workers, so roles come from the tree, not cmdlines."""
+    roles: dict[str, list[float]] = {}
+    for pid, fields in session_stats(sid).items():
+        with suppress(OSError, StopIteration):
+            if pid == sid:
+                role = "serve"
+            elif int(fields[1]) == sid:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                role = "web main" if b"granian" in cmdline else "delivery worker"
+            else:
+                role = "web workers"
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            kb = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+            roles.setdefault(role, []).append(int(kb) / 1024)
+    return roles
+
+
+def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
+    """One complete response: the link, then one POST per question, ending on thank-you."""
+    page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
+    for _ in SURVEY["questions"]:
+        page.raise_for_status()
+        fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
+        action = ACTION.search(page.text)
+        if action is None or "q" not in fields:
+            raise AssertionError(f"no question form on {page.url}")
+        data = {"r": fields["r"], "q": fields["q"], "a": ANSWERS[fields["q"]], "nav": "next"}
+        page = client.post(unescape(action.group(1)), data=data)
+    if 'data-screen="done"' not in page.raise_for_status().text:
+        raise AssertionError("the last answer did not lead to the thank-you page")
+
+
+def respond_until(url: str, slug: str, threads: int, deadline: float, cap: int) -> Point:
+    """One client process: `threads` respondents until `deadline` or `cap` submissions.
+    `deadline` is on CLOCK_MONOTONIC, which Linux shares between processes."""
+    point = Point(threads)
+    tickets = itertools.count()  # next() on it is atomic under the GIL
+    run_id = secrets.token_hex(4)  # so every submission is a new respondent
+    lock = threading.Lock()
+
+    def respondent() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:  # keep-alive per thread
+            while time.monotonic() < deadline and (ticket := next(tickets)) < cap:
+                begin = time.perf_counter()
+                try:
+                    submit_once(client, slug, f"bench-{run_id}-{ticket}")
+                except (httpx.HTTPError, AssertionError, KeyError) as error:
+                    with lock:
+                        point.errors.append(f"{type(error).__name__}: {error}")
+                    continue
+                with lock:
+                    point.latencies.append(time.perf_counter() - begin)
+
+    cpu_before = sum(os.times()[:2])
+    pool = [threading.Thread(target=respondent) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    point.client_cpu = sum(os.times()[:2]) - cpu_before
+    return point
+
+
+def run_point(url: str, slug: str, concurrency: int, args: argparse.Namespace) -> Point:
+    """Spread the threads over client processes: one interpreter's GIL must not be the limit."""
+    procs = min(concurrency, args.client_processes)
+    shares = [concurrency // procs + (i < concurrency % procs) for i in range(procs)]
+    point = Point(concurrency)
+    with ProcessPoolExecutor(procs) as pool:
+        begin, deadline = time.perf_counter(), time.monotonic() + args.seconds
+        cap = -(-args.max_submissions // procs)
+        for future in [pool.submit(respond_until, url, slug, n, deadline, cap) for n in shares]:
+            part = future.result()
+            point.latencies += part.latencies
+            point.errors += part.errors
+            point.client_cpu += part.client_cpu
+        point.seconds = time.perf_counter() - begin
+    return point
+
+
+def measure(sid: int, url: str, slug: str, args: argparse.Namespace) -> list[Point]:
+    warm_up = respond_until(url, slug, 2, time.monotonic() + 2, 50)  # imports, connections
+    if warm_up.errors:  # a broken setup would otherwise only show as a table of errors
+        raise SystemExit(f"the warm-up failed: {warm_up.errors[0]}")
+    points: list[Point] = []
+    for concurrency in args.concurrency:
+        cpu_before = server_cpu_seconds(sid)
+        point = run_point(url, slug, concurrency, args)
+        point.server_cpu = server_cpu_seconds(sid) - cpu_before
+        points.append(point)
+    return points
+
+
+def percentile_ms(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(pct / 100 * len(ordered)))] if values else 0
+
+
+def table(points: list[Point]) -> str:
+    rows = [["concurrency", "submissions/s", "p50 ms", "p95 ms", "p99 ms"]]
+    rows[0] += ["server CPU ms/sub", "client CPU ms/sub", "submissions", "errors"]
+    for p in points:
+        done = max(1, len(p.latencies))
+        rows.append(
+            [str(p.concurrency), f"{len(p.latencies) / p.seconds:.1f}"]
+            + [f"{percentile_ms(p.latencies, pct):.0f}" for pct in (50, 95, 99)]
+            + [f"{1000 * p.server_cpu / done:.1f}", f"{1000 * p.client_cpu / done:.1f}"]
+            + [str(len(p.latencies)), str(len(p.errors))]
+        )
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def report(
+    db: str, args: argparse.Namespace, points: list[Point], rss: dict[str, list[float]]
+) -> None:
+    workers = len(rss.get("web workers", []))
+    print(f"\n{db} ({workers} web workers, {args.seconds:g} s per point)")
+    print(table(points))
+    sizes = (f"{role} {' + '.join(f'{mb:.0f}' for mb in sorted(mbs))}" for role, mbs in rss.items())
+    print("peak RSS MB: " + ", ".join(sorted(sizes)))
+    for error in sorted({e for p in points for e in p.errors})[:5]:
+        print(f"  error: {error}")
+
+
+def bench_database(db: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="sounding-bench-") as data_dir:
+        env, port, log = server_env(data_dir, db), free_port(), Path(data_dir) / "serve.log"
+        url = f"http://127.0.0.1:{port}"
+        command = [SOUNDING, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(args.workers)] if args.workers else []
+        with log.open("wb") as out:  # its own session and group: found and killed as a whole
+            proc = subprocess.Popen(
+                command, env=env, stdout=out, stderr=out, start_new_session=True
+            )
+        try:
+            wait_ready(proc, url, log)
+            points = measure(proc.pid, url, publish_survey(url, env), args)
+            rss = peak_rss_mb(proc.pid)  # while every process is still there
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    report(db, args, points, rss)
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cpus = len(os.sched_getaffinity(0))
+    return f"machine: {cpus} CPUs ({model}), Python {platform.python_version()}, {when}"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
+    add("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8, 32])
+    add("--seconds", type=float, default=20.0, help="length of each point (default 20)")
+    add("--max-submissions", type=int, default=100_000, help="cap per point (default 100000)")
+    add("--workers", type=int, help="web worker processes (default: the server's own)")
+    add("--client-processes", type=int, default=len(os.sched_getaffinity(0)))
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    print(machine())
+    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        if db == "postgres":
+            try:
+                reset_postgres()
+            except psycopg.OperationalError as error:  # no server here: still report SQLite
+                print(f"\npostgres: skipped, {PG_ADMIN} does not answer: {error}")
+                continue
+        bench_database(db, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
