@@ -182,6 +182,7 @@ def test_respondent_pages_have_no_serious_accessibility_violations(
         phone.goto(f"{base}&q={key}")
         phone.wait_for_selector(f'main[data-question="{key}"]')
         problems[key] = serious_violations(phone)
+        screenshot(phone, f"respondent-question-{key}")
     phone.goto(f"{live_server.url}/s/no-such-survey")
     problems["not-found"] = serious_violations(phone)
     assert all(not found for found in problems.values()), problems
