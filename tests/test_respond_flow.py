@@ -293,3 +293,11 @@ def test_link_parameters_with_nul_characters_are_ignored_not_a_500(live_survey: 
     assert question_of(html) == "rating"
     stored = Response.objects.get()
     assert stored.braze_id == "" and stored.hidden == {}
+
+
+@pytest.mark.django_db
+def test_the_lang_parameter_wins_over_the_browser_language(live_survey: Survey) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="de")
+    assert '<html lang="de">' in start(client, live_survey)
+    assert '<html lang="fr">' in start(client, live_survey, "?lang=fr-CA")
+    assert '<html lang="de">' in start(client, live_survey, "?lang=xx")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -80,7 +79,3 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_key}={self.value!r}"
-
-
-def answers_of(response: Response) -> dict[str, Any]:
-    return dict(response.answers.values_list("question_key", "value"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -24,18 +25,16 @@ from sounding.surveys.spec import Question, SurveySpec
 
 COOKIE_PREFIX = "sr_"
 COOKIE_AGE = 60 * 60 * 24 * 90
+SUPPORTED_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def _activate_language(request: HttpRequest, spec: SurveySpec) -> str:
-    from django.conf import settings
-
+def _activate_link_language(request: HttpRequest) -> None:
+    """A `lang` link parameter wins over the browser's language (set by LocaleMiddleware)."""
     wanted = request.GET.get("lang", "")
-    supported = {code for code, _ in settings.LANGUAGES}
     for code in (wanted, wanted.split("-")[0]):
-        if code in supported:
+        if code in SUPPORTED_LANGUAGES:
             translation.activate(code)
-            return code
-    return translation.get_language() or spec.language
+            return
 
 
 def _page(
@@ -233,7 +232,7 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
         return _closed(request, None, 404)
     if survey.status != Status.LIVE:
         return _closed(request, survey, 403)
-    _activate_language(request, survey.spec)
+    _activate_link_language(request)
     ctx = flow.read_link(request.GET, survey.spec)
     if request.method == "POST":
         return _submit(request, survey, ctx)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import F
 from django.utils import timezone
 
 from sounding import destinations
@@ -37,7 +36,3 @@ def mark_due(response: Response, survey: Survey) -> int:
                 next_attempt_at=now,
             )
     return len(kinds)
-
-
-def pending_count() -> int:
-    return Push.objects.filter(wanted_version__gt=F("sent_version")).count()
