@@ -164,6 +164,33 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fake_braze(args: argparse.Namespace) -> int:
+    # No Django here: the stand-in is a plain HTTP server that knows nothing of Sounding's data.
+    from sounding.destinations.braze import standin
+
+    args.api_key = args.api_key or ["standin-key"]
+    limit, _, window = args.rate_limit.partition("/")
+    try:
+        rate_limit, seconds = int(limit), float(window or 1)
+    except ValueError:
+        raise CliError("--rate-limit takes REQUESTS/SECONDS, for example 3000/3", 2) from None
+    try:
+        standin.serve(
+            args.host,
+            args.port,
+            api_keys=args.api_key,
+            rate_limit=rate_limit,
+            window=seconds,
+            dialect=args.dialect,
+            verbose=args.verbose,
+        )
+    except ValueError as error:
+        raise CliError(str(error), 2) from None
+    except OSError as error:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     setup_django()
     migrate(verbosity=1)
@@ -348,6 +375,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_WORKSPACE,
         help=f'name of the new workspace (default "{DEFAULT_WORKSPACE}")',
     )
+
+    fake = add_command(
+        commands,
+        "fake-braze",
+        cmd_fake_braze,
+        "run a local stand-in for Braze's /users/track, for trying Sounding without Braze",
+    )
+    fake.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    fake.add_argument("--port", type=int, default=9911, help="default 9911")
+    fake.add_argument(
+        "--api-key",
+        action="append",
+        default=None,
+        help="an API key it accepts (repeatable; default standin-key)",
+    )
+    fake.add_argument(
+        "--rate-limit", default="3000/3", help="REQUESTS/SECONDS per key (default 3000/3)"
+    )
+    fake.add_argument(
+        "--dialect",
+        choices=["epoch", "seconds"],
+        default="epoch",
+        help="X-RateLimit-Reset as a UTC epoch (default) or as seconds remaining",
+    )
+    fake.add_argument("--verbose", action="store_true", help="log every request")
 
     token = commands.add_parser("token", help="manage API tokens", description="API tokens")
     token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)

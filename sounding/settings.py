@@ -20,6 +20,10 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 SECRET_KEY = read_secret("SOUNDING_SECRET_KEY") or persistent_secret(DATA_DIR, "secret_key")
+# Encrypts secrets at rest; a list so a key can be rotated (see sounding.vault).
+ENCRYPTION_KEYS = (
+    read_secret("SOUNDING_ENCRYPTION_KEY") or persistent_secret(DATA_DIR, "encryption_key")
+).split(",")
 DEBUG = _flag("SOUNDING_DEBUG")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("SOUNDING_ALLOWED_HOSTS", "*").split(",")]
 # The public address used in survey links; without it links are built from the request host.
@@ -36,6 +40,7 @@ INSTALLED_APPS = [
     "sounding.surveys",
     "sounding.collect",
     "sounding.delivery",
+    "sounding.destinations.braze",
     "sounding.api",
     "ninja",
 ]
@@ -152,6 +157,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("SOUNDING_FROM_EMAIL", "sounding@localhost")
+
+# Hosts other than Braze's clusters that a workspace may point at (a stand-in, a proxy):
+# comma-separated URL prefixes. Nothing else is ever fetched.
+BRAZE_ALLOWED_ENDPOINTS = [
+    p.strip().rstrip("/")
+    for p in os.environ.get("SOUNDING_BRAZE_ALLOWED_ENDPOINTS", "").split(",")
+    if p.strip()
+]
+# Required on /metrics when set; without it only loopback requests are answered.
+METRICS_TOKEN = read_secret("SOUNDING_METRICS_TOKEN")
+# Log every outbound request and response body (API keys masked) at DEBUG level.
+WIRE_LOG = _flag("SOUNDING_WIRE_LOG")
 
 NINJA_PAGINATION_PER_PAGE = 50
 
@@ -161,5 +179,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SOUNDING_LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # httpx logs every request at INFO: the delivery log already records each one.
+    "loggers": {"django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

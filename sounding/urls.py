@@ -3,6 +3,8 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("sounding.accounts.urls")),
     path("", include("sounding.surveys.urls")),
+    path("", include("sounding.destinations.braze.urls")),
+    path("", include("sounding.delivery.urls")),
     path("s/", include("sounding.collect.urls")),
     path("api/v1/", include("sounding.api.urls")),
 ]

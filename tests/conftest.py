@@ -11,7 +11,7 @@ from django.test import Client
 from sounding.accounts.models import ApiToken, Membership, Role, User, Workspace
 from sounding.surveys.models import Status, Survey
 
-pytest_plugins = ["tests.browser_fixtures"]
+pytest_plugins = ["tests.browser_fixtures", "tests.standin", "tests.delivery_fixtures"]
 
 PASSWORD = "correct horse battery staple"
 

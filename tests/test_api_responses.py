@@ -80,6 +80,7 @@ def test_a_response_with_every_answer_type(api: Client, live_survey: Survey) -> 
         "updated_at",
         "completed_at",
         "answers",
+        "sync",
     }
     assert item["id"] == stored.token
     assert item["identity"] == {

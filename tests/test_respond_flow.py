@@ -301,3 +301,26 @@ def test_the_lang_parameter_wins_over_the_browser_language(live_survey: Survey) 
     assert '<html lang="de">' in start(client, live_survey)
     assert '<html lang="fr">' in start(client, live_survey, "?lang=fr-CA")
     assert '<html lang="de">' in start(client, live_survey, "?lang=xx")
+
+
+@pytest.mark.django_db
+def test_with_braze_on_the_answer_and_its_push_are_written_together(
+    live_survey: Survey, django_assert_max_num_queries
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sounding.delivery.models import Push
+
+    live_survey.destinations = ["braze"]
+    live_survey.save(update_fields=["destinations"])
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=5")
+    with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as queries:
+        response = answer(client, html, "4")
+    assert response.status_code == 200
+    writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE"}]
+    assert writes == ["INSERT", "UPDATE", "INSERT"]  # answer, response version, push
+    push = Push.objects.get()
+    stored = Response.objects.get()
+    assert (push.wanted_version, push.user_key) == (stored.answers_version, "braze_id:abc")

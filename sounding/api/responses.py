@@ -1,4 +1,5 @@
-"""Responses of a survey, oldest first, a page at a time."""
+"""Responses of a survey, oldest first, a page at a time, each with where it stands with every
+destination."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from sounding import destinations
 from sounding.api.auth import principal
 from sounding.api.errors import ApiError
 from sounding.api.schemas import READ_ERRORS, ResponsePage
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.collect.models import Answer, Response
+from sounding.delivery import status
 
 router = Router(tags=["responses"])
 
@@ -58,7 +61,9 @@ def answers_by_response(ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def response_out(response: Response, answers: dict[str, Any]) -> dict[str, Any]:
+def response_out(
+    response: Response, answers: dict[str, Any], sync: dict[str, status.SyncState]
+) -> dict[str, Any]:
     return {
         "id": response.token,
         "identity": {name: value or None for name, value in response.identity.items()},
@@ -68,6 +73,7 @@ def response_out(response: Response, answers: dict[str, Any]) -> dict[str, Any]:
         "updated_at": response.updated_at,
         "completed_at": response.completed_at,
         "answers": answers,
+        "sync": sync,
     }
 
 
@@ -82,10 +88,12 @@ def list_responses(
     survey = find_survey(principal(request), survey_id)
     after = decode_cursor(cursor) if cursor else 0
     # One row more than asked says whether there is a next page without counting.
-    rows = list(Response.objects.filter(survey=survey, pk__gt=after).order_by("pk")[: limit + 1])
+    found = Response.objects.filter(survey=survey, pk__gt=after).order_by("pk")
+    rows = list(status.with_pushes(found, destinations.REGISTRY)[: limit + 1])
     page = rows[:limit]
     answers = answers_by_response([r.pk for r in page])
+    sync = status.page_states(page, survey)
     return {
-        "items": [response_out(r, answers.get(r.pk, {})) for r in page],
+        "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk]) for r in page],
         "next_cursor": encode_cursor(page[-1].pk) if len(rows) > limit else None,
     }

@@ -50,6 +50,17 @@ class Identity(Schema):
     email: str | None
 
 
+class SyncState(Schema):
+    state: Literal["pending", "synced", "failed", "not_sent"] = Field(
+        description="`pending`: waiting or being retried; `synced`: the destination has the "
+        "current answers; `failed`: refused for good (see `reason`); `not_sent`: never queued."
+    )
+    reason: str = Field(description="Why, in words meant for the survey's author.")
+    last_attempt_at: datetime | None
+    attempts: int = Field(description="Failed tries since the last success.")
+    synced_at: datetime | None = Field(description="When the destination last took the answers.")
+
+
 class ResponseOut(Schema):
     id: str = Field(description="The response's public token.")
     identity: Identity
@@ -61,6 +72,9 @@ class ResponseOut(Schema):
     answers: dict[str, Any] = Field(
         description="Question key to answer: a number for scores and numbers, a boolean for "
         "yes/no, a list of strings for multiple choice, a string otherwise."
+    )
+    sync: dict[str, SyncState] = Field(
+        description="Where the answers stand with each destination, by kind (`braze`)."
     )
 
 

@@ -110,15 +110,18 @@ def save_answer(
     if unchanged and not (completes and response.completed_at is None):
         return False
     completed = now if completes and response.completed_at is None else None
+    # Completing changes what destinations are owed (a completion event) even when the last
+    # answer did not change, so it bumps the version too.
+    bump = not unchanged or completed is not None
     with transaction.atomic():
         if not unchanged:
             if value is EMPTY:
                 store.delete_answer(response.pk, question.key)
             else:
                 store.upsert_answer(response.pk, question.key, value, now)
-        store.touch_response(response.pk, now, bump=not unchanged, completed=completed)
-        if not unchanged:
-            mark_due(response, survey)
+        version = store.touch_response(response.pk, now, bump=bump, completed=completed)
+        if bump:
+            mark_due(response, survey, version)
     if completed is not None:
         response.completed_at = completed
     if value is EMPTY:

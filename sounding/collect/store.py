@@ -17,10 +17,11 @@ from django.db import connection
 from sounding.collect.models import Answer, Response
 from sounding.surveys.models import Survey
 
-SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version"]
+SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]
 RESPONSE_FIELDS = [f.attname for f in Response._meta.concrete_fields]
 _RESPONSE_COLUMNS = ", ".join(f.column for f in Response._meta.concrete_fields)
 _VALUE_FIELD = Answer._meta.get_field("value")
+_DESTINATIONS_FIELD = Survey._meta.get_field("destinations")
 
 
 def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
@@ -32,10 +33,14 @@ def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
 def survey_by_slug(slug: str) -> Survey | None:
     """The survey head, without its definition (the spec cache has that)."""
     row = _one(
-        "SELECT id, workspace_id, slug, title, status, version FROM surveys_survey WHERE slug = %s",
+        "SELECT id, workspace_id, slug, title, status, version, destinations "
+        "FROM surveys_survey WHERE slug = %s",
         [slug],
     )
-    return None if row is None else Survey.from_db(connection.alias, SURVEY_FIELDS, row)
+    if row is None:
+        return None
+    values = [*row[:-1], _DESTINATIONS_FIELD.from_db_value(row[-1], None, connection)]
+    return Survey.from_db(connection.alias, SURVEY_FIELDS, values)
 
 
 def _response(where: str, params: list[Any]) -> Response | None:
@@ -123,8 +128,10 @@ def delete_answer(response_id: int, key: str) -> int:
         return cursor.rowcount
 
 
-def touch_response(response_id: int, now: datetime, bump: bool, completed: datetime | None) -> None:
-    """Record activity; `bump` the answers' version; set `completed` if given."""
+def touch_response(response_id: int, now: datetime, bump: bool, completed: datetime | None) -> int:
+    """Record activity; `bump` the answers' version; set `completed` if given.
+
+    Returns the answers' version as this transaction leaves it."""
     sets = ["updated_at = %s"]
     params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
     if bump:
@@ -134,4 +141,9 @@ def touch_response(response_id: int, now: datetime, bump: bool, completed: datet
         params.append(connection.ops.adapt_datetimefield_value(completed))
     params.append(response_id)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE collect_response SET {', '.join(sets)} WHERE id = %s", params)
+        cursor.execute(
+            f"UPDATE collect_response SET {', '.join(sets)} WHERE id = %s "
+            "RETURNING answers_version",
+            params,
+        )
+        return cursor.fetchone()[0]

@@ -1,9 +1,15 @@
-"""The outbox: one row per response and destination, saying what is owed to it.
+"""The outbox and its record.
 
-A row is written (or bumped) in the same transaction as the answer that makes it due, so an
-answer is never stored without its pending push. The worker compares `wanted_version` with
-`sent_version` to know whether anything is still owed, and always sends the response's
-*current* answers, so a late retry can never replace a newer answer with an older one.
+`Push`: one row per response and destination, saying what is owed to it. A row is written (or
+bumped) in the same transaction as the answer that makes it due, so an answer is never stored
+without its pending push. The worker compares `wanted_version` with `sent_version` to know
+whether anything is still owed, and always sends the response's *current* answers, so a late
+retry can never replace a newer answer with an older one.
+
+`Lane`: one per workspace and destination: where pacing (rate limits) and pauses (refused
+credentials) are kept, shared by every worker process.
+
+`Attempt`: one row per push per request, written before the request goes out: the delivery log.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from sounding.accounts.models import Workspace
 from sounding.collect.models import Response
 
 
@@ -22,7 +29,11 @@ class PushState(models.TextChoices):
 
 class Push(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="pushes")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     destination = models.CharField(max_length=40)
+    # Who the push is about at the destination ("braze_id:abc"): two pushes for the same
+    # person are never in flight at once.
+    user_key = models.CharField(max_length=300)
     state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.PENDING)
     wanted_version = models.PositiveIntegerField(default=0)
     sent_version = models.PositiveIntegerField(default=0)
@@ -30,11 +41,17 @@ class Push(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Failed tries since the last success: drives the backoff.
     attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # What the destination last acknowledged, so only changed values are sent again.
+    # What the destination acknowledged: {"attributes": {name: value}, "events": {id: when}},
+    # so only changed values are sent again and no acknowledged event is ever re-sent.
     acknowledged = models.JSONField(default=dict, blank=True)
+    # Events re-sent after a request whose outcome was unknown (they may arrive twice).
+    ambiguous_events = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -42,7 +59,74 @@ class Push(models.Model):
                 fields=["response", "destination"], name="one_push_per_destination"
             )
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="push_due")]
+        indexes = [
+            models.Index(fields=["destination", "state", "next_attempt_at"], name="push_due"),
+            models.Index(fields=["claimed_until"], name="push_claimed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.destination}:{self.response_id}:{self.state}"
+
+
+class Lane(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="lanes")
+    destination = models.CharField(max_length=40)
+    # Set when the destination refused our credentials: nothing is sent until they change.
+    paused_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # Rate limits: no request before this time.
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    # The next free slot under the workspace's own request budget.
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "destination"], name="one_lane")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}:{self.destination}"
+
+
+class Outcome(models.TextChoices):
+    SENDING = "sending", "Sending"
+    OK = "ok", "Delivered"
+    RETRY = "retry", "Will retry"
+    RATE_LIMITED = "rate_limited", "Rate limited"
+    FAILED = "failed", "Failed"
+    PAUSED = "paused", "Paused"
+
+
+class Attempt(models.Model):
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="attempts_log")
+    request_id = models.CharField(max_length=32)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SENDING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    # How many objects the whole request carried, and what it carried for this push.
+    request_objects = models.PositiveSmallIntegerField(default=0)
+    payload = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["push", "-id"], name="attempt_by_push"),
+            models.Index(fields=["request_id"], name="attempt_by_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}:{self.push_id}:{self.outcome}"
+
+
+class Counter(models.Model):
+    """Monotonic counters for /metrics, kept in the database so every worker adds to them."""
+
+    name = models.CharField(max_length=80, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -2,37 +2,43 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.utils import timezone
 
 from sounding import destinations
 from sounding.collect.models import Response
-from sounding.delivery.models import Push, PushState
 from sounding.surveys.models import Survey
 
+# One statement per destination, whether the row exists or not: the respondent path pays
+# for it on every answer. A claimed row stays claimed; its worker sees the new version when it
+# records the outcome and leaves the row pending.
+_UPSERT = (
+    "INSERT INTO delivery_push (response_id, workspace_id, destination, user_key, state, "
+    "wanted_version, sent_version, claimed_by, next_attempt_at, attempts, last_error, "
+    "acknowledged, ambiguous_events, notes) "
+    "VALUES (%s, %s, %s, %s, 'pending', %s, 0, '', %s, 0, '', '{}', 0, '') "
+    "ON CONFLICT (response_id, destination) DO UPDATE SET "
+    "wanted_version = excluded.wanted_version, state = 'pending', "
+    "next_attempt_at = excluded.next_attempt_at"
+)
 
-def mark_due(response: Response, survey: Survey) -> int:
-    """Record that every destination enabled for the survey owes the response's latest answers.
 
-    Must run in the transaction that changed the answers (`response.answers_version` already
-    bumped). Returns how many pushes were marked.
-    """
+def user_key(response: Response) -> str | None:
+    """Who the response is about, for destinations that need a person; None if anonymous."""
+    if not response.identity_kind or not response.identity_value:
+        return None
+    return f"{response.identity_kind}:{response.identity_value}"
+
+
+def mark_due(response: Response, survey: Survey, version: int) -> int:
+    """Record that every destination enabled for the survey owes the response's answers as of
+    `version`. Must run in the transaction that changed them. Returns how many were marked."""
     kinds = destinations.enabled_kinds(survey)
-    if not kinds:
+    key = user_key(response)
+    if not kinds or key is None:
         return 0
-    now = timezone.now()
-    # The caller bumped the version with an F() expression; read it back under its own lock.
-    response.refresh_from_db(fields=["answers_version"])
-    for kind in kinds:
-        updated = Push.objects.filter(response=response, destination=kind).update(
-            wanted_version=response.answers_version,
-            state=PushState.PENDING,
-            next_attempt_at=now,
-        )
-        if not updated:
-            Push.objects.create(
-                response=response,
-                destination=kind,
-                wanted_version=response.answers_version,
-                next_attempt_at=now,
-            )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for kind in kinds:
+            cursor.execute(_UPSERT, [response.pk, survey.workspace_id, kind, key, version, now])
     return len(kinds)

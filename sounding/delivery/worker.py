@@ -1,38 +1,56 @@
-"""The delivery worker's main loop: wait for due pushes, hand them to their destinations.
+"""The delivery worker's main loop: claim due pushes and hand them to the delivery flow.
 
-Destinations register in `sounding.destinations.REGISTRY`. Until one is registered there is
-nothing to deliver, but the worker runs all the same, so `sounding serve` and a scaled-out
-deployment have their final shape from the start.
+Any number of workers may run against one PostgreSQL database (claims are serialized and
+leased); on SQLite, one per machine is plenty. An idle worker polls every POLL_SECONDS, which
+bounds how long a new answer waits when nothing else is going on.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 
 from django.db import close_old_connections
 
 from sounding import destinations
+from sounding.delivery import claim, engine
 
 log = logging.getLogger("sounding.worker")
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1
+ERROR_PAUSE_SECONDS = 2.0
 
 
-def run_once() -> int:
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def run_once(worker: str) -> int:
     """Deliver what is due now; return how many pushes were handled."""
-    handled = 0
-    for kind in destinations.REGISTRY:
-        deliver = getattr(destinations.load(kind), "deliver_due", None)
-        if deliver is not None:
-            handled += deliver()
-    return handled
+    return sum(engine.deliver_due(kind, worker) for kind in destinations.REGISTRY)
 
 
 def run_forever(stop: threading.Event) -> None:
-    kinds = ", ".join(destinations.REGISTRY) or "none yet"
-    log.info("delivery worker started (destinations: %s)", kinds)
+    worker = worker_id()
+    close_old_connections()
+    freed = claim.release_dead(socket.gethostname(), {worker})
+    if freed:
+        log.info("took back %d pushes from a worker that stopped mid-request", freed)
+    log.info(
+        "delivery worker %s started (destinations: %s)", worker, ", ".join(destinations.REGISTRY)
+    )
     while not stop.is_set():
         close_old_connections()
-        if not run_once():
+        try:
+            busy = run_once(worker)
+        except Exception:
+            # The database went away or a bug: say so, wait, and go on; nothing was lost,
+            # because nothing is settled until its outcome is written.
+            log.exception("delivery round failed; trying again shortly")
+            stop.wait(ERROR_PAUSE_SECONDS)
+            continue
+        if not busy:
             stop.wait(POLL_SECONDS)
     log.info("delivery worker stopped")

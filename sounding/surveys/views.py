@@ -31,9 +31,18 @@ from sounding.surveys.permissions import (
     workspace_survey,
 )
 
-BRAZE_SUFFIX = "?user_braze_id={{${braze_id}}}"
 Change = Callable[[Survey], dict[str, Any]]
 Failure = DefinitionError | authoring.EditRefused
+
+
+def braze_link(survey: Survey, url: str) -> str:
+    """The link for a Braze message, with the Liquid tag of the survey's chosen identifier."""
+    from sounding.destinations.braze.destination import survey_link
+    from sounding.destinations.braze.models import Identifier, SurveyBraze
+
+    chosen = SurveyBraze.objects.filter(survey=survey).values_list("identifier", flat=True)
+    base = url.removesuffix(survey.public_path())
+    return survey_link(survey, chosen.first() or Identifier.BRAZE_ID, base)
 
 
 def public_url(request: HttpRequest, survey: Survey) -> str:
@@ -117,7 +126,7 @@ def _detail_page(
             responses=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False))
         ),
         "public_url": url,
-        "braze_url": url + BRAZE_SUFFIX,
+        "braze_url": braze_link(survey, url),
         "can_edit": membership(request).can_edit,
         "question_form": question_form or QuestionForm(initial={"type": "nps"}),
         "details_form": details_form or SurveyDetailsForm(initial=details),

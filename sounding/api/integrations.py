@@ -1,0 +1,408 @@
+"""Braze: the workspace's connection and each survey's integration.
+
+The API key is write-only: no answer ever carries it, only whether one is set. Bodies are read
+raw (like the definition endpoints) so that each problem comes back with its own path and a
+message a person can act on, and so that "omitted" and `null` can mean different things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from sounding.accounts.models import CAN_ADMINISTER
+from sounding.api.auth import Principal, principal, require_edit
+from sounding.api.body import read_json
+from sounding.api.errors import ApiError
+from sounding.api.schemas import AUTH_ERRORS, BODY_ERRORS, READ_ERRORS
+from sounding.api.surveys import SurveyId, find_survey
+from sounding.delivery import backfill
+from sounding.destinations.braze import clusters, mapping
+from sounding.destinations.braze.destination import KIND, survey_link
+from sounding.destinations.braze.forms import (
+    MAX_REQUESTS_PER_SECOND,
+    blocking_problems,
+    current_names,
+    key_problem,
+    lane_of,
+    save_connection,
+    save_survey_config,
+    site_base,
+    stored_settings,
+    survey_config,
+)
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.surveys.models import Survey
+
+router = Router(tags=["integrations"])
+
+Problems = list[dict[str, str]]
+INVALID_SETTINGS = "The Braze settings are not valid."
+INVALID_INTEGRATION = "The survey's Braze integration is not valid."
+NOT_AN_OBJECT = [{"path": "$", "message": "must be a JSON object"}]
+SETTING_FIELDS = ("rest_endpoint", "api_key", "requests_per_second")
+SURVEY_FIELDS = ("enabled", "identifier", "attribute_names", "events", "backfill")
+EVENT_FIELDS = {"per_answer": "per_answer_events", "on_completion": "completion_event"}
+
+
+# --- Shapes, for the OpenAPI document -------------------------------------------------------
+
+
+class BrazeSettingsOut(Schema):
+    rest_endpoint: str | None = Field(description="The REST endpoint; null until connected.")
+    cluster: str | None = Field(description="The cluster's name, null for another address.")
+    api_key_set: bool = Field(description="Whether a key is stored. The key is never returned.")
+    requests_per_second: int | None
+    paused: bool = Field(description="Sending stopped because Braze refused the connection.")
+    paused_reason: str
+    last_success_at: datetime | None
+    last_error: str
+
+
+class EventsOut(Schema):
+    per_answer: bool
+    on_completion: bool
+
+
+class AttributeOut(Schema):
+    question_key: str
+    prompt: str
+    attribute_name: str | None = Field(description="The name used in Braze; null: not synced.")
+
+
+class SurveyBrazeOut(Schema):
+    enabled: bool
+    identifier: Literal["braze_id", "external_id", "email"]
+    attribute_names: dict[str, str | None] = Field(
+        description="Names set by hand: a question missing here uses its prompt, null leaves "
+        "it out."
+    )
+    events: EventsOut
+    link: str = Field(description="The survey link to paste into a Braze message (Liquid).")
+    attributes: list[AttributeOut]
+    unsent_responses: int = Field(
+        description="Identified responses never sent to Braze (what a backfill would send)."
+    )
+    backfilled: int | None = Field(
+        description="Responses queued by this request's `backfill`; null when not asked."
+    )
+
+
+def _body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema, "example": example}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+SETTINGS_BODY = _body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "rest_endpoint": {
+                "type": "string",
+                "description": "A cluster name (US-03), a REST endpoint or a dashboard address.",
+            },
+            "api_key": {"type": "string", "description": "Omit to keep the stored key."},
+            "requests_per_second": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": MAX_REQUESTS_PER_SECOND,
+            },
+        },
+    },
+    {"rest_endpoint": "US-03", "api_key": "<REST API key>", "requests_per_second": None},
+)
+SURVEY_BODY = _body(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "identifier": {"enum": list(Identifier.values)},
+            "attribute_names": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "null"], "maxLength": 255},
+            },
+            "events": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "per_answer": {"type": "boolean"},
+                    "on_completion": {"type": "boolean"},
+                },
+            },
+            "backfill": {"type": "boolean"},
+        },
+    },
+    {
+        "enabled": True,
+        "identifier": "braze_id",
+        "attribute_names": {"nps": "NPS score", "feedback": None},
+        "events": {"per_answer": False, "on_completion": True},
+    },
+)
+
+
+def problem(path: str, message: str) -> dict[str, str]:
+    return {"path": path, "message": message}
+
+
+def unknown_fields(body: Mapping[str, Any], known: tuple[str, ...], at: str = "$") -> Problems:
+    allowed = ", ".join(known)
+    return [
+        problem(f"{at}.{k}", f"is not a field here ({allowed})") for k in body if k not in known
+    ]
+
+
+# --- Workspace connection -------------------------------------------------------------------
+
+
+def require_owner(request: HttpRequest) -> Principal:
+    caller = principal(request)
+    if caller.role not in CAN_ADMINISTER:
+        raise ApiError(
+            403,
+            f"This token acts with the {caller.role} role; only owners may change the Braze "
+            "connection.",
+        )
+    return caller
+
+
+def settings_out(workspace_id: int) -> dict[str, Any]:
+    stored = stored_settings(workspace_id)
+    lane = lane_of(workspace_id)
+    endpoint = stored.rest_endpoint if stored else None
+    name = clusters.name_of(endpoint) if endpoint else None
+    return {
+        "rest_endpoint": endpoint,
+        "cluster": name if name != endpoint else None,
+        "api_key_set": bool(stored and stored.has_key),
+        "requests_per_second": stored.requests_per_second if stored else None,
+        "paused": bool(lane and lane.paused_at),
+        "paused_reason": lane.paused_reason if lane else "",
+        "last_success_at": lane.last_success_at if lane else None,
+        "last_error": lane.last_error if lane else "",
+    }
+
+
+def endpoint_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: Problems) -> str:
+    if "rest_endpoint" not in body:
+        if stored is None:
+            out.append(problem("$.rest_endpoint", "is required the first time"))
+        return stored.rest_endpoint if stored else ""
+    value = body["rest_endpoint"]
+    if not isinstance(value, str):
+        out.append(problem("$.rest_endpoint", "must be a cluster name or an address, as text"))
+        return ""
+    try:
+        return clusters.resolve(value)
+    except clusters.EndpointError as error:
+        out.append(problem("$.rest_endpoint", str(error)))
+        return ""
+
+
+def key_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: Problems) -> str:
+    """The new key, or "" to keep the stored one."""
+    if "api_key" not in body:
+        if stored is None or not stored.has_key:
+            out.append(problem("$.api_key", "is required the first time"))
+        return ""
+    value = body["api_key"]
+    if not isinstance(value, str) or not value.strip():
+        out.append(
+            problem("$.api_key", "must be the key as text; leave it out to keep the saved one")
+        )
+        return ""
+    if found := key_problem(value.strip()):
+        out.append(problem("$.api_key", found))
+    return value.strip()
+
+
+def budget_input(
+    body: Mapping[str, Any], stored: BrazeSettings | None, out: Problems
+) -> int | None:
+    if "requests_per_second" not in body:
+        return stored.requests_per_second if stored else None
+    value = body["requests_per_second"]
+    if value is None:
+        return None
+    # bool is an int in Python; `true` is not a budget.
+    if isinstance(value, bool) or not isinstance(value, int):
+        value = -1
+    if not 1 <= value <= MAX_REQUESTS_PER_SECOND:
+        out.append(
+            problem(
+                "$.requests_per_second",
+                f"must be a whole number from 1 to {MAX_REQUESTS_PER_SECOND}, or null for no cap",
+            )
+        )
+        return None
+    return value
+
+
+@router.get("/integrations/braze", response={200: BrazeSettingsOut, **AUTH_ERRORS})
+def get_braze_settings(request: HttpRequest) -> dict[str, Any]:
+    """The workspace's Braze connection and whether sending works; never the API key."""
+    return settings_out(principal(request).workspace_id)
+
+
+@router.put(
+    "/integrations/braze",
+    response={200: BrazeSettingsOut, **BODY_ERRORS},
+    openapi_extra=SETTINGS_BODY,
+)
+def put_braze_settings(request: HttpRequest) -> dict[str, Any]:
+    """Connect the workspace to Braze (owners only). Omitted fields keep their value."""
+    caller = require_owner(request)
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, INVALID_SETTINGS, NOT_AN_OBJECT)
+    stored = stored_settings(caller.workspace_id)
+    out = unknown_fields(body, SETTING_FIELDS)
+    endpoint = endpoint_input(body, stored, out)
+    key = key_input(body, stored, out)
+    budget = budget_input(body, stored, out)
+    if out:
+        raise ApiError(400, INVALID_SETTINGS, out)
+    save_connection(caller.workspace, caller.user, endpoint, key, budget)
+    return settings_out(caller.workspace_id)
+
+
+# --- A survey's integration -----------------------------------------------------------------
+
+
+def survey_out(
+    request: HttpRequest, survey: Survey, config: SurveyBraze, backfilled: int | None = None
+) -> dict[str, Any]:
+    spec = survey.spec
+    names = current_names(spec, config.attribute_names)
+    effective = mapping.attribute_names(spec, names)
+    return {
+        "enabled": config.enabled,
+        "identifier": config.identifier,
+        "attribute_names": names,
+        "events": {
+            "per_answer": config.per_answer_events,
+            "on_completion": config.completion_event,
+        },
+        "link": survey_link(survey, config.identifier, site_base(request)),
+        "attributes": [
+            {"question_key": q.key, "prompt": q.prompt, "attribute_name": effective.get(q.key)}
+            for q in spec.questions
+        ],
+        "unsent_responses": backfill.owed_count(survey, KIND),
+        "backfilled": backfilled,
+    }
+
+
+def _flag(body: Mapping[str, Any], name: str, path: str, out: Problems) -> bool | None:
+    value = body.get(name)
+    if name in body and not isinstance(value, bool):
+        out.append(problem(path, "must be true or false"))
+        return None
+    return value
+
+
+def names_input(body: Mapping[str, Any], out: Problems) -> dict[str, str | None] | None:
+    """The names as sent (they replace the stored ones), or None when not sent."""
+    if "attribute_names" not in body:
+        return None
+    value = body["attribute_names"]
+    if not isinstance(value, dict):
+        out.append(problem("$.attribute_names", "must be an object of question key to name"))
+        return None
+    for key, name in value.items():
+        if name is not None and not isinstance(name, str):
+            out.append(
+                problem(
+                    f"$.attribute_names.{key}",
+                    "must be the attribute name as text, or null to leave the question out",
+                )
+            )
+    return value
+
+
+def events_input(body: Mapping[str, Any], out: Problems) -> dict[str, bool]:
+    """Model field -> new value, for the event switches that were sent."""
+    events = body.get("events", {})
+    if not isinstance(events, dict):
+        out.append(problem("$.events", "must be an object with per_answer and on_completion"))
+        return {}
+    out += unknown_fields(events, tuple(EVENT_FIELDS), "$.events")
+    changes = {}
+    for name, field in EVENT_FIELDS.items():
+        value = _flag(events, name, f"$.events.{name}", out)
+        if value is not None:
+            changes[field] = value
+    return changes
+
+
+def survey_changes(body: Mapping[str, Any], out: Problems) -> dict[str, Any]:
+    """Model field -> new value, for every field the body sets; problems go to `out`."""
+    changes: dict[str, Any] = {}
+    enabled = _flag(body, "enabled", "$.enabled", out)
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if "identifier" in body:
+        if body["identifier"] in Identifier.values:
+            changes["identifier"] = body["identifier"]
+        else:
+            choices = ", ".join(Identifier.values)
+            out.append(problem("$.identifier", f"must be one of: {choices}"))
+    names = names_input(body, out)
+    if names is not None:
+        changes["attribute_names"] = names
+    return changes | events_input(body, out)
+
+
+def check_names(
+    survey: Survey, config: SurveyBraze, sent: Mapping[str, Any], out: Problems
+) -> None:
+    spec = survey.spec
+    names = current_names(spec, config.attribute_names)
+    if "attribute_names" in sent:
+        names = dict(sent["attribute_names"])
+    found = blocking_problems(spec, names, config.enabled, sent.get("attribute_names", {}))
+    out += [problem(f"$.attribute_names.{key}", message) for key, message in found.items()]
+
+
+@router.get(
+    "/surveys/{survey_id}/integrations/braze", response={200: SurveyBrazeOut, **READ_ERRORS}
+)
+def get_survey_braze(request: HttpRequest, survey_id: SurveyId) -> dict[str, Any]:
+    """The survey's Braze integration: switch, identifier, names, events and its link."""
+    survey = find_survey(principal(request), survey_id)
+    return survey_out(request, survey, survey_config(survey))
+
+
+@router.put(
+    "/surveys/{survey_id}/integrations/braze",
+    response={200: SurveyBrazeOut, **BODY_ERRORS},
+    openapi_extra=SURVEY_BODY,
+)
+def put_survey_braze(request: HttpRequest, survey_id: SurveyId) -> dict[str, Any]:
+    """Change the survey's Braze integration; omitted fields are left as they are."""
+    survey = find_survey(require_edit(request), survey_id)
+    body = read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, INVALID_INTEGRATION, NOT_AN_OBJECT)
+    out = unknown_fields(body, SURVEY_FIELDS)
+    changes = survey_changes(body, out)
+    wants_backfill = _flag(body, "backfill", "$.backfill", out)
+    config = survey_config(survey)
+    for field, value in changes.items():
+        setattr(config, field, value)
+    if not out:
+        check_names(survey, config, changes, out)
+    if wants_backfill and not config.enabled:
+        out.append(problem("$.backfill", "needs the integration on (enabled: true)"))
+    if out:
+        raise ApiError(400, INVALID_INTEGRATION, out)
+    save_survey_config(survey, config)
+    sent = backfill.resend_all(survey, KIND) if wants_backfill else None
+    return survey_out(request, survey, config, sent)

@@ -1,0 +1,87 @@
+"""Sending again on request: retry what failed, or resend everything a survey has collected.
+
+Both only mark pushes due; the worker does the sending, paced and batched like any other work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+
+from sounding.collect.models import Response
+from sounding.delivery.models import Push, PushState
+from sounding.delivery.outbox import user_key
+from sounding.surveys.models import Survey
+
+
+def retry_failed(survey: Survey, kind: str) -> int:
+    """Make the survey's failed pushes due again, with a fresh backoff."""
+    return Push.objects.filter(
+        response__survey=survey, destination=kind, state=PushState.FAILED
+    ).update(state=PushState.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error="")
+
+
+def resend_all(survey: Survey, kind: str) -> int:
+    """Owe every identified response's answers again, as if Braze had never seen them.
+
+    Acknowledged attribute values are forgotten, so each one is written again; acknowledged
+    events are kept, because an event sent twice is counted twice. The responses' versions
+    are bumped so that a request in flight right now cannot settle a push as synced: its
+    outcome is merged, and the rest is sent again. Returns how many responses are now due.
+    """
+    now = timezone.now()
+    identified = Response.objects.filter(survey=survey, identity_kind__isnull=False)
+    with transaction.atomic():
+        identified.update(answers_version=F("answers_version") + 1)
+        _create_missing(survey, kind, now)
+        pushes = Push.objects.filter(response__survey=survey, destination=kind)
+        for push in pushes.only("id", "acknowledged").iterator(chunk_size=2000):
+            events = (push.acknowledged or {}).get("events", {})
+            Push.objects.filter(pk=push.pk).update(
+                acknowledged={"events": events} if events else {}
+            )
+        version = Response.objects.filter(pk=OuterRef("response_id")).values("answers_version")
+        pushes.update(
+            state=PushState.PENDING,
+            attempts=0,
+            last_error="",
+            next_attempt_at=now,
+            wanted_version=Subquery(version),
+        )
+    return identified.count()
+
+
+def _create_missing(survey: Survey, kind: str, now: datetime) -> None:
+    have = Push.objects.filter(response__survey=survey, destination=kind).values("response_id")
+    missing = (
+        Response.objects.filter(survey=survey, identity_kind__isnull=False)
+        .exclude(pk__in=have)
+        .only("id", "identity_kind", "identity_value", "answers_version")
+    )
+    new = []
+    for response in missing.iterator(chunk_size=2000):
+        key = user_key(response)
+        if key is not None:
+            new.append(
+                Push(
+                    response_id=response.pk,
+                    workspace_id=survey.workspace_id,
+                    destination=kind,
+                    user_key=key,
+                    wanted_version=response.answers_version,
+                    next_attempt_at=now,
+                )
+            )
+    Push.objects.bulk_create(new, batch_size=1000)
+
+
+def owed_count(survey: Survey, kind: str) -> int:
+    """Identified responses that have never been sent to this destination (backfill offer)."""
+    return (
+        Response.objects.filter(survey=survey, identity_kind__isnull=False)
+        .exclude(pushes__destination=kind)
+        .count()
+    )

@@ -1,0 +1,319 @@
+"""The delivery flow for one destination: claim, build, send, record.
+
+Each step is a small function; `deliver_due` strings them together. What a destination's
+answer means is decided by the destination (`protocol.Verdict`); what to do about it is
+decided here, once for every destination.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from sounding import destinations
+from sounding.collect.models import Answer, Response
+from sounding.delivery import claim as claims
+from sounding.delivery import record
+from sounding.delivery.models import Outcome, Push, PushState
+from sounding.delivery.protocol import Answer as Reply
+from sounding.delivery.protocol import Connection, Destination, Item, Parcel, Verdict
+from sounding.surveys.models import Survey
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before try number `attempts + 1`: exponential, capped, with jitter so that
+    pushes that failed together do not come back together."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def deliver_due(kind: str, worker: str) -> int:
+    """Deliver one claim's worth of due pushes; return how many were handled (0: idle)."""
+    destination = destinations.load(kind)
+    found = claims.claim(kind, worker, destination.max_objects)
+    if found is None:
+        return 0
+    try:
+        conn = destination.connection(found.workspace_id)
+        if isinstance(conn, str):
+            record.pause(found.workspace_id, kind, conn, notify=False)
+            return len(found.push_ids)
+        parcels = build(destination, found.push_ids)
+        for batch in pack(parcels, destination.max_objects):
+            if not send(destination, conn, batch):
+                break
+    finally:
+        claims.release(found.push_ids, worker)
+    return len(found.push_ids)
+
+
+# --- build ---------------------------------------------------------------------------------
+
+
+def load_items(push_ids: Sequence[int]) -> list[Item]:
+    pushes = list(
+        Push.objects.filter(id__in=push_ids).values("id", "response_id", "acknowledged", "attempts")
+    )
+    responses = Response.objects.in_bulk([p["response_id"] for p in pushes])
+    surveys = Survey.objects.in_bulk({r.survey_id for r in responses.values()})
+    answers: dict[int, dict[str, Any]] = defaultdict(dict)
+    answered_at: dict[int, dict[str, datetime]] = defaultdict(dict)
+    rows = Answer.objects.filter(response_id__in=list(responses)).values_list(
+        "response_id", "question_key", "value", "answered_at"
+    )
+    for response_id, key, value, when in rows:
+        answers[response_id][key] = value
+        answered_at[response_id][key] = when
+    items = []
+    for p in pushes:
+        response = responses[p["response_id"]]
+        items.append(
+            Item(
+                push_id=p["id"],
+                response=response,
+                survey=surveys[response.survey_id],
+                answers=answers[response.pk],
+                answered_at=answered_at[response.pk],
+                # Read before the answers: a newer answer than this version is harmless (it is
+                # sent now, and sent again as a no-op delta), an older one is impossible.
+                version=response.answers_version,
+                acknowledged=p["acknowledged"] or {},
+                attempts=p["attempts"],
+            )
+        )
+    return items
+
+
+def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
+    """Parcels with something to send; settle at once the pushes that owe nothing."""
+    parcels = []
+    items = load_items(push_ids)
+    known = {item.push_id: item for item in items}
+    for parcel in destination.parcels(items):
+        parcel.prior = known[parcel.push_id].acknowledged
+        parcel.attempts = known[parcel.push_id].attempts
+        if parcel.unsendable:
+            _settle(parcel, PushState.FAILED, error=parcel.unsendable)
+        elif not parcel.objects:
+            _settle(parcel, PushState.SYNCED)
+        else:
+            parcels.append(parcel)
+    return parcels
+
+
+def pack(parcels: list[Parcel], limit: int) -> list[list[Parcel]]:
+    """Requests of at most `limit` objects; a parcel (one person) is never split."""
+    batches: list[list[Parcel]] = []
+    size = limit
+    for parcel in parcels:
+        n = len(parcel.objects)
+        if size + n > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(parcel)
+        size += n
+    return batches
+
+
+# --- send ----------------------------------------------------------------------------------
+
+
+def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> bool:
+    """Send one request and act on the answer; False when the lane must stop for now."""
+    objects = [obj for parcel in batch for obj in parcel.objects]
+    request_id = uuid.uuid4().hex
+    record.start(request_id, batch, len(objects))
+    _wait_for_budget(conn, destination.kind)
+    try:
+        reply = destination.send(conn, objects)
+    except Exception as exc:  # a bug must not lose the batch: retry it, visibly
+        reply = Reply(Verdict.RETRY, reason=f"internal error: {exc!r}", maybe_applied=True)
+    record.bump(requests=1, objects_sent=len(objects))
+    if reply.blocked_until is not None:
+        record.block(conn.workspace_id, destination.kind, reply.blocked_until)
+    kind = destination.kind
+    if reply.verdict is Verdict.OK:
+        _delivered(batch, reply, request_id, conn.workspace_id, kind)
+        return True
+    if reply.verdict is Verdict.BAD_REQUEST:
+        return _split(destination, conn, batch, reply, request_id)
+    if reply.verdict is Verdict.REFUSED:
+        record.finish(request_id, Outcome.PAUSED, reply.status, reply.reason)
+        record.pause(conn.workspace_id, kind, reply.reason)
+        return False
+    if reply.verdict is Verdict.RATE_LIMITED:
+        wait = reply.retry_after if reply.retry_after is not None else 1.0
+        until = reply.blocked_until or timezone.now() + timedelta(seconds=wait)
+        record.block(conn.workspace_id, kind, until)
+        record.finish(request_id, Outcome.RATE_LIMITED, reply.status, reply.reason)
+        _put_back(batch, until, reply.reason, counts_as_failure=False, maybe_applied=False)
+        return False
+    record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
+    record.failed(conn.workspace_id, kind, reply.reason)
+    _put_back(batch, None, reply.reason, counts_as_failure=True, maybe_applied=reply.maybe_applied)
+    return True
+
+
+def _wait_for_budget(conn: Connection, kind: str) -> None:
+    rate = conn.requests_per_second
+    if not rate:
+        return
+    interval = timedelta(seconds=1 / rate)
+    with transaction.atomic():
+        lane = record.lane(conn.workspace_id, kind)
+        lane = type(lane).objects.select_for_update().get(pk=lane.pk)
+        now = timezone.now()
+        slot = max(now, lane.next_slot_at or now)
+        lane.next_slot_at = slot + interval
+        lane.save(update_fields=["next_slot_at"])
+    delay = (slot - timezone.now()).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _split(
+    destination: Destination, conn: Connection, batch: list[Parcel], reply: Reply, request_id: str
+) -> bool:
+    """A 400 refuses the whole request for one bad object: halve until it is found."""
+    if len(batch) == 1:
+        record.finish(request_id, Outcome.FAILED, reply.status, reply.reason)
+        record.bump(pushes_failed=1)
+        _settle(batch[0], PushState.FAILED, error=reply.reason)
+        return True
+    record.finish(request_id, Outcome.RETRY, reply.status, f"{reply.reason} (splitting)")
+    middle = len(batch) // 2
+    return all(send(destination, conn, half) for half in (batch[:middle], batch[middle:]))
+
+
+# --- record the outcome --------------------------------------------------------------------
+
+
+def _delivered(
+    batch: list[Parcel], reply: Reply, request_id: str, workspace_id: int, kind: str
+) -> None:
+    offset = 0
+    sent = failed = 0
+    with transaction.atomic():
+        # Merge into what is stored now, not what was read before the request: "Resend all"
+        # may have cleared it meanwhile, and must win.
+        stored = {
+            row["id"]: row["acknowledged"] or {}
+            for row in Push.objects.select_for_update()
+            .filter(id__in=[p.push_id for p in batch])
+            .values("id", "acknowledged")
+        }
+        for parcel in batch:
+            errors = {
+                i - offset: reply.object_errors[i]
+                for i in range(offset, offset + len(parcel.objects))
+                if i in reply.object_errors
+            }
+            offset += len(parcel.objects)
+            if _acknowledge(parcel, errors, stored.get(parcel.push_id, {})):
+                sent += 1
+            else:
+                failed += 1
+                record.finish(
+                    request_id, Outcome.FAILED, reply.status, _describe(errors), parcel.push_id
+                )
+        record.finish_remaining(request_id, Outcome.OK, reply.status)
+    record.bump(pushes_sent=sent, pushes_failed=failed)
+    record.succeeded(workspace_id, kind)
+
+
+def _describe(errors: dict[int, str]) -> str:
+    return "; ".join(sorted(set(errors.values())))
+
+
+def _acknowledge(parcel: Parcel, errors: dict[int, str], stored: dict[str, Any]) -> bool:
+    """Store what the destination applied; return False if the person's attributes failed."""
+    now = timezone.now()
+    acknowledged = dict(stored)
+    attributes_failed = any(parcel.objects[i][0] == "attributes" for i in errors)
+    if parcel.attributes and not attributes_failed:
+        acknowledged["attributes"] = {**acknowledged.get("attributes", {}), **parcel.attributes}
+    events = dict(acknowledged.get("events", {}))
+    for event_id, index in parcel.events.items():
+        # A refused event is recorded as such and not sent again: it would be refused again.
+        events[event_id] = f"refused: {errors[index]}" if index in errors else now.isoformat()
+    if events:
+        acknowledged["events"] = events
+    notes = "; ".join(parcel.notes)
+    if attributes_failed:
+        _settle(parcel, PushState.FAILED, error=_describe(errors), acknowledged=acknowledged)
+        return False
+    _settle(parcel, PushState.SYNCED, acknowledged=acknowledged, notes=notes)
+    return True
+
+
+def _settle(
+    parcel: Parcel,
+    state: str,
+    error: str = "",
+    acknowledged: dict[str, Any] | None = None,
+    notes: str = "",
+) -> None:
+    """Final word on a push for the version it was built from; newer answers keep it pending."""
+    now = timezone.now()
+    final = Value(state)
+    fields: dict[str, Any] = {
+        "state": Case(
+            When(wanted_version__lte=parcel.version, then=final), default=Value("pending")
+        ),
+        "sent_version": parcel.version,
+        "last_attempt_at": now,
+        "last_error": error[:2000],
+        "next_attempt_at": now,
+        "claimed_by": "",
+        "claimed_until": None,
+    }
+    if state == PushState.SYNCED:
+        fields.update(attempts=0, synced_at=now, notes=notes)
+        if parcel.deferred:
+            fields["state"] = Value("pending")
+    if acknowledged is not None:
+        fields["acknowledged"] = acknowledged
+    Push.objects.filter(pk=parcel.push_id).update(**fields)
+
+
+def _put_back(
+    batch: list[Parcel],
+    until: datetime | None,
+    reason: str,
+    *,
+    counts_as_failure: bool,
+    maybe_applied: bool,
+) -> None:
+    now = timezone.now()
+    # One delay for the whole request: its pushes come back together and fill one request,
+    # while the jitter keeps different failed requests apart.
+    tries = max(p.attempts for p in batch) + (1 if counts_as_failure else 0)
+    when = until or now + timedelta(seconds=backoff(tries))
+    for parcel in batch:
+        fields: dict[str, Any] = {
+            "attempts": parcel.attempts + (1 if counts_as_failure else 0),
+            "next_attempt_at": when,
+            "last_attempt_at": now,
+            "last_error": reason[:2000],
+            "claimed_by": "",
+            "claimed_until": None,
+        }
+        if maybe_applied and parcel.events:
+            # Its events may have arrived: they are sent again (a lost "completed" is worse),
+            # and counted so a duplicate can be explained.
+            fields["ambiguous_events"] = F("ambiguous_events") + len(parcel.events)
+            record.bump(events_ambiguous=len(parcel.events))
+        Push.objects.filter(pk=parcel.push_id).update(**fields)
+    record.bump(pushes_retried=len(batch))

@@ -1,0 +1,103 @@
+"""What the delivery core and a destination say to each other.
+
+The core claims pushes, loads each response with its current answers and asks the destination
+for a `Parcel`: the objects that bring the destination up to date. It packs parcels into
+requests, records them, asks the destination to `send`, and acts on the `Verdict` the
+destination reads from the answer. Only the destination knows its vendor's status codes and
+headers; only the core knows about retries, pacing and the record.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sounding.collect.models import Response
+from sounding.surveys.models import Survey
+
+
+@dataclass(frozen=True)
+class Item:
+    """One response to bring up to date, as the core read it."""
+
+    push_id: int
+    response: Response
+    survey: Survey
+    answers: Mapping[str, Any]
+    answered_at: Mapping[str, datetime]
+    version: int
+    acknowledged: Mapping[str, Any]
+    attempts: int = 0
+
+
+@dataclass
+class Parcel:
+    """What one response owes a destination: objects for a request, and what to acknowledge."""
+
+    push_id: int
+    version: int
+    # (array name, object): Braze's "attributes" or "events" and the object itself.
+    objects: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Merged into Push.acknowledged["attributes"] when the attributes object is applied.
+    attributes: dict[str, Any] = field(default_factory=dict)
+    # Event id -> object index in `objects`, acknowledged one by one.
+    events: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    # Something owed was left for the next request (too many objects for one): stay pending.
+    deferred: bool = False
+    # Filled in by the core: what was acknowledged before, and failed tries so far.
+    prior: Mapping[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    # Set when the response cannot be sent at all (no usable identifier): a permanent failure.
+    unsendable: str = ""
+
+
+class Verdict(enum.Enum):
+    OK = "ok"  # answered; per-object failures may be listed
+    RETRY = "retry"  # transient: back off and send again
+    RATE_LIMITED = "rate_limited"  # wait as told, then send again; not the request's fault
+    BAD_REQUEST = "bad_request"  # something in the request is refused: split to find it
+    REFUSED = "refused"  # credentials or account refused: pause the lane until they change
+
+
+@dataclass(frozen=True)
+class Answer:
+    verdict: Verdict
+    reason: str = ""
+    status: int | None = None
+    # Index in the request's flat object list -> why the destination refused that object.
+    object_errors: Mapping[int, str] = field(default_factory=dict)
+    retry_after: float | None = None  # seconds, when the destination said how long to wait
+    # For RETRY: whether the request may have been applied (a timeout, a 5xx after applying).
+    maybe_applied: bool = False
+    # Pacing read from the answer: block the lane until then (rate-limit window exhausted).
+    blocked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A workspace's configured access to a destination."""
+
+    workspace_id: int
+    credentials: Any
+    requests_per_second: int | None = None
+
+
+class Destination(Protocol):
+    kind: str
+    max_objects: int
+
+    def connection(self, workspace_id: int) -> Connection | str:
+        """The workspace's connection, or why there is none ("Braze is not set up")."""
+        ...
+
+    def parcels(self, items: Sequence[Item]) -> list[Parcel]:
+        """One parcel per item, in order."""
+        ...
+
+    def send(
+        self, connection: Connection, objects: Sequence[tuple[str, dict[str, Any]]]
+    ) -> Answer: ...

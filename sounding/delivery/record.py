@@ -1,0 +1,154 @@
+"""The delivery record: attempts (written before the request goes out), lanes, counters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection
+from django.utils import timezone
+
+from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
+from sounding.delivery.protocol import Parcel
+
+log = logging.getLogger("sounding.delivery")
+
+COUNTERS = {
+    "requests": "Requests made to destinations",
+    "objects_sent": "Objects carried by requests",
+    "pushes_sent": "Pushes acknowledged by the destination",
+    "pushes_failed": "Pushes refused for good (see the delivery log)",
+    "pushes_retried": "Pushes put back for another try (5xx, timeouts, rate limits)",
+    "events_ambiguous": "Events re-sent after a request whose outcome was unknown",
+}
+
+
+def start(request_id: str, parcels: Iterable[Parcel], total: int) -> None:
+    now = timezone.now()
+    Attempt.objects.bulk_create(
+        Attempt(
+            push_id=p.push_id,
+            request_id=request_id,
+            started_at=now,
+            request_objects=total,
+            payload=[obj for _, obj in p.objects],
+            detail="; ".join(p.notes),
+        )
+        for p in parcels
+    )
+
+
+def finish(
+    request_id: str,
+    outcome: str,
+    status: int | None,
+    detail: str = "",
+    push_id: int | None = None,
+) -> None:
+    attempts = Attempt.objects.filter(request_id=request_id)
+    if push_id is not None:
+        attempts = attempts.filter(push_id=push_id)
+    fields: dict[str, object] = {
+        "finished_at": timezone.now(),
+        "outcome": outcome,
+        "status_code": status,
+    }
+    if detail:
+        fields["detail"] = detail[:2000]
+    attempts.update(**fields)
+
+
+def finish_remaining(request_id: str, outcome: str, status: int | None) -> None:
+    """Close the attempts of a request that no earlier `finish` gave an outcome."""
+    Attempt.objects.filter(request_id=request_id, outcome=Outcome.SENDING).update(
+        finished_at=timezone.now(), outcome=outcome, status_code=status
+    )
+
+
+def bump(**counts: int) -> None:
+    """Add to the /metrics counters; one statement each, safe under concurrent workers."""
+    with connection.cursor() as cursor:
+        for name, n in counts.items():
+            if n:
+                cursor.execute(
+                    "INSERT INTO delivery_counter (name, value) VALUES (%s, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET value = delivery_counter.value + "
+                    "excluded.value",
+                    [name, n],
+                )
+
+
+def lane(workspace_id: int, kind: str) -> Lane:
+    found, _ = Lane.objects.get_or_create(workspace_id=workspace_id, destination=kind)
+    return found
+
+
+def block(workspace_id: int, kind: str, until: datetime) -> None:
+    lane(workspace_id, kind)
+    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(blocked_until=until)
+
+
+def pause(workspace_id: int, kind: str, reason: str, notify: bool = True) -> None:
+    """Stop sending for this workspace until its settings change, and tell its owners once."""
+    row = lane(workspace_id, kind)
+    if row.paused_at is not None and row.paused_reason == reason:
+        return
+    now = timezone.now()
+    Lane.objects.filter(pk=row.pk).update(
+        paused_reason=reason, paused_at=now, last_error=reason, last_error_at=now
+    )
+    log.warning("delivery to %s paused for workspace %s: %s", kind, workspace_id, reason)
+    if notify:
+        _tell_owners(workspace_id, kind, reason)
+
+
+def resume(workspace_id: int, kind: str) -> int:
+    """Settings changed: lift a pause and make everything that waited due now."""
+    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
+        paused_reason="", paused_at=None, blocked_until=None
+    )
+    return Push.objects.filter(
+        workspace_id=workspace_id, destination=kind, state=PushState.PENDING
+    ).update(next_attempt_at=timezone.now())
+
+
+def succeeded(workspace_id: int, kind: str) -> None:
+    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
+        last_success_at=timezone.now()
+    )
+
+
+def failed(workspace_id: int, kind: str, reason: str) -> None:
+    lane(workspace_id, kind)
+    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
+        last_error=reason[:2000], last_error_at=timezone.now()
+    )
+
+
+def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
+    from sounding.accounts.models import Membership, Role
+
+    emails = list(
+        Membership.objects.filter(workspace_id=workspace_id, role=Role.OWNER)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if not emails:
+        return
+    site = settings.SITE_URL or "Sounding"
+    send_mail(
+        subject=f"Sounding stopped sending answers to {kind.title()}",
+        message=(
+            f"{reason}\n\nAnswers are still collected and nothing is lost: they wait and are "
+            f"sent as soon as the connection settings are fixed.\n\n{site}"
+        ),
+        from_email=None,
+        recipient_list=emails,
+        fail_silently=True,
+    )
+
+
+__all__ = ["Outcome", "bump", "finish", "pause", "resume", "start"]

@@ -1,0 +1,1 @@
+"""Braze: answers become custom attributes (and optional events) on the user's profile."""

@@ -1,0 +1,186 @@
+"""Braze as a delivery destination: what a response owes a profile, and how it is sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sounding.delivery.protocol import Answer, Connection, Item, Parcel
+from sounding.destinations.braze import client, errors, mapping
+from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.surveys.models import Survey
+from sounding.vault import VaultError
+
+KIND = "braze"
+QUESTION_ANSWERED = "sounding_question_answered"
+SURVEY_COMPLETED = "sounding_survey_completed"
+PRIMARY = ("braze_id", "external_id")
+
+
+class Braze:
+    kind = KIND
+    # Braze's limit, counted across attributes, events and purchases together.
+    max_objects = 75
+
+    def connection(self, workspace_id: int) -> Connection | str:
+        found = BrazeSettings.objects.filter(workspace_id=workspace_id).first()
+        if found is None or not found.has_key or not found.rest_endpoint:
+            return errors.not_set_up()
+        try:
+            key = found.api_key()
+        except VaultError as error:
+            # Pausing says so on every page; raising would only fill the log, round after round.
+            return f"{error} Enter the Braze API key again in Settings → Braze."
+        return Connection(
+            workspace_id=workspace_id,
+            credentials=client.Target(found.rest_endpoint, key),
+            requests_per_second=found.requests_per_second,
+        )
+
+    def parcels(self, items: Sequence[Item]) -> list[Parcel]:
+        configs = SurveyBraze.objects.in_bulk(
+            {item.survey.pk for item in items}, field_name="survey_id"
+        )
+        return [parcel_for(item, configs.get(item.survey.pk)) for item in items]
+
+    def send(self, connection: Connection, objects: Sequence[tuple[str, dict[str, Any]]]) -> Answer:
+        return client.send(connection.credentials, objects)
+
+
+def identify(item: Item, preferred: str) -> dict[str, str] | None:
+    """The profile to update: the survey's chosen identifier if the link carried it, else any
+    primary one; an email only when there is no primary (Braze's rule)."""
+    identity = item.response.identity
+    has_primary = any(identity.get(k) for k in PRIMARY)
+    if identity.get(preferred) and not (preferred == "email" and has_primary):
+        return {preferred: identity[preferred]}
+    for key in (*PRIMARY, "email"):
+        if identity.get(key):
+            return {key: identity[key]}
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    # JSON comparison: True and 1 are different values on a profile.
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def attributes_delta(item: Item, names: dict[str, str], notes: list[str]) -> dict[str, Any]:
+    spec = item.survey.spec
+    acknowledged = item.acknowledged.get("attributes", {})
+    delta: dict[str, Any] = {}
+    for key, name in names.items():
+        question = spec.get(key)
+        if question is None:
+            continue
+        raw = item.answers.get(key)
+        value = mapping.attribute_value(question, raw, notes, name)
+        if name not in acknowledged and value is None:
+            continue  # never set: nothing to clear
+        if name in acknowledged and _same(acknowledged[name], value):
+            continue  # Braze has it: sending it again would cost a data point
+        delta[name] = value
+    return delta
+
+
+def event_id(item: Item, local_id: str) -> str:
+    # Stable for one answer, so a duplicate after an ambiguous retry carries the same id.
+    digest = hashlib.sha256(f"{item.response.token}:{local_id}".encode()).hexdigest()
+    return digest[:32]
+
+
+def _time(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def answer_events(
+    item: Item, names: dict[str, str], who: dict[str, str]
+) -> list[tuple[str, dict[str, Any]]]:
+    spec = item.survey.spec
+    owed = []
+    done = item.acknowledged.get("events", {})
+    for key, name in names.items():
+        question = spec.get(key)
+        when = item.answered_at.get(key)
+        if question is None or when is None or key not in item.answers:
+            continue
+        local = f"a:{key}:{when.timestamp():.6f}"
+        if local in done:
+            continue
+        value = item.answers[key]
+        typed, typed_value = mapping.typed_property(question, value)
+        properties = {
+            "survey_id": item.survey.pk,
+            "survey_title": item.survey.title[:255],
+            "question_key": key,
+            "attribute_name": name,
+            "answer": mapping.readable(question, value),
+            typed: typed_value,
+            "sounding_event_id": event_id(item, local),
+        }
+        owed.append(
+            (
+                local,
+                {**who, "name": QUESTION_ANSWERED, "time": _time(when), "properties": properties},
+            )
+        )
+    return owed
+
+
+def completion_event(item: Item, who: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    completed = item.response.completed_at
+    if completed is None:
+        return []
+    local = f"c:{completed.timestamp():.6f}"
+    if local in item.acknowledged.get("events", {}):
+        return []
+    properties = {
+        "survey_id": item.survey.pk,
+        "survey_title": item.survey.title[:255],
+        "sounding_event_id": event_id(item, local),
+    }
+    return [
+        (
+            local,
+            {**who, "name": SURVEY_COMPLETED, "time": _time(completed), "properties": properties},
+        )
+    ]
+
+
+def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
+    parcel = Parcel(push_id=item.push_id, version=item.version)
+    if config is None or not config.enabled:
+        return parcel  # turned off since the answer: nothing owed
+    who = identify(item, config.identifier)
+    if who is None:
+        parcel.unsendable = errors.NO_IDENTIFIER
+        return parcel
+    names = mapping.attribute_names(item.survey.spec, config.attribute_names)
+    delta = attributes_delta(item, names, parcel.notes)
+    if delta:
+        parcel.objects.append(("attributes", {**who, "_update_existing_only": True, **delta}))
+        parcel.attributes = delta
+    events: list[tuple[str, dict[str, Any]]] = []
+    if config.per_answer_events:
+        events += answer_events(item, names, who)
+    if config.completion_event:
+        events += completion_event(item, who)
+    room = Braze.max_objects - len(parcel.objects)
+    for local, event in events[:room]:
+        parcel.events[local] = len(parcel.objects)
+        parcel.objects.append(("events", event))
+    parcel.deferred = len(events) > room
+    return parcel
+
+
+def survey_link(survey: Survey, identifier: str, base: str) -> str:
+    """The link to paste into a Braze message; Braze fills the Liquid tag per recipient."""
+    tags = {
+        "braze_id": "user_braze_id={{${braze_id}}}",
+        "external_id": "user_external_id={{${user_id} | url_param_escape}}",
+        "email": "user_email={{${email_address} | url_param_escape}}",
+    }
+    return f"{base}{survey.public_path()}?{tags[identifier]}"

@@ -1,0 +1,41 @@
+"""Braze's answers in words a marketer understands, and what each one means for delivery."""
+
+from __future__ import annotations
+
+WRONG_KEY = (
+    "Braze refused the API key (401). Check that you pasted the whole key, and that the REST "
+    "endpoint is your Braze cluster: a key from one cluster does not work on another."
+)
+NO_PERMISSION = (
+    "Braze accepted the key but it may not update users (403). In Braze, edit the API key "
+    "and tick the users.track permission."
+)
+WRONG_URL = (
+    "Braze answered 404 Not Found: the REST endpoint looks wrong. Choose your cluster from "
+    "the list."
+)
+RATE_LIMITED = "Braze asked us to slow down (429); sending resumes when its limit resets."
+
+
+def unreachable(detail: str) -> str:
+    return (
+        f"Braze could not be reached ({detail}). Check the REST endpoint; if it is right, "
+        "Braze or the network may be down, and sending resumes on its own."
+    )
+
+
+def server_error(status: int) -> str:
+    return f"Braze had a temporary problem ({status}); the answers will be sent again."
+
+
+def not_set_up() -> str:
+    return (
+        "Braze is not connected for this workspace: add its REST endpoint and API key in "
+        "Settings → Braze. Answers wait until then."
+    )
+
+
+NO_IDENTIFIER = (
+    "The survey link carried no Braze identifier (user_braze_id, user_external_id or "
+    "user_email), so there is no profile to update."
+)

@@ -1,0 +1,350 @@
+"""Setting Braze up: the workspace's connection and each survey's integration.
+
+The forms read what a person typed; the functions below them save it, and the API calls the
+same functions, so a page and an API call can never disagree on what a valid setup is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from sounding.accounts.models import User, Workspace
+from sounding.delivery import record
+from sounding.delivery.models import Lane
+from sounding.destinations.braze import clusters, mapping
+from sounding.destinations.braze.destination import KIND
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.surveys.authoring import type_label
+from sounding.surveys.models import Survey
+from sounding.surveys.spec import SurveySpec
+
+OTHER = "other"
+MAX_KEY_LENGTH = 200
+# Braze's default limit is 1,000 requests a second; ten times that leaves room for any plan.
+MAX_REQUESTS_PER_SECOND = 10_000
+CLUSTER_CHOICES = [
+    ("", "Choose your cluster"),
+    *((c.name, f"{c.name} ({c.dashboard})") for c in clusters.CLUSTERS),
+    (OTHER, "Other / paste an address"),
+]
+CLUSTER_NAMES = frozenset(c.name for c in clusters.CLUSTERS)
+NEED_KEY = (
+    "Paste a REST API key from Braze (Settings → APIs and Identifiers). It needs the "
+    "users.track permission."
+)
+
+
+class Form(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels sit above their fields: no colon
+        super().__init__(*args, **kwargs)
+
+
+def key_problem(key: str) -> str | None:
+    """Why a pasted API key cannot be right, or None."""
+    if len(key) > MAX_KEY_LENGTH:
+        return f"This is longer than any Braze API key ({len(key)} characters): paste only the key."
+    if any(c.isspace() or not c.isprintable() for c in key):
+        return "An API key has no spaces or line breaks: paste only the key."
+    return None
+
+
+def masked(found: BrazeSettings | None) -> str:
+    """How a stored key is shown: never the key, at most its last four characters."""
+    if found is None or not found.has_key:
+        return ""
+    return f"•••• {found.key_hint}" if found.key_hint else "•••• (saved)"
+
+
+class ConnectionForm(Form):
+    cluster = forms.ChoiceField(
+        label="Braze cluster",
+        choices=CLUSTER_CHOICES,
+        required=False,
+        help_text="It is in the address you sign in to Braze with: dashboard-03.braze.com is "
+        "US-03.",
+    )
+    endpoint = forms.CharField(
+        label="Or paste an address",
+        required=False,
+        max_length=300,
+        help_text="Your REST endpoint (https://rest.iad-03.braze.com) or your Braze dashboard’s "
+        "address. Used when no cluster is chosen above, or “Other”.",
+    )
+    api_key = forms.CharField(
+        label="REST API key",
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}),
+        help_text=NEED_KEY,
+    )
+    requests_per_second = forms.IntegerField(
+        label="Requests per second",
+        required=False,
+        min_value=1,
+        max_value=MAX_REQUESTS_PER_SECOND,
+        help_text="Optional. The most Sounding may send to Braze each second, to leave room for "
+        "your other integrations. Empty means up to Braze’s own limit.",
+    )
+
+    def __init__(self, *args: Any, stored: BrazeSettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stored = stored
+        if stored is not None and stored.has_key:
+            key = self.fields["api_key"]
+            key.widget.attrs["placeholder"] = masked(stored)
+            key.help_text = "A key is saved. Leave this empty to keep it, or paste a new one."
+
+    @classmethod
+    def initial_for(cls, stored: BrazeSettings | None) -> dict[str, Any]:
+        if stored is None:
+            return {}
+        name = clusters.name_of(stored.rest_endpoint)
+        custom = name not in CLUSTER_NAMES
+        return {
+            "cluster": OTHER if custom else name,
+            "endpoint": stored.rest_endpoint if custom else "",
+            "requests_per_second": stored.requests_per_second,
+        }
+
+    def clean_api_key(self) -> str:
+        key: str = self.cleaned_data["api_key"]
+        if key and (problem := key_problem(key)):
+            raise forms.ValidationError(problem)
+        if not key and (self.stored is None or not self.stored.has_key):
+            raise forms.ValidationError(NEED_KEY)
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        choice = cleaned.get("cluster", "")
+        if choice in CLUSTER_NAMES:
+            cleaned["rest_endpoint"] = clusters.resolve(choice)
+            return cleaned
+        text = cleaned.get("endpoint", "")
+        try:
+            cleaned["rest_endpoint"] = clusters.resolve(text)
+        except clusters.EndpointError as error:
+            # Nothing chosen and nothing pasted: the list is where to start.
+            self.add_error("cluster" if not choice and not text.strip() else "endpoint", str(error))
+        return cleaned
+
+
+def stored_settings(workspace_id: int) -> BrazeSettings | None:
+    return BrazeSettings.objects.filter(workspace_id=workspace_id).first()
+
+
+def lane_of(workspace_id: int) -> Lane | None:
+    """Where delivery keeps the workspace's pause, last success and last error."""
+    return Lane.objects.filter(workspace_id=workspace_id, destination=KIND).first()
+
+
+def save_connection(
+    workspace: Workspace,
+    user: User | None,
+    rest_endpoint: str,
+    api_key: str,
+    requests_per_second: int | None,
+) -> BrazeSettings:
+    """Store the workspace's connection (an empty `api_key` keeps the stored one), then lift a
+    pause: whatever waited for better settings is tried again at once."""
+    with transaction.atomic():
+        # The workspace row serializes two first saves, which would both try to create.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        found = BrazeSettings.objects.filter(workspace=workspace).first()
+        found = found or BrazeSettings(workspace=workspace)
+        found.rest_endpoint = rest_endpoint
+        if api_key:
+            found.set_api_key(api_key)
+        found.requests_per_second = requests_per_second
+        found.updated_at = timezone.now()
+        found.updated_by = user
+        found.save()
+    record.resume(workspace.pk, KIND)
+    return found
+
+
+# --- The survey's integration ----------------------------------------------------------------
+
+
+def site_base(request: HttpRequest) -> str:
+    """Where survey links start: the configured address, else the one the request came to."""
+    return settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def survey_config(survey: Survey) -> SurveyBraze:
+    """The survey's integration, or the defaults of one never set up (not saved)."""
+    found = SurveyBraze.objects.filter(survey=survey).first()
+    return found or SurveyBraze(survey=survey)
+
+
+def current_names(spec: SurveySpec, overrides: Mapping[str, Any]) -> dict[str, str | None]:
+    """The stored names of questions that still exist: a deleted question's name is moot."""
+    return {key: name for key, name in overrides.items() if spec.get(key) is not None}
+
+
+def blocking_problems(
+    spec: SurveySpec,
+    overrides: Mapping[str, str | None],
+    enabled: bool,
+    given: Iterable[str],
+) -> dict[str, str]:
+    """Name problems that stop a save.
+
+    While the integration is on, every name must be one Braze files faithfully. While it is
+    off, only the names typed in this change are checked, so turning it off never fails
+    because of a prompt edited since.
+    """
+    problems = mapping.name_problems(spec, overrides)
+    if enabled:
+        return problems
+    typed = set(given)
+    return {key: message for key, message in problems.items() if key in typed}
+
+
+def save_survey_config(survey: Survey, config: SurveyBraze) -> None:
+    """Save the integration and the survey's list of destinations in one transaction: the
+    respondent path reads that list to know whether an answer is owed to Braze."""
+    with transaction.atomic():
+        locked = Survey.objects.select_for_update().get(pk=survey.pk)
+        config.survey = locked
+        if config.pk is None:
+            # Someone else's first save may have won the lock: update theirs, not a twin.
+            config.pk = (
+                SurveyBraze.objects.filter(survey=locked).values_list("pk", flat=True).first()
+            )
+        config.updated_at = timezone.now()
+        config.save()
+        kinds = [kind for kind in locked.destinations or () if kind != KIND]
+        if config.enabled:
+            kinds.append(KIND)
+        if kinds != locked.destinations:
+            locked.destinations = kinds
+            locked.save(update_fields=["destinations"])
+    survey.destinations = kinds
+
+
+class SurveyBrazeForm(Form):
+    """The on/off switch, the identifier, the events, and one row per question."""
+
+    enabled = forms.BooleanField(label="Send answers to Braze", required=False)
+    identifier = forms.ChoiceField(
+        label="Who is answering",
+        choices=Identifier.choices,
+        widget=forms.RadioSelect,
+        help_text="What the survey link carries to find the person’s Braze profile.",
+    )
+    per_answer_events = forms.BooleanField(
+        label="Send an event for each answer (sounding_question_answered)",
+        required=False,
+        help_text="Sent each time someone answers a question, with the survey, the question "
+        "and the answer, so a Canvas can react at once.",
+    )
+    completion_event = forms.BooleanField(
+        label="Send an event when someone finishes (sounding_survey_completed)",
+        required=False,
+        help_text="Sent once when someone reaches the end of the survey, with the survey’s id "
+        "and title.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        spec: SurveySpec,
+        config: SurveyBraze,
+        owed: int,
+        warnings: Mapping[str, str] | None = None,
+        read_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("initial", self.initial_for(spec, config))
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        # Problems of the saved setup (a prompt edited since), shown before anything is typed.
+        self.warnings = dict(warnings or {})
+        for q in spec.questions:
+            self.fields[f"sync_{q.key}"] = forms.BooleanField(required=False, label="Sync")
+            attrs = {"placeholder": q.prompt, "spellcheck": "false"}
+            if q.key in self.warnings:
+                attrs |= {"aria-describedby": f"warn_{q.key}", "aria-invalid": "true"}
+            self.fields[f"name_{q.key}"] = forms.CharField(
+                required=False, label="Attribute name", widget=forms.TextInput(attrs=attrs)
+            )
+        if owed:
+            self.fields["backfill"] = forms.BooleanField(
+                required=False,
+                label=f"Also send the {owed} existing response{'s' * (owed != 1)}",
+                help_text="Answers given before the integration was on. They are sent "
+                "in the background, paced like new answers.",
+            )
+        for field in self.fields.values():
+            field.disabled = read_only
+
+    @staticmethod
+    def initial_for(spec: SurveySpec, config: SurveyBraze) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            "enabled": config.enabled,
+            "identifier": config.identifier,
+            "per_answer_events": config.per_answer_events,
+            "completion_event": config.completion_event,
+        }
+        for q in spec.questions:
+            name = config.attribute_names.get(q.key, "")
+            initial[f"sync_{q.key}"] = q.key not in config.attribute_names or name is not None
+            initial[f"name_{q.key}"] = name or ""
+        return initial
+
+    def overrides(self) -> dict[str, str | None]:
+        """Question key -> name as stored: None leaves it out, a blank name means the prompt."""
+        names: dict[str, str | None] = {}
+        for q in self.spec.questions:
+            if not self.cleaned_data.get(f"sync_{q.key}"):
+                names[q.key] = None
+            elif typed := self.cleaned_data.get(f"name_{q.key}"):
+                names[q.key] = typed
+        return names
+
+    def validate_names(self) -> bool:
+        """Show each name problem beside its row; True when there is none that blocks."""
+        overrides = self.overrides()
+        given = [key for key, name in overrides.items() if name is not None]
+        enabled = self.cleaned_data.get("enabled", False)
+        problems = blocking_problems(self.spec, overrides, enabled, given)
+        for key, message in problems.items():
+            self.add_error(f"name_{key}", message)
+        return not problems
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("backfill") and not cleaned.get("enabled"):
+            self.add_error(
+                "backfill", "Turn on “Send answers to Braze” to send the existing responses too."
+            )
+        return cleaned
+
+    def apply(self, config: SurveyBraze) -> None:
+        data = self.cleaned_data
+        config.enabled = data["enabled"]
+        config.identifier = data["identifier"]
+        config.attribute_names = self.overrides()
+        config.per_answer_events = data["per_answer_events"]
+        config.completion_event = data["completion_event"]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per question, for the mapping table."""
+        return [
+            {
+                "question": q,
+                "type_label": type_label(q.type),
+                "sync": self[f"sync_{q.key}"],
+                "name": self[f"name_{q.key}"],
+                "warning": self.warnings.get(q.key, ""),
+            }
+            for q in self.spec.questions
+        ]

@@ -1,0 +1,61 @@
+"""Braze settings: the workspace's connection, and each survey's integration."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from sounding import vault
+from sounding.accounts.models import User, Workspace
+from sounding.surveys.models import Survey
+
+
+class Identifier(models.TextChoices):
+    BRAZE_ID = "braze_id", "Braze ID"
+    EXTERNAL_ID = "external_id", "External ID"
+    EMAIL = "email", "Email address"
+
+
+class BrazeSettings(models.Model):
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="braze")
+    rest_endpoint = models.CharField(max_length=200)
+    # Fernet token (see sounding.vault); the key itself is never stored or shown in clear.
+    api_key_encrypted = models.TextField(blank=True)
+    key_hint = models.CharField(max_length=8, blank=True)
+    # Requests per second this workspace may spend; empty means Braze's own limit only.
+    requests_per_second = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name_plural = "Braze settings"
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.rest_endpoint}"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+    def set_api_key(self, raw: str) -> None:
+        self.api_key_encrypted = vault.encrypt(raw)
+        self.key_hint = raw[-4:] if len(raw) >= 12 else ""
+
+    def api_key(self) -> str:
+        return vault.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+
+class SurveyBraze(models.Model):
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="braze")
+    enabled = models.BooleanField(default=False)
+    identifier = models.CharField(
+        max_length=12, choices=Identifier.choices, default=Identifier.BRAZE_ID
+    )
+    # Question key -> attribute name; a key missing here uses the prompt, null leaves it out.
+    attribute_names = models.JSONField(default=dict, blank=True)
+    per_answer_events = models.BooleanField(default=False)
+    completion_event = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.survey}: {'on' if self.enabled else 'off'}"

@@ -1,0 +1,891 @@
+"""A local stand-in for Braze's REST API: `POST /users/track` plus control endpoints.
+
+Sounding's delivery tests and demos need a Braze that
+- enforces the documented rules (see `standin_rules`), so what it accepts Braze accepts too;
+- misbehaves on demand: 5xx, 429 in either rate-limit header dialect, dropped connections,
+  slowness, "applied but answered 500", one-shot from a queue or at random rates;
+- keeps evidence: every request it received, the profiles it built, and a *violation* each
+  time one user was in two requests in flight at once, which Sounding promises never to do
+  because Braze processes requests asynchronously and two of them can race.
+
+Standard library only and no Django, so it runs as `sounding fake-braze` or inside a test
+(`start_in_thread`). Control endpoints live under /_standin/ and need no key; GET / is a small
+page for whoever is demoing the product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import html
+import json
+import random
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sounding.destinations.braze.standin_rules import (
+    MAX_BODY_BYTES,
+    BodyError,
+    CheckedBody,
+    Profile,
+    RateWindows,
+    apply_change,
+    check_body,
+    count_objects,
+    parse_json,
+    rate_headers,
+    stored_record,
+    success_body,
+    user_keys,
+)
+
+TRACK_PATH = "/users/track"
+CONTROL_PREFIX = "/_standin/"
+DEFAULT_KEY = "standin-key"
+DIALECTS = ("epoch", "seconds")
+FAULT_FIELDS = {
+    "status": {"status", "body"},
+    "rate_limited": {"retry_after"},
+    "drop": set(),
+    "slow": {"seconds"},
+    "applied_then_500": set(),
+}
+# Faults that answer instead of Braze; the others change how a normal answer is given.
+TERMINAL_FAULTS = ("status", "rate_limited", "drop")
+PAGE_REQUESTS = 50
+# Path -> HTTP method -> name of the StandinHandler method answering it.
+ROUTES = {
+    "/": {"GET": "_get_page"},
+    CONTROL_PREFIX + "requests": {"GET": "_get_requests"},
+    CONTROL_PREFIX + "users": {"GET": "_get_users"},
+    CONTROL_PREFIX + "violations": {"GET": "_get_violations"},
+    CONTROL_PREFIX + "stats": {"GET": "_get_stats"},
+    CONTROL_PREFIX + "faults": {"GET": "_get_faults", "POST": "_post_faults"},
+    CONTROL_PREFIX + "rate-limit": {"POST": "_post_rate_limit"},
+    CONTROL_PREFIX + "keys": {"POST": "_post_keys"},
+    CONTROL_PREFIX + "reset": {"POST": "_post_reset"},
+}
+Query = dict[str, list[str]]
+
+
+def _now_wall() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class StandinConfig:
+    """What the stand-in starts with; `reset` returns to it, except for changed keys and limit."""
+
+    api_keys: frozenset[str] = frozenset({DEFAULT_KEY})
+    keys_without_permission: frozenset[str] = frozenset()
+    rate_limit: int = 3000
+    window: float = 3.0
+    dialect: str = "epoch"
+    known_users: frozenset[str] | None = None
+    strict: bool = True
+    verbose: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        api_keys: Iterable[str] = (DEFAULT_KEY,),
+        keys_without_permission: Iterable[str] = (),
+        rate_limit: int = 3000,
+        window: float = 3.0,
+        dialect: str = "epoch",
+        known_users: Iterable[str] | None = None,
+        strict: bool = True,
+        verbose: bool = False,
+    ) -> StandinConfig:
+        _check_rate_limit(rate_limit, window, dialect)
+        return cls(
+            api_keys=frozenset(api_keys),
+            keys_without_permission=frozenset(keys_without_permission),
+            rate_limit=rate_limit,
+            window=float(window),
+            dialect=dialect,
+            known_users=None if known_users is None else frozenset(known_users),
+            strict=strict,
+            verbose=verbose,
+        )
+
+
+def _check_rate_limit(limit: Any, window: Any, dialect: Any) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError("limit must be a positive integer")
+    if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
+        raise ValueError("window must be a positive number of seconds")
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    status: int = 500
+    body: Any = None
+    seconds: float = 0.0
+    source: str = "queue"
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "source": self.source}
+        if self.kind == "status":
+            out.update(status=self.status, body=self.body)
+        elif self.kind == "rate_limited":
+            out["retry_after"] = self.seconds
+        elif self.kind == "slow":
+            out["seconds"] = self.seconds
+        return out
+
+
+def parse_fault(spec: Any) -> Fault:
+    """A fault from its control-endpoint JSON; ValueError says what is wrong with it."""
+    if not isinstance(spec, dict) or spec.get("kind") not in FAULT_FIELDS:
+        raise ValueError(f"a fault is an object whose kind is one of {', '.join(FAULT_FIELDS)}")
+    kind = spec["kind"]
+    unknown = set(spec) - FAULT_FIELDS[kind] - {"kind"}
+    if unknown:
+        raise ValueError(f"unknown field(s) for a {kind} fault: {', '.join(sorted(unknown))}")
+    if kind == "status":
+        status = spec.get("status", 500)
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        body = spec.get("body", {"message": HTTPStatus(status).phrase})
+        return Fault(kind, status=status, body=body)
+    if kind in ("rate_limited", "slow"):
+        name = "retry_after" if kind == "rate_limited" else "seconds"
+        seconds = spec.get(name, 1.0 if kind == "rate_limited" else None)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ValueError(f"{name} must be a number of seconds >= 0")
+        return Fault(kind, seconds=float(seconds))
+    return Fault(kind)
+
+
+def _rate(payload: dict[str, Any], name: str) -> float:
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number between 0 and 1")
+    return float(value)
+
+
+class StandinState:
+    """Everything the stand-in knows, behind one lock; callers never hold it while sleeping."""
+
+    def __init__(self, config: StandinConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._in_flight: dict[str, set[int]] = {}
+        self._active: dict[int, Fault | None] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        config = self.config
+        self._rates = RateWindows(config.rate_limit, config.window)
+        self._log: list[dict[str, Any]] = []
+        self._violations: list[dict[str, Any]] = []
+        self._profiles = {user: Profile() for user in config.known_users or ()}
+        self._faults: deque[Fault] = deque()
+        self._error_rate = 0.0
+        self._error_status = 503
+        self._drop_rate = 0.0
+        self._rng = random.Random()
+        self._max_concurrent = len(self._active)
+
+    # -- one /users/track request ------------------------------------------------------------
+
+    def begin(self, users: set[str]) -> tuple[int, Fault | None]:
+        """Register a request and its users as in flight; record a violation per shared user."""
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            fault = self._take_fault()
+            for user in sorted(users):
+                others = self._in_flight.setdefault(user, set())
+                if others:
+                    self._violations.append(self._violation(user, seq, others))
+                others.add(seq)
+            self._active[seq] = fault
+            self._max_concurrent = max(self._max_concurrent, len(self._active))
+            return seq, fault
+
+    def _violation(self, user: str, seq: int, others: set[int]) -> dict[str, Any]:
+        # The other requests' faults matter: a client that timed out on a "slow" one cannot
+        # know the stand-in is still busy with it, so tests may want to tell those apart.
+        faults = [self._active.get(other) for other in sorted(others)]
+        return {
+            "user": user,
+            "request": seq,
+            "in_flight": sorted(others),
+            "in_flight_faults": [fault.kind if fault else None for fault in faults],
+            "at": time.monotonic(),
+            "at_wall": _now_wall(),
+        }
+
+    def end(self, seq: int, users: set[str]) -> None:
+        with self._lock:
+            self._active.pop(seq, None)
+            for user in users:
+                seqs = self._in_flight.get(user)
+                if seqs is not None:
+                    seqs.discard(seq)
+                    if not seqs:
+                        del self._in_flight[user]
+
+    def _take_fault(self) -> Fault | None:
+        if self._faults:
+            return self._faults.popleft()
+        if not (self._drop_rate or self._error_rate):
+            return None
+        draw = self._rng.random()
+        if draw < self._drop_rate:
+            return Fault("drop", source="random")
+        if draw < self._drop_rate + self._error_rate:
+            body = {"message": HTTPStatus(self._error_status).phrase}
+            return Fault("status", status=self._error_status, body=body, source="random")
+        return None
+
+    def authorize(self, authorization: str | None) -> tuple[str | None, tuple[int, str] | None]:
+        """(the key, None) when it may call /users/track, else (key or None, refusal)."""
+        scheme, _, key = (authorization or "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return None, (401, "Invalid API key: missing Bearer token")
+        with self._lock:
+            if key in self.config.api_keys:
+                return key, None
+            if key in self.config.keys_without_permission:
+                return key, (403, "Access denied: this key lacks the users.track permission")
+        return None, (401, f"Invalid API key: ...{key[-4:]}")
+
+    def consume_rate(self, key: str) -> tuple[bool, dict[str, str]]:
+        with self._lock:
+            allowed, remaining, reset_in = self._rates.hit(key, time.monotonic())
+            headers = rate_headers(
+                self._rates.limit, remaining, reset_in, self.config.dialect, limited=not allowed
+            )
+            return allowed, headers
+
+    def peek_rate(self, key: str | None) -> dict[str, str]:
+        with self._lock:
+            remaining, reset_in = self._rates.peek(key, time.monotonic())
+            return rate_headers(self._rates.limit, remaining, reset_in, self.config.dialect)
+
+    def limited_for(self, seconds: float) -> dict[str, str]:
+        with self._lock:
+            return rate_headers(self._rates.limit, 0, seconds, self.config.dialect, limited=True)
+
+    def apply(self, seq: int, checked: CheckedBody) -> list[str]:
+        """Apply the valid objects; return the unknown users left alone (update-existing-only)."""
+        skipped: list[str] = []
+        with self._lock:
+            for update in checked.attributes:
+                profile = self._profile_for(update.user, update.update_existing_only, skipped)
+                if profile is not None:
+                    for key, change in update.changes.items():
+                        apply_change(profile, key, change)
+                    profile.update_existing_only = update.update_existing_only
+            for items, kept in ((checked.events, "events"), (checked.purchases, "purchases")):
+                for item in items:
+                    profile = self._profile_for(item.user, item.update_existing_only, skipped)
+                    if profile is not None:
+                        getattr(profile, kept).append(stored_record(item, seq))
+                        if item.update_existing_only is not None:
+                            profile.update_existing_only = item.update_existing_only
+        return skipped
+
+    def _profile_for(
+        self, user: str, existing_only: bool | None, skipped: list[str]
+    ) -> Profile | None:
+        profile = self._profiles.get(user)
+        if profile is None:
+            if existing_only and self.config.known_users is not None:
+                skipped.append(user)
+                return None
+            profile = self._profiles[user] = Profile()
+        return profile
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def note(self, entry: dict[str, Any], **changes: Any) -> None:
+        with self._lock:
+            entry.update(changes)
+
+    # -- control ----------------------------------------------------------------------------
+
+    def requests(self, since: int = 0, last: int | None = None) -> list[dict[str, Any]]:
+        """The log after sequence number `since`; only its `last` entries if given."""
+        with self._lock:
+            entries = [entry for entry in self._log if entry["seq"] > since]
+            return copy.deepcopy(entries if last is None else entries[-last:])
+
+    def users(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy({key: p.as_json() for key, p in self._profiles.items()})
+
+    def violations(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._violations)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            statuses = Counter(
+                "dropped" if entry["status"] is None else str(entry["status"])
+                for entry in self._log
+            )
+            return {
+                "requests": len(self._log),
+                "by_status": dict(sorted(statuses.items())),
+                "applied": sum(1 for entry in self._log if entry["applied"]),
+                "objects": sum(entry["objects"] for entry in self._log),
+                "max_objects": max((entry["objects"] for entry in self._log), default=0),
+                "max_concurrent": self._max_concurrent,
+                "in_flight": len(self._active),
+                "violations": len(self._violations),
+                "users": len(self._profiles),
+            }
+
+    def faults(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "queue": [fault.describe() for fault in self._faults],
+                "error_rate": self._error_rate,
+                "error_status": self._error_status,
+                "drop_rate": self._drop_rate,
+            }
+
+    def set_faults(self, payload: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(payload) - {"queue", "error_rate", "error_status", "drop_rate", "seed"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        queue = payload.get("queue", [])
+        if not isinstance(queue, list):
+            raise ValueError("queue must be an array of faults")
+        faults = [parse_fault(spec) for spec in queue]
+        seed = payload.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("seed must be an integer")
+        with self._lock:
+            status = payload.get("error_status", self._error_status)
+            if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+                raise ValueError("error_status must be an HTTP error status (400-599)")
+            error_rate = (
+                _rate(payload, "error_rate") if "error_rate" in payload else self._error_rate
+            )
+            drop_rate = _rate(payload, "drop_rate") if "drop_rate" in payload else self._drop_rate
+            if error_rate + drop_rate > 1:
+                raise ValueError("error_rate + drop_rate must not exceed 1")
+            self._faults.extend(faults)
+            self._error_rate, self._drop_rate, self._error_status = error_rate, drop_rate, status
+            if "seed" in payload:
+                self._rng.seed(seed)
+        return self.faults()
+
+    def set_rate_limit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(payload) - {"limit", "window", "dialect"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            config = self.config
+            limit = payload.get("limit", config.rate_limit)
+            window = payload.get("window", config.window)
+            dialect = payload.get("dialect", config.dialect)
+            _check_rate_limit(limit, window, dialect)
+            self.config = replace(config, rate_limit=limit, window=float(window), dialect=dialect)
+            self._rates = RateWindows(limit, float(window))
+            return {"limit": limit, "window": float(window), "dialect": dialect}
+
+    def set_keys(self, payload: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(payload) - {"valid", "without_permission"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            valid = _key_list(payload, "valid", self.config.api_keys)
+            denied = _key_list(payload, "without_permission", self.config.keys_without_permission)
+            if valid & denied:
+                raise ValueError("a key cannot be both valid and without permission")
+            self.config = replace(self.config, api_keys=valid, keys_without_permission=denied)
+            return {"valid": len(valid), "without_permission": len(denied)}
+
+    def reset(self) -> None:
+        """Forget requests, users, violations, faults and counters; keep keys and limits."""
+        with self._lock:
+            self._clear()
+
+
+def _key_list(payload: dict[str, Any], name: str, current: frozenset[str]) -> frozenset[str]:
+    if name not in payload:
+        return current
+    keys = payload[name]
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise ValueError(f"{name} must be an array of non-empty strings")
+    return frozenset(keys)
+
+
+class _Unreadable(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    applied: bool = False
+    skipped: list[str] = field(default_factory=list)
+    drop: bool = False
+
+
+def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased headers, with the API key reduced to its last 4 characters."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        if name == "authorization":
+            value = "*" * max(len(value) - 4, 4) + (value[-4:] if len(value) > 4 else "")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+class StandinHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "BrazeStandin/1"
+    sys_version = ""
+    # An idle keep-alive connection is closed after this long; long enough that a client
+    # reusing a pooled connection does not mistake the close for a "drop" fault.
+    timeout = 300
+    # Headers and body go out in two writes; with Nagle's algorithm the second one waits for
+    # the client's delayed ACK (~40 ms), capping a keep-alive client at ~25 requests/s.
+    disable_nagle_algorithm = True
+    server: StandinServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connection_opened(self.connection)
+
+    def finish(self) -> None:
+        self.server.connection_closed(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    @property
+    def state(self) -> StandinState:
+        return self.server.state
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        try:
+            raw = self._read_body()
+        except _Unreadable as exc:
+            self.close_connection = True
+            self._send_json(exc.status, {"message": str(exc)})
+            return
+        if url.path == TRACK_PATH:
+            if self.command != "POST":
+                self._send_json(405, {"message": "Method Not Allowed"}, {"Allow": "POST"})
+            else:
+                self._users_track(raw)
+            return
+        methods = ROUTES.get(url.path)
+        if methods is None:
+            self._send_json(404, {"message": "Not Found"})
+        elif self.command not in methods:
+            self._send_json(405, {"message": "Method Not Allowed"}, {"Allow": ", ".join(methods)})
+        else:
+            getattr(self, methods[self.command])(raw, parse_qs(url.query))
+
+    def _read_body(self) -> bytes | None:
+        """The body, or None when over the size limit (read anyway, so that the client gets
+        to see the 413 and the connection stays usable)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise _Unreadable(411, "Send the body with a Content-Length")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise _Unreadable(400, "Invalid Content-Length")
+        if length <= MAX_BODY_BYTES:
+            return self.rfile.read(length)
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 20))
+            if not chunk:
+                break
+            length -= len(chunk)
+        return None
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> bool:
+        return self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> bool:
+        """Write a whole response; False when the client was gone."""
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+            return False
+        return True
+
+    def _peer_closed(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    # -- /users/track -------------------------------------------------------------------------
+
+    def _users_track(self, raw: bytes | None) -> None:
+        received, received_wall = time.monotonic(), _now_wall()
+        body: Any = None
+        error: BodyError | None = None
+        if raw is not None:
+            try:
+                body = parse_json(raw)
+            except BodyError as exc:
+                error = exc
+        users = user_keys(body)
+        seq, fault = self.state.begin(users)
+        try:
+            reply = self._track_reply(seq, raw, body, error, fault)
+        except Exception as exc:  # a stand-in bug must still answer, and be visible
+            traceback.print_exc(file=sys.stderr)
+            reply = Reply(500, {"message": f"stand-in error: {exc!r}"})
+        finally:
+            # Before answering: a fast client may send this user again the moment it reads
+            # the answer, and that is not two requests in flight.
+            self.state.end(seq, users)
+        entry = {
+            "seq": seq,
+            "received_at": received,
+            "received_at_wall": received_wall,
+            "finished_at": time.monotonic(),
+            "finished_at_wall": _now_wall(),
+            "headers": mask_headers(self.headers.items()),
+            "body_is_json": error is None and raw is not None,
+            "body": body if error is None else _raw_text(raw),
+            "body_bytes": int(self.headers.get("Content-Length") or 0),
+            "objects": count_objects(body),
+            "users": sorted(users),
+            "status": None if reply.drop else reply.status,
+            "response": reply.body,
+            "response_headers": reply.headers,
+            "fault": fault.describe() if fault else None,
+            "applied": reply.applied,
+            "skipped_unknown_users": reply.skipped,
+            "client_gone": not reply.drop and self._peer_closed(),
+        }
+        self.state.record(entry)
+        if reply.drop:
+            self.close_connection = True
+        elif not self._send_json(reply.status, reply.body, reply.headers):
+            self.state.note(entry, client_gone=True)
+
+    def _track_reply(
+        self, seq: int, raw: bytes | None, body: Any, error: BodyError | None, fault: Fault | None
+    ) -> Reply:
+        if fault is not None and fault.kind in TERMINAL_FAULTS:
+            return self._faulted(fault)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.seconds)
+        reply = self._process(seq, raw, body, error)
+        if fault is not None and fault.kind == "applied_then_500":
+            reply = replace(reply, status=500, body={"message": "Internal Server Error"})
+        return reply
+
+    def _faulted(self, fault: Fault) -> Reply:
+        if fault.kind == "drop":
+            return Reply(0, None, drop=True)
+        if fault.kind == "rate_limited":
+            headers = self.state.limited_for(fault.seconds)
+            return Reply(429, {"message": "Rate limit exceeded"}, headers)
+        key, _ = self.state.authorize(self.headers.get("Authorization"))
+        return Reply(fault.status, fault.body, self.state.peek_rate(key))
+
+    def _process(self, seq: int, raw: bytes | None, body: Any, error: BodyError | None) -> Reply:
+        if raw is None:
+            message = f"Request body larger than {MAX_BODY_BYTES} bytes"
+            return Reply(413, {"message": message}, self.state.peek_rate(None))
+        key, refusal = self.state.authorize(self.headers.get("Authorization"))
+        if refusal is not None:
+            status, message = refusal
+            return Reply(status, {"message": message}, self.state.peek_rate(key))
+        allowed, headers = self.state.consume_rate(key or "")
+        if not allowed:
+            return Reply(429, {"message": "Rate limit exceeded"}, headers)
+        try:
+            if error is not None:
+                raise error
+            checked = check_body(body, strict=self.state.config.strict)
+        except BodyError as exc:
+            return Reply(400, {"message": str(exc)}, headers)
+        skipped = self.state.apply(seq, checked)
+        return Reply(201, success_body(checked), headers, applied=True, skipped=skipped)
+
+    # -- control endpoints --------------------------------------------------------------------
+
+    def _get_users(self, *_: Any) -> None:
+        self._reply({"users": self.state.users()})
+
+    def _get_violations(self, *_: Any) -> None:
+        self._reply({"violations": self.state.violations()})
+
+    def _get_stats(self, *_: Any) -> None:
+        self._reply(self.state.stats())
+
+    def _get_faults(self, *_: Any) -> None:
+        self._reply(self.state.faults())
+
+    def _post_faults(self, raw: bytes | None, _query: Query) -> None:
+        self._control(raw, self.state.set_faults)
+
+    def _post_rate_limit(self, raw: bytes | None, _query: Query) -> None:
+        self._control(raw, self.state.set_rate_limit)
+
+    def _post_keys(self, raw: bytes | None, _query: Query) -> None:
+        self._control(raw, self.state.set_keys)
+
+    def _post_reset(self, *_: Any) -> None:
+        self.state.reset()
+        self._reply({"message": "reset"})
+
+    def _reply(self, payload: Any) -> None:
+        self._send_json(200, payload)
+
+    def _get_requests(self, _raw: bytes | None, query: Query) -> None:
+        try:
+            since = int(query.get("since", ["0"])[0])
+        except ValueError:
+            self._send_json(400, {"message": "since must be an integer"})
+            return
+        self._reply({"requests": self.state.requests(since)})
+
+    def _control(self, raw: bytes | None, action: Callable[[dict[str, Any]], Any]) -> None:
+        try:
+            payload = parse_json(raw or b"{}") if raw is not None else None
+            if not isinstance(payload, dict):
+                raise ValueError("send a JSON object")
+            self._reply(action(payload))
+        except ValueError as exc:
+            self._send_json(400, {"message": str(exc)})
+
+    def _get_page(self, *_: Any) -> None:
+        page = render_page(self.state.requests(last=PAGE_REQUESTS), self.state.users())
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+
+def _raw_text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def render_page(requests: list[dict[str, Any]], users: dict[str, Any]) -> str:
+    """A plain page for demos: latest requests first, then the profiles."""
+    esc = html.escape
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return f"<td>{esc(text)}</td>"
+
+    request_rows = "".join(
+        "<tr>"
+        + "".join(
+            cell(value)
+            for value in (
+                entry["seq"],
+                entry["received_at_wall"],
+                "dropped" if entry["status"] is None else entry["status"],
+                entry["objects"],
+                ", ".join(entry["users"]),
+                (entry["fault"] or {}).get("kind", ""),
+                "yes" if entry["applied"] else "no",
+            )
+        )
+        + "</tr>"
+        for entry in reversed(requests)
+    )
+    user_rows = "".join(
+        f"<tr>{cell(key)}{cell(profile['attributes'])}{cell(len(profile['events']))}</tr>"
+        for key, profile in sorted(users.items())
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Braze stand-in</title>
+<meta http-equiv="refresh" content="5">
+<style>body{{font-family:sans-serif;margin:2rem}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}}</style>
+</head><body>
+<h1>Braze stand-in</h1>
+<h2>Latest requests to /users/track</h2>
+<table><tr><th>#</th><th>Received</th><th>Status</th><th>Objects</th><th>Users</th>
+<th>Fault</th><th>Applied</th></tr>{request_rows}</table>
+<h2>Profiles</h2>
+<table><tr><th>User</th><th>Attributes</th><th>Events</th></tr>{user_rows}</table>
+</body></html>
+"""
+
+
+class StandinServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], state: StandinState) -> None:
+        self.state = state
+        self.verbose = state.config.verbose
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, StandinHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def connection_opened(self, sock: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(sock)
+
+    def connection_closed(self, sock: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(sock)
+
+    def close_connections(self) -> None:
+        """End keep-alive connections too, so no client talks to a stopped stand-in."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class RunningStandin:
+    """A stand-in serving from a background thread."""
+
+    def __init__(self, server: StandinServer) -> None:
+        self.server = server
+        self.url = server.url
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        self._stopped = False
+
+    def shutdown(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.shutdown()
+        self.server.close_connections()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_in_thread(host: str = "127.0.0.1", port: int = 0, **options: Any) -> RunningStandin:
+    """Start a stand-in in a daemon thread; port 0 picks a free port.
+
+    `options` are those of `StandinConfig.create` (the same as `serve`'s keyword arguments).
+    """
+    return RunningStandin(
+        StandinServer((host, port), StandinState(StandinConfig.create(**options)))
+    )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 9911,
+    *,
+    api_keys: Iterable[str] = (DEFAULT_KEY,),
+    keys_without_permission: Iterable[str] = (),
+    rate_limit: int = 3000,
+    window: float = 3.0,
+    dialect: str = "epoch",
+    known_users: Iterable[str] | None = None,
+    strict: bool = True,
+    verbose: bool = False,
+) -> None:
+    """Serve the stand-in on host:port until KeyboardInterrupt or SIGTERM, then stop cleanly.
+
+    api_keys: keys with the users.track permission; keys_without_permission: known keys that
+    get a 403. rate_limit requests per `window` seconds, counted per key; dialect "epoch"
+    (X-RateLimit-Reset is a UTC epoch time) or "seconds" (seconds left, and a 429 carries
+    X-Ratelimit-Retry-After). known_users: profile keys such as "braze_id:abc" that exist from
+    the start; when given, `_update_existing_only: true` creates no other profile. strict:
+    refuse standard profile fields as custom attributes. verbose: log each request to stderr.
+    """
+    config = StandinConfig.create(
+        api_keys=api_keys,
+        keys_without_permission=keys_without_permission,
+        rate_limit=rate_limit,
+        window=window,
+        dialect=dialect,
+        known_users=known_users,
+        strict=strict,
+        verbose=verbose,
+    )
+    server = StandinServer((host, port), StandinState(config))
+
+    def stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever, which runs on this very thread: ask from another.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    # Signal handlers can only be installed from the main thread.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if in_main else None
+    hint = f", API key {DEFAULT_KEY!r}" if DEFAULT_KEY in config.api_keys else ""
+    print(f"Braze stand-in listening on {server.url}{hint}; Ctrl+C to stop", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close_connections()
+        server.server_close()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

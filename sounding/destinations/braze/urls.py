@@ -1,0 +1,9 @@
+from django.urls import path
+
+from sounding.destinations.braze import views
+
+urlpatterns = [
+    path("settings/braze", views.braze_settings, name="braze-settings"),
+    path("settings/braze/test", views.braze_test, name="braze-test"),
+    path("surveys/<int:pk>/integrations/braze", views.survey_braze, name="survey-braze"),
+]

@@ -1,0 +1,195 @@
+"""The Braze setup pages: the workspace's connection (owners only) and each survey's
+integration (editors change it, viewers read it).
+
+The API key is write-only here: it is never put back into a page, not even masked beyond the
+last four characters Braze itself shows.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sounding.delivery import backfill
+from sounding.destinations.braze import client, clusters, mapping
+from sounding.destinations.braze.destination import KIND, survey_link
+from sounding.destinations.braze.forms import (
+    ConnectionForm,
+    SurveyBrazeForm,
+    current_names,
+    lane_of,
+    masked,
+    save_connection,
+    save_survey_config,
+    site_base,
+    stored_settings,
+    survey_config,
+)
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.surveys.models import Survey
+from sounding.surveys.permissions import View, member_required, membership, workspace_survey
+from sounding.vault import VaultError
+
+
+def admin_required(view: View) -> View:
+    """A member whose role may administer the workspace; anyone else in it gets a 403."""
+
+    @wraps(view)
+    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not membership(request).can_administer:
+            return render(request, "braze/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return member_required(check_role)
+
+
+# --- Workspace settings ---------------------------------------------------------------------
+
+
+def _settings_page(
+    request: HttpRequest,
+    form: ConnectionForm,
+    stored: BrazeSettings | None,
+    result: client.Check | None = None,
+) -> HttpResponse:
+    workspace_id = membership(request).workspace_id
+    context = {
+        "form": form,
+        "stored": stored,
+        "cluster": clusters.name_of(stored.rest_endpoint) if stored else "",
+        "masked_key": masked(stored),
+        "lane": lane_of(workspace_id),
+        "result": result,
+        "typed_key": bool(form.is_bound and form.data.get("api_key")),
+    }
+    return render(request, "braze/settings.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def braze_settings(request: HttpRequest) -> HttpResponse:
+    workspace = membership(request).workspace
+    stored = stored_settings(workspace.pk)
+    if request.method == "GET":
+        form = ConnectionForm(initial=ConnectionForm.initial_for(stored), stored=stored)
+        return _settings_page(request, form, stored)
+    form = ConnectionForm(request.POST, stored=stored)
+    if not form.is_valid():
+        return _settings_page(request, form, stored)
+    lane = lane_of(workspace.pk)
+    data = form.cleaned_data
+    save_connection(
+        workspace, request.user, data["rest_endpoint"], data["api_key"], data["requests_per_second"]
+    )
+    resumed = " Sending has started again." if lane and lane.paused_at else ""
+    messages.success(request, f"Braze settings saved.{resumed}")
+    return redirect("braze-settings")
+
+
+def _check(form: ConnectionForm, stored: BrazeSettings | None) -> client.Check:
+    """Try the values on the form, with the saved key when none was typed."""
+    typed = form.cleaned_data["api_key"]
+    try:
+        key = typed or (stored.api_key() if stored else "")
+    except VaultError as error:
+        return client.Check(False, f"{error} Paste the API key again.")
+    return client.check(client.Target(form.cleaned_data["rest_endpoint"], key))
+
+
+@require_POST
+@admin_required
+def braze_test(request: HttpRequest) -> HttpResponse:
+    stored = stored_settings(membership(request).workspace_id)
+    form = ConnectionForm(request.POST, stored=stored)
+    result = _check(form, stored) if form.is_valid() else None
+    return _settings_page(request, form, stored, result)
+
+
+# --- A survey's integration -----------------------------------------------------------------
+
+
+def links(request: HttpRequest, survey: Survey) -> dict[str, str]:
+    base = site_base(request)
+    return {value: survey_link(survey, value, base) for value in Identifier.values}
+
+
+def _warnings(survey: Survey, config: SurveyBraze) -> dict[str, str]:
+    # A saved setup can go wrong later: a prompt edited into "email", a question renamed into
+    # a twin of another. Show it before the author types anything.
+    if not config.enabled:
+        return {}
+    return mapping.name_problems(survey.spec, current_names(survey.spec, config.attribute_names))
+
+
+def _survey_page(
+    request: HttpRequest, survey: Survey, config: SurveyBraze, form: SurveyBrazeForm, owed: int
+) -> HttpResponse:
+    member = membership(request)
+    all_links = links(request, survey)
+    context = {
+        "survey": survey,
+        "config": config,
+        "form": form,
+        "rows": form.rows(),
+        "owed": owed,
+        "links": all_links,
+        # What the form holds, so a refused save shows the link for the identifier picked.
+        "link": all_links.get(form["identifier"].value(), all_links[config.identifier]),
+        "can_edit": member.can_edit,
+        "can_administer": member.can_administer,
+        "connected": BrazeSettings.objects.filter(workspace_id=member.workspace_id).exists(),
+    }
+    return render(request, "braze/survey.html", context)
+
+
+def _saved_message(was_on: bool, config: SurveyBraze, sent: int | None) -> str:
+    if config.enabled and not was_on:
+        text = "Braze is on for this survey: new answers are sent as they come in."
+    elif was_on and not config.enabled:
+        text = "Braze is off for this survey: new answers are no longer sent."
+    else:
+        text = "Braze settings of this survey saved."
+    if sent:
+        some = "response is on its" if sent == 1 else "responses are on their"
+        text += f" The {sent} existing {some} way too."
+    return text
+
+
+def _save_survey(request: HttpRequest, survey: Survey) -> HttpResponse:
+    config = survey_config(survey)
+    owed = backfill.owed_count(survey, KIND)
+    form = SurveyBrazeForm(request.POST, spec=survey.spec, config=config, owed=owed)
+    valid = form.is_valid()
+    if not (form.validate_names() and valid):
+        return _survey_page(request, survey, config, form, owed)
+    was_on = config.enabled and config.pk is not None
+    form.apply(config)
+    save_survey_config(survey, config)
+    sent = backfill.resend_all(survey, KIND) if form.cleaned_data.get("backfill") else None
+    messages.success(request, _saved_message(was_on, config, sent))
+    return redirect("survey-braze", pk=survey.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def survey_braze(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = workspace_survey(request, pk)
+    if request.method == "POST":
+        if not membership(request).can_edit:
+            return render(request, "surveys/forbidden.html", status=403)
+        return _save_survey(request, survey)
+    config = survey_config(survey)
+    owed = backfill.owed_count(survey, KIND)
+    form = SurveyBrazeForm(
+        spec=survey.spec,
+        config=config,
+        owed=owed,
+        warnings=_warnings(survey, config),
+        read_only=not membership(request).can_edit,
+    )
+    return _survey_page(request, survey, config, form, owed)

@@ -1,0 +1,314 @@
+"""2,000 respondents through the real web process while Braze fails 30% of requests, allows 20
+requests a second, and the delivery worker is SIGKILLed twice. Nothing may be lost, reordered
+or sent twice to one person at once."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.procs import SOUNDING, cli_env, free_port, run_ok, session_pids, wait_for
+from tests.respondent import form_state
+from tests.standin import StandinHarness
+
+pytestmark = pytest.mark.process
+
+RESPONDENTS = 2000
+CHANGED = 200  # respondents who come back and change their score
+NPS = "How likely are you to recommend us?"
+CHANNELS = "Where do you hear from us?"
+CHOICES = ["Email", "Push", "SMS"]
+
+SETUP = """
+from sounding.accounts.models import Membership, Role, User, Workspace
+from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.surveys.models import Status, Survey
+ws = Workspace.objects.create(name="Chaos")
+user = User.objects.create_user("owner@chaos.test", "x" * 20)
+Membership.objects.create(user=user, workspace=ws, role=Role.OWNER)
+braze = BrazeSettings(workspace=ws, rest_endpoint="{url}")
+braze.set_api_key("{key}")
+braze.save()
+survey = Survey.create(ws, {{"title": "Chaos", "questions": [
+    {{"key": "nps", "type": "nps", "prompt": "{nps}"}},
+    {{"key": "channels", "type": "multiple_choice", "prompt": "{channels}",
+      "choices": {choices!r}}}]}}, user)
+survey.set_status(Status.LIVE)
+SurveyBraze.objects.create(survey=survey, enabled=True)
+survey.destinations = ["braze"]
+survey.save(update_fields=["destinations"])
+print(survey.slug)
+"""
+
+
+class Processes:
+    def __init__(self, data_dir: Path, env: dict[str, str], log: Path) -> None:
+        self.data_dir, self.env, self.log = data_dir, env, log
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as out:
+            proc = subprocess.Popen(
+                [SOUNDING, *args],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            for pid in session_pids(proc.pid) | {proc.pid}:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def processes(tmp_path: Path, braze_standin: StandinHarness) -> Iterator[Processes]:
+    env = cli_env(tmp_path)
+    env["SOUNDING_BRAZE_ALLOWED_ENDPOINTS"] = braze_standin.url
+    running = Processes(tmp_path, env, tmp_path / "processes.log")
+    yield running
+    running.kill_all()
+
+
+def answer(
+    client: httpx.Client, base: str, slug: str, who: str, nps: int, channels: list[str] | None
+) -> None:
+    # A one-click score from the email, then the second question as a plain form.
+    page = client.get(f"{base}/s/{slug}", params={"user_braze_id": who, "nps": str(nps)})
+    assert page.status_code == 200, page.text
+    if channels is None:
+        return  # a returning respondent changing the score: the one click is the answer
+    state = form_state(page.text)
+    posted = client.post(
+        base + state["action"],
+        data={"r": state["r"], "q": state["q"], "nav": "next", "a": channels},
+    )
+    assert posted.status_code == 200, posted.text
+
+
+def answer_all(base: str, slug: str, people: list[tuple[str, int, list[str] | None]]) -> None:
+    def one(person: tuple[str, int, list[str] | None]) -> None:
+        with httpx.Client(timeout=30) as client:
+            answer(client, base, slug, *person)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, people))
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_workers(
+    processes: Processes, braze_standin: StandinHarness
+) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("its processes use SQLite whatever the suite runs on: once is enough")
+    braze_standin.set_rate_limit(20, 1, "epoch")
+    braze_standin.set_faults(error_rate=0.3, error_status=503, seed=7)
+    run_ok(processes.data_dir, "migrate")
+    script = SETUP.format(
+        url=braze_standin.url,
+        key=braze_standin.api_key,
+        nps=NPS,
+        channels=CHANNELS,
+        choices=CHOICES,
+    )
+    slug = run_ok(processes.data_dir, "manage", "shell", "-c", script).strip().splitlines()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    processes.start("web", "--port", str(port), "--workers", "2")
+    wait_for(lambda: _up(base), 30, "the web process")
+
+    people = [(f"u-{i}", i % 11, [CHOICES[i % 3]]) for i in range(RESPONDENTS)]
+    final = {who: (nps, channels) for who, nps, channels in people}
+
+    worker = processes.start("worker")
+    answer_all(base, slug, people[:600])
+    kill(worker)  # mid-delivery: it was busy with the first 600
+    answer_all(base, slug, people[600:1400])  # a backlog builds while no worker runs
+    worker = processes.start("worker")
+    time.sleep(1.0)
+    kill(worker)  # mid-backlog
+    changed = [(who, (nps + 5) % 11, None) for who, nps, _ in people[:CHANGED]]
+    answer_all(base, slug, people[1400:] + changed)
+    final.update({who: (nps, final[who][1]) for who, nps, _ in changed})
+    processes.start("worker")
+
+    expected = {
+        f"braze_id:{who}": {NPS: nps, CHANNELS: channels} for who, (nps, channels) in final.items()
+    }
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        got = {k: p["attributes"] for k, p in braze_standin.users().items()}
+        if got == expected:
+            break
+        time.sleep(1)
+    missing = {k: (v, got.get(k)) for k, v in expected.items() if got.get(k) != v}
+    assert not missing, f"{len(missing)} profiles differ, e.g. {list(missing.items())[:3]}"
+
+    requests = braze_standin.requests()
+    assert max(r["objects"] for r in requests) <= 75
+    assert braze_standin.violations() == []
+    _nothing_older_after_newer(requests, changed)
+    _report_and_check_batching(requests)
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/login", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _nothing_older_after_newer(
+    requests: list[dict[str, Any]], changed: list[tuple[str, int, None]]
+) -> None:
+    """Once a person's new score was accepted, no later accepted request carries the old one."""
+    newest = {who: nps for who, nps, _ in changed}
+    accepted_new: set[str] = set()
+    for request in sorted(requests, key=lambda r: r["seq"]):
+        if request["status"] != 201 or not isinstance(request["body"], dict):
+            continue
+        for obj in request["body"].get("attributes", []):
+            who = obj.get("braze_id")
+            if who not in newest or NPS not in obj:
+                continue
+            if obj[NPS] == newest[who]:
+                accepted_new.add(who)
+            else:
+                assert who not in accepted_new, f"an older score overwrote {who}'s newer one"
+
+
+def _report_and_check_batching(requests: list[dict[str, Any]]) -> None:
+    """Requests against the minimum for the objects they carried, while a backlog exists.
+
+    A backlog exists from the moment requests come back full (75 objects); the trickle of
+    real-time requests before it, and the tail after it, are small by design.
+    """
+    ordered = sorted(requests, key=lambda r: r["seq"])
+    full = [i for i, r in enumerate(ordered) if r["objects"] == 75]
+    assert full, "no request was ever full: the backlog never built"
+    window = ordered[full[0] : full[-1] + 1]
+    objects = sum(r["objects"] for r in window)
+    minimum = math.ceil(objects / 75)
+    statuses: dict[Any, int] = {}
+    for r in ordered:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    print(
+        f"\nrequests: {len(ordered)} in all {statuses}; during the backlog {len(window)} "
+        f"for {objects} objects (minimum {minimum})"
+    )
+    assert len(window) <= math.ceil(minimum * 1.10)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A scratch PostgreSQL database for processes, on the server the suite runs against."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
+    import psycopg
+
+    name = f"sounding_procs_{os.getpid()}"
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(server + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(server + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SECOND_SURVEY = """
+from sounding.destinations.braze.models import SurveyBraze
+from sounding.surveys.models import Status, Survey
+first = Survey.objects.get()
+survey = Survey.create(first.workspace, {{"title": "Second", "questions": [
+    {{"key": "plan", "type": "single_choice", "prompt": "Which plan?",
+      "choices": ["Free", "Pro"]}}]}})
+survey.set_status(Status.LIVE)
+SurveyBraze.objects.create(survey=survey, enabled=True)
+survey.destinations = ["braze"]
+survey.save(update_fields=["destinations"])
+print(first.slug, survey.slug)
+"""
+
+
+def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_person(
+    processes: Processes, braze_standin: StandinHarness, postgres_url: str
+) -> None:
+    processes.env["DATABASE_URL"] = postgres_url
+    braze_standin.set_faults(error_rate=0.2, error_status=502, seed=3)
+    # Slow answers keep requests in flight long enough for the two workers to overlap.
+    braze_standin.queue(*[{"kind": "slow", "seconds": 0.1}] * 150)
+    run_ok_env(processes, "migrate")
+    setup = SETUP.format(
+        url=braze_standin.url,
+        key=braze_standin.api_key,
+        nps=NPS,
+        channels=CHANNELS,
+        choices=CHOICES,
+    )
+    run_ok_env(processes, "manage", "shell", "-c", setup)
+    first, second = run_ok_env(processes, "manage", "shell", "-c", SECOND_SURVEY.format()).split()[
+        -2:
+    ]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    processes.start("web", "--port", str(port), "--workers", "2")
+    wait_for(lambda: _up(base), 30, "the web process")
+    processes.start("worker")
+    processes.start("worker")
+
+    people = [f"p-{i}" for i in range(400)]
+
+    def both(who: str) -> None:
+        # The same person answers two surveys at once: two pushes, one profile.
+        with httpx.Client(timeout=30) as client:
+            client.get(f"{base}/s/{first}", params={"user_braze_id": who, "nps": "7"})
+            client.get(f"{base}/s/{second}", params={"user_braze_id": who, "plan": "Pro"})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(both, people))
+    expected = {f"braze_id:{who}": {NPS: 7, "Which plan?": "Pro"} for who in people}
+    deadline = time.monotonic() + 120
+    got: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        got = {k: p["attributes"] for k, p in braze_standin.users().items()}
+        if got == expected:
+            break
+        time.sleep(0.5)
+    assert got == expected
+    assert braze_standin.violations() == []
+    stats = braze_standin.stats()
+    print(f"\nstand-in: {stats}")
+    # Both workers were sending at the same time, yet never about the same person.
+    assert stats["max_concurrent"] >= 2
+
+
+def run_ok_env(processes: Processes, *args: str) -> str:
+    result = subprocess.run(
+        [SOUNDING, *args], env=processes.env, input="", capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"sounding {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
