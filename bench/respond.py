@@ -33,6 +33,7 @@ SOUNDING = str(Path(sys.executable).with_name("sounding"))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = "postgres://postgres@127.0.0.1:5432/sounding_bench"
 EMAIL = "bench@example.com"
+WARM_UP_CAP = 50
 CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
 ACTION = re.compile(r'<form method="post" action="([^"]*)"')
@@ -111,8 +112,9 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     raise SystemExit(f"sounding serve did not answer within 60 s:\n{log.read_text()}")
 
 
-def publish_survey(url: str, env: dict[str, str]) -> str:
-    """An owner, a token, and a live survey made through the API; returns the survey's slug."""
+def publish_survey(url: str, env: dict[str, str], braze: str | None) -> str:
+    """An owner, a token, and a live survey made through the API; returns the survey's slug.
+    With `braze` (the stand-in's address), the workspace sends every answer there."""
     password = secrets.token_urlsafe(16)
     run_cli(env, "createadmin", "--email", EMAIL, "--password", password, "--workspace", "Bench")
     token = run_cli(env, "token", "create", "--email", EMAIL)
@@ -120,7 +122,43 @@ def publish_survey(url: str, env: dict[str, str]) -> str:
     with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=30) as api:
         created = api.post("/surveys", json=SURVEY).raise_for_status().json()
         api.post(f"/surveys/{created['id']}/publish").raise_for_status()
+        if braze:
+            connection = {"rest_endpoint": braze, "api_key": "standin-key"}
+            api.put("/integrations/braze", json=connection).raise_for_status()
+            integration = f"/surveys/{created['id']}/integrations/braze"
+            api.put(integration, json={"enabled": True}).raise_for_status()
     return created["slug"]
+
+
+def start_standin() -> tuple[subprocess.Popen[bytes], str]:
+    """The Braze stand-in, outside the server's session: its CPU is Braze's, not ours."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [SOUNDING, "fake-braze", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with suppress(httpx.HTTPError):
+            httpx.get(url + "/_standin/stats", timeout=1).raise_for_status()
+            return proc, url
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the Braze stand-in did not start")
+
+
+def wait_delivered(braze: str, expected: int, timeout: float = 120) -> tuple[int, float]:
+    """Profiles the stand-in holds once delivery catches up, and how long catching up took."""
+    begin = time.monotonic()
+    users = 0
+    while time.monotonic() - begin < timeout:
+        users = httpx.get(braze + "/_standin/stats", timeout=5).json()["users"]
+        if users >= expected:
+            break
+        time.sleep(0.2)
+    return users, time.monotonic() - begin
 
 
 def session_stats(sid: int) -> dict[int, list[str]]:
@@ -223,8 +261,9 @@ def run_point(url: str, slug: str, concurrency: int, args: argparse.Namespace) -
     return point
 
 
-def measure(sid: int, url: str, slug: str, args: argparse.Namespace) -> list[Point]:
-    warm_up = respond_until(url, slug, 2, time.monotonic() + 2, 50)  # imports, connections
+def measure(sid: int, url: str, slug: str, args: argparse.Namespace) -> tuple[list[Point], int]:
+    """The points, and how many submissions the warm-up made."""
+    warm_up = respond_until(url, slug, 2, time.monotonic() + 2, WARM_UP_CAP)  # imports, pools
     if warm_up.errors:  # a broken setup would otherwise only show as a table of errors
         raise SystemExit(f"the warm-up failed: {warm_up.errors[0]}")
     points: list[Point] = []
@@ -233,7 +272,7 @@ def measure(sid: int, url: str, slug: str, args: argparse.Namespace) -> list[Poi
         point = run_point(url, slug, concurrency, args)
         point.server_cpu = server_cpu_seconds(sid) - cpu_before
         points.append(point)
-    return points
+    return points, len(warm_up.latencies)
 
 
 def percentile_ms(values: list[float], pct: float) -> float:
@@ -260,7 +299,8 @@ def report(
     db: str, args: argparse.Namespace, points: list[Point], rss: dict[str, list[float]]
 ) -> None:
     workers = len(rss.get("web workers", []))
-    print(f"\n{db} ({workers} web workers, {args.seconds:g} s per point)")
+    braze = ", Braze sync on" if args.braze else ""
+    print(f"\n{db} ({workers} web workers, {args.seconds:g} s per point{braze})")
     print(table(points))
     sizes = (f"{role} {' + '.join(f'{mb:.0f}' for mb in sorted(mbs))}" for role, mbs in rss.items())
     print("peak RSS MB: " + ", ".join(sorted(sizes)))
@@ -269,8 +309,11 @@ def report(
 
 
 def bench_database(db: str, args: argparse.Namespace) -> None:
+    standin, braze = start_standin() if args.braze else (None, None)
     with tempfile.TemporaryDirectory(prefix="sounding-bench-") as data_dir:
         env, port, log = server_env(data_dir, db), free_port(), Path(data_dir) / "serve.log"
+        if braze:
+            env["SOUNDING_BRAZE_ALLOWED_ENDPOINTS"] = braze
         url = f"http://127.0.0.1:{port}"
         command = [SOUNDING, "serve", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(args.workers)] if args.workers else []
@@ -280,12 +323,24 @@ def bench_database(db: str, args: argparse.Namespace) -> None:
             )
         try:
             wait_ready(proc, url, log)
-            points = measure(proc.pid, url, publish_survey(url, env), args)
+            points, warmed = measure(proc.pid, url, publish_survey(url, env, braze), args)
+            if braze:
+                # Catching up after the load is part of the cost; shown apart from the points.
+                cpu_before = server_cpu_seconds(proc.pid)
+                submitted = sum(len(p.latencies) for p in points) + warmed
+                users, took = wait_delivered(braze, submitted)
+                tail = server_cpu_seconds(proc.pid) - cpu_before
+                print(
+                    f"braze: {users} of {submitted} profiles updated; delivery caught up "
+                    f"{took:.1f} s after the load, using {tail:.2f} s of CPU meanwhile"
+                )
             rss = peak_rss_mb(proc.pid)  # while every process is still there
         finally:
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            if standin is not None:
+                standin.kill()
     report(db, args, points, rss)
 
 
@@ -306,6 +361,7 @@ def parse_args() -> argparse.Namespace:
     add("--max-submissions", type=int, default=100_000, help="cap per point (default 100000)")
     add("--workers", type=int, help="web worker processes (default: the server's own)")
     add("--client-processes", type=int, default=len(os.sched_getaffinity(0)))
+    add("--braze", action="store_true", help="send every answer to a local Braze stand-in")
     return parser.parse_args()
 
 

@@ -232,9 +232,9 @@ def test_an_event_whose_outcome_was_unknown_is_resent_and_counted(
     drain()
     events = braze_standin.users()["braze_id:u-1"]["events"]
     assert len(events) == 2  # applied, answered 500, sent again: the documented duplicate
-    assert events[0]["properties"]["sounding_event_id"] == events[1]["properties"][
-        "sounding_event_id"
-    ]
+    assert (
+        events[0]["properties"]["sounding_event_id"] == events[1]["properties"]["sounding_event_id"]
+    )
     assert Push.objects.get().ambiguous_events == 1
     assert Counter.objects.get(name="events_ambiguous").value == 1
 
@@ -276,11 +276,16 @@ def test_a_400_splits_the_batch_to_find_the_bad_object(
 
 
 def test_a_401_pauses_the_workspace_and_fixing_the_key_sends_what_waited(
-    pulse: Survey, braze_standin: StandinHarness, connected: Any, mailoutbox: list[Any]
+    pulse: Survey,
+    braze_standin: StandinHarness,
+    connected: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     braze_standin.set_keys(valid=["new-key"])
     respond(pulse, "u-1", {"nps": 9})
-    drain_quietly()
+    with django_capture_on_commit_callbacks(execute=True):
+        drain_quietly()
     lane = Lane.objects.get()
     assert lane.paused_at is not None and "401" in lane.paused_reason
     assert Push.objects.get().state == PushState.PENDING

@@ -98,12 +98,21 @@ def load_items(push_ids: Sequence[int]) -> list[Item]:
 
 def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
     """Parcels with something to send; settle at once the pushes that owe nothing."""
-    parcels = []
     items = load_items(push_ids)
     known = {item.push_id: item for item in items}
-    for parcel in destination.parcels(items):
+    built = destination.parcels(items)
+    for parcel in built:
         parcel.prior = known[parcel.push_id].acknowledged
         parcel.attempts = known[parcel.push_id].attempts
+    if all(p.objects and not p.unsendable for p in built):
+        return built
+    with transaction.atomic():  # one commit for all the pushes settled here
+        return _sort_out(built)
+
+
+def _sort_out(built: list[Parcel]) -> list[Parcel]:
+    parcels = []
+    for parcel in built:
         if parcel.unsendable:
             _settle(parcel, PushState.FAILED, error=parcel.unsendable)
         elif not parcel.objects:
@@ -140,15 +149,22 @@ def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> boo
         reply = destination.send(conn, objects)
     except Exception as exc:  # a bug must not lose the batch: retry it, visibly
         reply = Reply(Verdict.RETRY, reason=f"internal error: {exc!r}", maybe_applied=True)
-    record.bump(requests=1, objects_sent=len(objects))
+    if reply.verdict is Verdict.BAD_REQUEST:
+        return _split(destination, conn, batch, reply, request_id, len(objects))
+    # Everything the answer changes is written in one transaction: one commit per request.
+    with transaction.atomic():
+        return _act(destination.kind, conn, batch, reply, request_id, len(objects))
+
+
+def _act(
+    kind: str, conn: Connection, batch: list[Parcel], reply: Reply, request_id: str, size: int
+) -> bool:
+    record.bump(requests=1, objects_sent=size)
     if reply.blocked_until is not None:
-        record.block(conn.workspace_id, destination.kind, reply.blocked_until)
-    kind = destination.kind
+        record.block(conn.workspace_id, kind, reply.blocked_until)
     if reply.verdict is Verdict.OK:
         _delivered(batch, reply, request_id, conn.workspace_id, kind)
         return True
-    if reply.verdict is Verdict.BAD_REQUEST:
-        return _split(destination, conn, batch, reply, request_id)
     if reply.verdict is Verdict.REFUSED:
         record.finish(request_id, Outcome.PAUSED, reply.status, reply.reason)
         record.pause(conn.workspace_id, kind, reply.reason)
@@ -184,15 +200,22 @@ def _wait_for_budget(conn: Connection, kind: str) -> None:
 
 
 def _split(
-    destination: Destination, conn: Connection, batch: list[Parcel], reply: Reply, request_id: str
+    destination: Destination,
+    conn: Connection,
+    batch: list[Parcel],
+    reply: Reply,
+    request_id: str,
+    size: int,
 ) -> bool:
     """A 400 refuses the whole request for one bad object: halve until it is found."""
-    if len(batch) == 1:
-        record.finish(request_id, Outcome.FAILED, reply.status, reply.reason)
-        record.bump(pushes_failed=1)
-        _settle(batch[0], PushState.FAILED, error=reply.reason)
-        return True
-    record.finish(request_id, Outcome.RETRY, reply.status, f"{reply.reason} (splitting)")
+    with transaction.atomic():
+        record.bump(requests=1, objects_sent=size)
+        if len(batch) == 1:
+            record.finish(request_id, Outcome.FAILED, reply.status, reply.reason)
+            record.bump(pushes_failed=1)
+            _settle(batch[0], PushState.FAILED, error=reply.reason)
+            return True
+        record.finish(request_id, Outcome.RETRY, reply.status, f"{reply.reason} (splitting)")
     middle = len(batch) // 2
     return all(send(destination, conn, half) for half in (batch[:middle], batch[middle:]))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
@@ -69,16 +69,17 @@ def finish_remaining(request_id: str, outcome: str, status: int | None) -> None:
 
 
 def bump(**counts: int) -> None:
-    """Add to the /metrics counters; one statement each, safe under concurrent workers."""
+    """Add to the /metrics counters in one statement, safe under concurrent workers."""
+    rows = [(name, n) for name, n in counts.items() if n]
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s)"] * len(rows))
     with connection.cursor() as cursor:
-        for name, n in counts.items():
-            if n:
-                cursor.execute(
-                    "INSERT INTO delivery_counter (name, value) VALUES (%s, %s) "
-                    "ON CONFLICT (name) DO UPDATE SET value = delivery_counter.value + "
-                    "excluded.value",
-                    [name, n],
-                )
+        cursor.execute(
+            f"INSERT INTO delivery_counter (name, value) VALUES {values} "
+            "ON CONFLICT (name) DO UPDATE SET value = delivery_counter.value + excluded.value",
+            [v for row in rows for v in row],
+        )
 
 
 def lane(workspace_id: int, kind: str) -> Lane:
@@ -102,7 +103,8 @@ def pause(workspace_id: int, kind: str, reason: str, notify: bool = True) -> Non
     )
     log.warning("delivery to %s paused for workspace %s: %s", kind, workspace_id, reason)
     if notify:
-        _tell_owners(workspace_id, kind, reason)
+        # After the commit: mail is slow, and must not go out for a pause that rolled back.
+        transaction.on_commit(lambda: _tell_owners(workspace_id, kind, reason))
 
 
 def resume(workspace_id: int, kind: str) -> int:
