@@ -4,6 +4,8 @@ to answer it and run the delivery worker's rounds in the test's own thread."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
 from sounding.surveys.models import Status, Survey
+from tests.procs import Processes, cli_env
 from tests.standin import StandinHarness
 
 WORKER = "test-host:1:delivery"
@@ -90,3 +93,12 @@ def drain(timeout: float = 10.0) -> int:
         "pushes still pending: "
         + repr(list(Push.objects.filter(state=PushState.PENDING).values("id", "last_error")))
     )
+
+
+@pytest.fixture
+def processes(tmp_path: Path, braze_standin: StandinHarness) -> Iterator[Processes]:
+    env = cli_env(tmp_path)
+    env["SOUNDING_BRAZE_ALLOWED_ENDPOINTS"] = braze_standin.url
+    running = Processes(tmp_path, env, tmp_path / "processes.log")
+    yield running
+    running.kill_all()

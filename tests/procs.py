@@ -185,3 +185,40 @@ def serving(data_dir: Path, log: Path, *extra: str) -> Iterator[Server]:
                 os.kill(pid, signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=STOP_TIMEOUT)
+
+
+class Processes:
+    """Separately started `sounding` commands sharing one environment, all killed at the end."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], log: Path) -> None:
+        self.data_dir, self.env, self.log = data_dir, env, log
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as out:
+            proc = subprocess.Popen(
+                [SOUNDING, *args],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            for pid in session_pids(proc.pid) | {proc.pid}:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+    def run(self, *args: str) -> str:
+        """Run a command to completion in this environment; return its output."""
+        result = subprocess.run(
+            [SOUNDING, *args], env=self.env, input="", capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, f"sounding {' '.join(args)} failed:\n{result.stderr}"
+        return result.stdout

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from sounding.accounts.models import User, Workspace
-from sounding.delivery import worker
-from sounding.destinations.braze.models import BrazeSettings
-from sounding.surveys.models import Status, Survey
-from tests.delivery_fixtures import integrate
+from tests.procs import Processes, free_port, wait_for
 from tests.standin import StandinHarness
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.process]
 
 SURVEY = {
     "title": "Onboarding check-in",
@@ -38,14 +33,25 @@ PEOPLE = [
 ]
 
 
-@pytest.fixture
-def delivery_worker() -> Iterator[None]:
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(10)
+SETUP = """
+from sounding.accounts.models import Membership, Role, User, Workspace
+from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.surveys.models import Status, Survey
+workspace = Workspace.objects.create(name="Acme")
+owner = User.objects.create_user("owner@acme.test", "x" * 20)
+Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+braze = BrazeSettings(workspace=workspace, rest_endpoint=%(url)r)
+braze.set_api_key(%(key)r)
+braze.save()
+survey = Survey.create(workspace, %(survey)r, owner)
+survey.set_status(Status.LIVE)
+SurveyBraze.objects.create(
+    survey=survey, enabled=True, attribute_names={"feedback": "Improvement idea"}
+)
+survey.destinations = ["braze"]
+survey.save(update_fields=["destinations"])
+print(survey.slug)
+"""
 
 
 def answer_in_browser(page: Any, url: str, nps: int, channels: list[str], text: str) -> None:
@@ -63,26 +69,20 @@ def answer_in_browser(page: Any, url: str, nps: int, channels: list[str], text: 
 
 
 def test_three_respondents_reach_their_profiles_within_two_seconds(
-    live_server: Any,
-    phone: Any,
-    workspace: Workspace,
-    owner: User,
-    braze_standin: StandinHarness,
-    settings: Any,
-    delivery_worker: None,
+    phone: Any, processes: Processes, braze_standin: StandinHarness
 ) -> None:
-    settings.BRAZE_ALLOWED_ENDPOINTS = [braze_standin.url]
-    connection = BrazeSettings(workspace=workspace, rest_endpoint=braze_standin.url)
-    connection.set_api_key(braze_standin.api_key)
-    connection.save()
-    survey = Survey.create(workspace, SURVEY, owner)
-    survey.set_status(Status.LIVE)
-    integrate(survey, attribute_names={"feedback": "Improvement idea"})
+    # The real thing: `sounding serve` (web and delivery worker) on its own SQLite database.
+    processes.run("migrate")
+    setup = SETUP % {"url": braze_standin.url, "key": braze_standin.api_key, "survey": SURVEY}
+    slug = processes.run("manage", "shell", "-c", setup).split()[-1]
+    port = free_port()
+    processes.start("serve", "--port", str(port), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _up(base), 30, "sounding serve")
 
     finished = 0.0
     for braze_id, nps, channels, text in PEOPLE:
-        url = f"{live_server.url}{survey.public_path()}?user_braze_id={braze_id}"
-        answer_in_browser(phone, url, nps, channels, text)
+        answer_in_browser(phone, f"{base}/s/{slug}?user_braze_id={braze_id}", nps, channels, text)
         finished = time.monotonic()
 
     expected = {
@@ -104,3 +104,10 @@ def test_three_respondents_reach_their_profiles_within_two_seconds(
     for request in braze_standin.requests():
         for obj in request["body"].get("attributes", []):
             assert obj["_update_existing_only"] is True
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/login", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False

@@ -11,14 +11,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.procs import SOUNDING, cli_env, free_port, run_ok, session_pids, wait_for
+from tests.procs import Processes, free_port, wait_for
 from tests.respondent import form_state
 from tests.standin import StandinHarness
 
@@ -50,42 +48,6 @@ survey.destinations = ["braze"]
 survey.save(update_fields=["destinations"])
 print(survey.slug)
 """
-
-
-class Processes:
-    def __init__(self, data_dir: Path, env: dict[str, str], log: Path) -> None:
-        self.data_dir, self.env, self.log = data_dir, env, log
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        with self.log.open("ab") as out:
-            proc = subprocess.Popen(
-                [SOUNDING, *args],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.procs.append(proc)
-        return proc
-
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            for pid in session_pids(proc.pid) | {proc.pid}:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
-
-
-@pytest.fixture
-def processes(tmp_path: Path, braze_standin: StandinHarness) -> Iterator[Processes]:
-    env = cli_env(tmp_path)
-    env["SOUNDING_BRAZE_ALLOWED_ENDPOINTS"] = braze_standin.url
-    running = Processes(tmp_path, env, tmp_path / "processes.log")
-    yield running
-    running.kill_all()
 
 
 def answer(
@@ -125,7 +87,7 @@ def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_worker
         pytest.skip("its processes use SQLite whatever the suite runs on: once is enough")
     braze_standin.set_rate_limit(20, 1, "epoch")
     braze_standin.set_faults(error_rate=0.3, error_status=503, seed=7)
-    run_ok(processes.data_dir, "migrate")
+    processes.run("migrate")
     script = SETUP.format(
         url=braze_standin.url,
         key=braze_standin.api_key,
@@ -133,7 +95,7 @@ def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_worker
         channels=CHANNELS,
         choices=CHOICES,
     )
-    slug = run_ok(processes.data_dir, "manage", "shell", "-c", script).strip().splitlines()[-1]
+    slug = processes.run("manage", "shell", "-c", script).strip().splitlines()[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     processes.start("web", "--port", str(port), "--workers", "2")
@@ -260,8 +222,8 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
     processes.env["DATABASE_URL"] = postgres_url
     braze_standin.set_faults(error_rate=0.2, error_status=502, seed=3)
     # Slow answers keep requests in flight long enough for the two workers to overlap.
-    braze_standin.queue(*[{"kind": "slow", "seconds": 0.1}] * 150)
-    run_ok_env(processes, "migrate")
+    braze_standin.queue(*[{"kind": "slow", "seconds": 0.1}] * 40)
+    processes.run("migrate")
     setup = SETUP.format(
         url=braze_standin.url,
         key=braze_standin.api_key,
@@ -269,10 +231,8 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
         channels=CHANNELS,
         choices=CHOICES,
     )
-    run_ok_env(processes, "manage", "shell", "-c", setup)
-    first, second = run_ok_env(processes, "manage", "shell", "-c", SECOND_SURVEY.format()).split()[
-        -2:
-    ]
+    processes.run("manage", "shell", "-c", setup)
+    first, second = processes.run("manage", "shell", "-c", SECOND_SURVEY.format()).split()[-2:]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     processes.start("web", "--port", str(port), "--workers", "2")
@@ -304,11 +264,3 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
     print(f"\nstand-in: {stats}")
     # Both workers were sending at the same time, yet never about the same person.
     assert stats["max_concurrent"] >= 2
-
-
-def run_ok_env(processes: Processes, *args: str) -> str:
-    result = subprocess.run(
-        [SOUNDING, *args], env=processes.env, input="", capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, f"sounding {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout

@@ -23,6 +23,10 @@ from sounding.delivery.models import Lane, Push, PushState
 # lease is cleared sooner by `release_dead` when another worker on the same host starts.
 LEASE = timedelta(seconds=120)
 SCAN = 2000
+# A request that could carry more waits this long after its oldest push fell due, so answers
+# arriving together (one person's next answers, other people's) share it. Well under the
+# one-second promise, and skipped as soon as a request would be full.
+LINGER = timedelta(seconds=0.2)
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,14 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .exclude(workspace_id__in=held_lanes(kind))
             .order_by("next_attempt_at", "id")
-            .values_list("id", "workspace_id", "user_key")[:SCAN]
+            .values_list("id", "workspace_id", "user_key", "next_attempt_at")[:SCAN]
         )
         picked: list[int] = []
         workspace_id: int | None = None
-        for push_id, ws, key in due:
+        oldest = now
+        for push_id, ws, key, due_at in due:
             if workspace_id is None:
-                workspace_id = ws
+                workspace_id, oldest = ws, due_at
             if ws != workspace_id or key in busy:
                 continue
             busy.add(key)
@@ -75,6 +80,8 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
                 break
         if workspace_id is None or not picked:
             return None
+        if len(picked) < limit and now - oldest < LINGER:
+            return None  # not full yet, and nobody has waited long
         Push.objects.filter(id__in=picked).update(claimed_by=worker, claimed_until=now + LEASE)
     return Claim(workspace_id, picked)
 
