@@ -180,18 +180,32 @@ def server_cpu_seconds(sid: int) -> float:
     return sum(int(f[11]) + int(f[12]) for f in session_stats(sid).values()) / CLK_TCK
 
 
+def role_of(sid: int, pid: int, fields: list[str]) -> str:
+    """Granian forks its workers, so roles come from the process tree, not command lines."""
+    if pid == sid:
+        return "serve"
+    if int(fields[1]) == sid:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return "web main" if b"granian" in cmdline else "delivery worker"
+    return "web workers"
+
+
+def cpu_by_role(sid: int) -> dict[str, float]:
+    """CPU seconds used so far, by role."""
+    used: dict[str, float] = {}
+    for pid, fields in session_stats(sid).items():
+        with suppress(OSError):
+            role = role_of(sid, pid, fields)
+            used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return used
+
+
 def peak_rss_mb(sid: int) -> dict[str, list[float]]:
-    """VmHWM by role. Granian forks its workers, so roles come from the tree, not cmdlines."""
+    """VmHWM by role."""
     roles: dict[str, list[float]] = {}
     for pid, fields in session_stats(sid).items():
         with suppress(OSError, StopIteration):
-            if pid == sid:
-                role = "serve"
-            elif int(fields[1]) == sid:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                role = "web main" if b"granian" in cmdline else "delivery worker"
-            else:
-                role = "web workers"
+            role = role_of(sid, pid, fields)
             status = Path(f"/proc/{pid}/status").read_text().splitlines()
             kb = next(line for line in status if line.startswith("VmHWM:")).split()[1]
             roles.setdefault(role, []).append(int(kb) / 1024)
@@ -335,6 +349,8 @@ def bench_database(db: str, args: argparse.Namespace) -> None:
                     f"{took:.1f} s after the load, using {tail:.2f} s of CPU meanwhile"
                 )
             rss = peak_rss_mb(proc.pid)  # while every process is still there
+            used = cpu_by_role(proc.pid)
+            print("CPU s by role, whole run: " + ", ".join(f"{r} {s:.1f}" for r, s in used.items()))
         finally:
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sounding.delivery.models import Lane, Push, PushState
@@ -41,17 +41,28 @@ def _serialize(kind: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(kind.encode())])
 
 
-def held_lanes(kind: str) -> list[int]:
-    now = timezone.now()
-    return list(
+def held_lanes(kind: str) -> QuerySet[Lane, int]:
+    """Workspaces not to send for now (paused, or waiting out a rate limit), as a subquery."""
+    return (
         Lane.objects.filter(destination=kind)
-        .filter(Q(paused_at__isnull=False) | Q(blocked_until__gt=now))
+        .filter(Q(paused_at__isnull=False) | Q(blocked_until__gt=timezone.now()))
         .values_list("workspace_id", flat=True)
     )
 
 
+def worth_claiming(kind: str, limit: int, now: datetime) -> bool:
+    """A cheap look, without the lock, so that idle and lingering rounds cost one query."""
+    due = Push.objects.filter(destination=kind, state=PushState.PENDING, next_attempt_at__lte=now)
+    oldest = due.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    if oldest is None:
+        return False
+    return now - oldest >= LINGER or due[:limit].count() >= limit
+
+
 def claim(kind: str, worker: str, limit: int) -> Claim | None:
     now = timezone.now()
+    if not worth_claiming(kind, limit, now):
+        return None
     with transaction.atomic():
         _serialize(kind)
         busy = set(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from sounding import destinations
@@ -26,6 +26,7 @@ from sounding.delivery import record
 from sounding.delivery.models import Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
 from sounding.delivery.protocol import Connection, Destination, Item, Parcel, Verdict
+from sounding.delivery.settle import Settlement, settle
 from sounding.surveys.models import Survey
 
 BACKOFF_BASE = 1.0
@@ -111,14 +112,15 @@ def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
 
 
 def _sort_out(built: list[Parcel]) -> list[Parcel]:
-    parcels = []
+    parcels, done = [], []
     for parcel in built:
         if parcel.unsendable:
-            _settle(parcel, PushState.FAILED, error=parcel.unsendable)
+            done.append(_final(parcel, PushState.FAILED, error=parcel.unsendable))
         elif not parcel.objects:
-            _settle(parcel, PushState.SYNCED)
+            done.append(_final(parcel, PushState.SYNCED))
         else:
             parcels.append(parcel)
+    settle(done)
     return parcels
 
 
@@ -213,7 +215,7 @@ def _split(
         if len(batch) == 1:
             record.finish(request_id, Outcome.FAILED, reply.status, reply.reason)
             record.bump(pushes_failed=1)
-            _settle(batch[0], PushState.FAILED, error=reply.reason)
+            settle([_final(batch[0], PushState.FAILED, error=reply.reason)])
             return True
         record.finish(request_id, Outcome.RETRY, reply.status, f"{reply.reason} (splitting)")
     middle = len(batch) // 2
@@ -227,32 +229,30 @@ def _delivered(
     batch: list[Parcel], reply: Reply, request_id: str, workspace_id: int, kind: str
 ) -> None:
     offset = 0
-    sent = failed = 0
-    with transaction.atomic():
-        # Merge into what is stored now, not what was read before the request: "Resend all"
-        # may have cleared it meanwhile, and must win.
-        stored = {
-            row["id"]: row["acknowledged"] or {}
-            for row in Push.objects.select_for_update()
-            .filter(id__in=[p.push_id for p in batch])
-            .values("id", "acknowledged")
+    outcomes = []
+    # Merge into what is stored now, not what was read before the request: "Resend all" may
+    # have cleared it meanwhile, and must win. The caller's transaction holds the rows.
+    stored = {
+        row["id"]: row["acknowledged"] or {}
+        for row in Push.objects.select_for_update()
+        .filter(id__in=[p.push_id for p in batch])
+        .values("id", "acknowledged")
+    }
+    for parcel in batch:
+        errors = {
+            i - offset: reply.object_errors[i]
+            for i in range(offset, offset + len(parcel.objects))
+            if i in reply.object_errors
         }
-        for parcel in batch:
-            errors = {
-                i - offset: reply.object_errors[i]
-                for i in range(offset, offset + len(parcel.objects))
-                if i in reply.object_errors
-            }
-            offset += len(parcel.objects)
-            if _acknowledge(parcel, errors, stored.get(parcel.push_id, {})):
-                sent += 1
-            else:
-                failed += 1
-                record.finish(
-                    request_id, Outcome.FAILED, reply.status, _describe(errors), parcel.push_id
-                )
-        record.finish_remaining(request_id, Outcome.OK, reply.status)
-    record.bump(pushes_sent=sent, pushes_failed=failed)
+        offset += len(parcel.objects)
+        outcome = _acknowledge(parcel, errors, stored.get(parcel.push_id, {}))
+        outcomes.append(outcome)
+        if not outcome.success:
+            record.finish(request_id, Outcome.FAILED, reply.status, outcome.error, parcel.push_id)
+    settle(outcomes)
+    record.finish_remaining(request_id, Outcome.OK, reply.status)
+    failed = sum(1 for o in outcomes if not o.success)
+    record.bump(pushes_sent=len(outcomes) - failed, pushes_failed=failed)
     record.succeeded(workspace_id, kind)
 
 
@@ -260,9 +260,9 @@ def _describe(errors: dict[int, str]) -> str:
     return "; ".join(sorted(set(errors.values())))
 
 
-def _acknowledge(parcel: Parcel, errors: dict[int, str], stored: dict[str, Any]) -> bool:
-    """Store what the destination applied; return False if the person's attributes failed."""
-    now = timezone.now()
+def _acknowledge(parcel: Parcel, errors: dict[int, str], stored: dict[str, Any]) -> Settlement:
+    """What the destination applied, as the push's new state."""
+    now = timezone.now().isoformat()
     acknowledged = dict(stored)
     attributes_failed = any(parcel.objects[i][0] == "attributes" for i in errors)
     if parcel.attributes and not attributes_failed:
@@ -270,45 +270,32 @@ def _acknowledge(parcel: Parcel, errors: dict[int, str], stored: dict[str, Any])
     events = dict(acknowledged.get("events", {}))
     for event_id, index in parcel.events.items():
         # A refused event is recorded as such and not sent again: it would be refused again.
-        events[event_id] = f"refused: {errors[index]}" if index in errors else now.isoformat()
+        events[event_id] = f"refused: {errors[index]}" if index in errors else now
     if events:
         acknowledged["events"] = events
-    notes = "; ".join(parcel.notes)
     if attributes_failed:
-        _settle(parcel, PushState.FAILED, error=_describe(errors), acknowledged=acknowledged)
-        return False
-    _settle(parcel, PushState.SYNCED, acknowledged=acknowledged, notes=notes)
-    return True
+        return Settlement(
+            parcel.push_id,
+            parcel.version,
+            PushState.FAILED,
+            success=False,
+            error=_describe(errors),
+            acknowledged=acknowledged,
+        )
+    return Settlement(
+        parcel.push_id,
+        parcel.version,
+        # Something owed did not fit in this request: it stays due.
+        PushState.PENDING if parcel.deferred else PushState.SYNCED,
+        success=True,
+        acknowledged=acknowledged,
+        notes="; ".join(parcel.notes),
+    )
 
 
-def _settle(
-    parcel: Parcel,
-    state: str,
-    error: str = "",
-    acknowledged: dict[str, Any] | None = None,
-    notes: str = "",
-) -> None:
-    """Final word on a push for the version it was built from; newer answers keep it pending."""
-    now = timezone.now()
-    final = Value(state)
-    fields: dict[str, Any] = {
-        "state": Case(
-            When(wanted_version__lte=parcel.version, then=final), default=Value("pending")
-        ),
-        "sent_version": parcel.version,
-        "last_attempt_at": now,
-        "last_error": error[:2000],
-        "next_attempt_at": now,
-        "claimed_by": "",
-        "claimed_until": None,
-    }
-    if state == PushState.SYNCED:
-        fields.update(attempts=0, synced_at=now, notes=notes)
-        if parcel.deferred:
-            fields["state"] = Value("pending")
-    if acknowledged is not None:
-        fields["acknowledged"] = acknowledged
-    Push.objects.filter(pk=parcel.push_id).update(**fields)
+def _final(parcel: Parcel, state: str, error: str = "") -> Settlement:
+    """Final word on a push without a delivery: nothing owed, or refused for good."""
+    return Settlement(parcel.push_id, parcel.version, state, state == "synced", error=error)
 
 
 def _put_back(
@@ -320,23 +307,26 @@ def _put_back(
     maybe_applied: bool,
 ) -> None:
     now = timezone.now()
+    step = 1 if counts_as_failure else 0
     # One delay for the whole request: its pushes come back together and fill one request,
     # while the jitter keeps different failed requests apart.
-    tries = max(p.attempts for p in batch) + (1 if counts_as_failure else 0)
-    when = until or now + timedelta(seconds=backoff(tries))
-    for parcel in batch:
-        fields: dict[str, Any] = {
-            "attempts": parcel.attempts + (1 if counts_as_failure else 0),
-            "next_attempt_at": when,
-            "last_attempt_at": now,
-            "last_error": reason[:2000],
-            "claimed_by": "",
-            "claimed_until": None,
-        }
-        if maybe_applied and parcel.events:
-            # Its events may have arrived: they are sent again (a lost "completed" is worse),
-            # and counted so a duplicate can be explained.
-            fields["ambiguous_events"] = F("ambiguous_events") + len(parcel.events)
-            record.bump(events_ambiguous=len(parcel.events))
-        Push.objects.filter(pk=parcel.push_id).update(**fields)
-    record.bump(pushes_retried=len(batch))
+    when = until or now + timedelta(seconds=backoff(max(p.attempts for p in batch) + step))
+    Push.objects.filter(id__in=[p.push_id for p in batch]).update(
+        attempts=F("attempts") + step,
+        next_attempt_at=when,
+        last_attempt_at=now,
+        last_error=reason[:2000],
+        claimed_by="",
+        claimed_until=None,
+    )
+    ambiguous = 0
+    if maybe_applied:
+        # Their events may have arrived: they are sent again (a lost "completed" is worse),
+        # and counted so a duplicate can be explained.
+        for parcel in batch:
+            if parcel.events:
+                ambiguous += len(parcel.events)
+                Push.objects.filter(pk=parcel.push_id).update(
+                    ambiguous_events=F("ambiguous_events") + len(parcel.events)
+                )
+    record.bump(pushes_retried=len(batch), events_ambiguous=ambiguous)
