@@ -180,7 +180,9 @@ def _report_and_check_batching(requests: list[dict[str, Any]]) -> None:
         f"\nrequests: {len(ordered)} in all {statuses}; during the backlog {len(window)} "
         f"for {objects} objects (minimum {minimum})"
     )
-    assert len(window) <= math.ceil(minimum * 1.10)
+    sizes = [(r["objects"], r["status"]) for r in window]
+    print("ALL", [(r["objects"], r["status"], round(r["received_at"], 2)) for r in ordered])
+    assert len(window) <= math.ceil(minimum * 1.10), sizes
 
 
 @pytest.fixture

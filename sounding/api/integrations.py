@@ -26,9 +26,12 @@ from sounding.destinations.braze import clusters, mapping
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
+    key_problem,
+)
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.setup import (
     blocking_problems,
     current_names,
-    key_problem,
     lane_of,
     save_connection,
     save_survey_config,
@@ -36,7 +39,6 @@ from sounding.destinations.braze.forms import (
     stored_settings,
     survey_config,
 )
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
 from sounding.surveys.models import Survey
 
 router = Router(tags=["integrations"])

@@ -1,28 +1,19 @@
 """Setting Braze up: the workspace's connection and each survey's integration.
 
-The forms read what a person typed; the functions below them save it, and the API calls the
-same functions, so a page and an API call can never disagree on what a valid setup is.
+The forms read what a person typed; `setup` saves it, for the pages and the API alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.db import transaction
-from django.http import HttpRequest
-from django.utils import timezone
 
-from sounding.accounts.models import User, Workspace
-from sounding.delivery import record
-from sounding.delivery.models import Lane
-from sounding.destinations.braze import clusters, mapping
-from sounding.destinations.braze.destination import KIND
+from sounding.destinations.braze import clusters
 from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.setup import blocking_problems
 from sounding.surveys.authoring import type_label
-from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
 
 OTHER = "other"
@@ -134,100 +125,6 @@ class ConnectionForm(Form):
             # Nothing chosen and nothing pasted: the list is where to start.
             self.add_error("cluster" if not choice and not text.strip() else "endpoint", str(error))
         return cleaned
-
-
-def stored_settings(workspace_id: int) -> BrazeSettings | None:
-    return BrazeSettings.objects.filter(workspace_id=workspace_id).first()
-
-
-def lane_of(workspace_id: int) -> Lane | None:
-    """Where delivery keeps the workspace's pause, last success and last error."""
-    return Lane.objects.filter(workspace_id=workspace_id, destination=KIND).first()
-
-
-def save_connection(
-    workspace: Workspace,
-    user: User | None,
-    rest_endpoint: str,
-    api_key: str,
-    requests_per_second: int | None,
-) -> BrazeSettings:
-    """Store the workspace's connection (an empty `api_key` keeps the stored one), then lift a
-    pause: whatever waited for better settings is tried again at once."""
-    with transaction.atomic():
-        # The workspace row serializes two first saves, which would both try to create.
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
-        found = BrazeSettings.objects.filter(workspace=workspace).first()
-        found = found or BrazeSettings(workspace=workspace)
-        found.rest_endpoint = rest_endpoint
-        if api_key:
-            found.set_api_key(api_key)
-        found.requests_per_second = requests_per_second
-        found.updated_at = timezone.now()
-        found.updated_by = user
-        found.save()
-    record.resume(workspace.pk, KIND)
-    return found
-
-
-# --- The survey's integration ----------------------------------------------------------------
-
-
-def site_base(request: HttpRequest) -> str:
-    """Where survey links start: the configured address, else the one the request came to."""
-    return settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
-
-
-def survey_config(survey: Survey) -> SurveyBraze:
-    """The survey's integration, or the defaults of one never set up (not saved)."""
-    found = SurveyBraze.objects.filter(survey=survey).first()
-    return found or SurveyBraze(survey=survey)
-
-
-def current_names(spec: SurveySpec, overrides: Mapping[str, Any]) -> dict[str, str | None]:
-    """The stored names of questions that still exist: a deleted question's name is moot."""
-    return {key: name for key, name in overrides.items() if spec.get(key) is not None}
-
-
-def blocking_problems(
-    spec: SurveySpec,
-    overrides: Mapping[str, str | None],
-    enabled: bool,
-    given: Iterable[str],
-) -> dict[str, str]:
-    """Name problems that stop a save.
-
-    While the integration is on, every name must be one Braze files faithfully. While it is
-    off, only the names typed in this change are checked, so turning it off never fails
-    because of a prompt edited since.
-    """
-    problems = mapping.name_problems(spec, overrides)
-    if enabled:
-        return problems
-    typed = set(given)
-    return {key: message for key, message in problems.items() if key in typed}
-
-
-def save_survey_config(survey: Survey, config: SurveyBraze) -> None:
-    """Save the integration and the survey's list of destinations in one transaction: the
-    respondent path reads that list to know whether an answer is owed to Braze."""
-    with transaction.atomic():
-        locked = Survey.objects.select_for_update().get(pk=survey.pk)
-        config.survey = locked
-        if config.pk is None:
-            # Someone else's first save may have won the lock: update theirs, not a twin.
-            config.pk = (
-                SurveyBraze.objects.filter(survey=locked).values_list("pk", flat=True).first()
-            )
-        config.updated_at = timezone.now()
-        config.save()
-        kinds = [kind for kind in locked.destinations or () if kind != KIND]
-        if config.enabled:
-            kinds.append(KIND)
-        if kinds != locked.destinations:
-            locked.destinations = kinds
-            locked.save(update_fields=["destinations"])
-    survey.destinations = kinds
 
 
 class SurveyBrazeForm(Form):

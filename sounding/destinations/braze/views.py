@@ -21,16 +21,18 @@ from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     ConnectionForm,
     SurveyBrazeForm,
+    masked,
+)
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.setup import (
     current_names,
     lane_of,
-    masked,
     save_connection,
     save_survey_config,
     site_base,
     stored_settings,
     survey_config,
 )
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import View, member_required, membership, workspace_survey
 from sounding.vault import VaultError
