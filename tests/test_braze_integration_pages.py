@@ -12,8 +12,8 @@ from django.urls import reverse
 from sounding.accounts.models import User, Workspace
 from sounding.collect.models import Response
 from sounding.delivery.models import Push
-from sounding.destinations.braze.setup import save_survey_config, survey_config
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.destinations.braze.setup import save_survey_config, survey_config
 from sounding.surveys.models import Survey
 from tests.conftest import logged_in
 

@@ -41,6 +41,7 @@ def test_answers_land_on_the_profile_typed_under_prompt_or_custom_names(
         "Pulse feedback": "Great",
     }
     assert profile["update_existing_only"] is True
+    assert Lane.objects.get().last_success_at is not None
 
 
 def test_one_respondent_is_one_attributes_object_with_the_partner_user_agent(

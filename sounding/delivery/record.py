@@ -118,9 +118,11 @@ def resume(workspace_id: int, kind: str) -> int:
 
 
 def succeeded(workspace_id: int, kind: str) -> None:
-    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
-        last_success_at=timezone.now()
-    )
+    lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
+    if not lanes.update(last_success_at=timezone.now()):
+        Lane.objects.create(
+            workspace_id=workspace_id, destination=kind, last_success_at=timezone.now()
+        )
 
 
 def failed(workspace_id: int, kind: str, reason: str) -> None:
