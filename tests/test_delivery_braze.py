@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from sounding.delivery import engine, record
+from sounding.delivery import claim, engine, record
 from sounding.delivery.models import Attempt, Counter, Lane, Push, PushState
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.surveys.models import Status, Survey
@@ -293,6 +295,8 @@ def test_a_401_pauses_the_workspace_and_fixing_the_key_sends_what_waited(
     assert Push.objects.get().state == PushState.PENDING
     respond(pulse, "u-2", {"nps": 5})
     drain_quietly()  # nothing is sent while paused
+    # ...and the waiting pushes do not even wake the claim (its lock) on every poll.
+    assert not claim.worth_claiming("braze", 75, timezone.now() + timedelta(seconds=5))
     assert len(braze_standin.requests()) == 1
     assert len(mailoutbox) == 1 and "owner@acme.test" in mailoutbox[0].to
     connected.set_api_key("new-key")

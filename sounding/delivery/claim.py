@@ -50,9 +50,19 @@ def held_lanes(kind: str) -> QuerySet[Lane, int]:
     )
 
 
+def _due(kind: str, now: datetime) -> QuerySet[Push]:
+    """Pushes that may go now: pending, due, not leased, and of a workspace free to send."""
+    return (
+        Push.objects.filter(destination=kind, state=PushState.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .exclude(workspace_id__in=held_lanes(kind))
+    )
+
+
 def worth_claiming(kind: str, limit: int, now: datetime) -> bool:
-    """A cheap look, without the lock, so that idle and lingering rounds cost one query."""
-    due = Push.objects.filter(destination=kind, state=PushState.PENDING, next_attempt_at__lte=now)
+    """A cheap look, without the lock, so that idle and lingering rounds cost one query (a
+    paused workspace's backlog included: it must not wake the claim ten times a second)."""
+    due = _due(kind, now)
     oldest = due.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     if oldest is None:
         return False
@@ -71,9 +81,7 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
             )
         )
         due = (
-            Push.objects.filter(destination=kind, state=PushState.PENDING, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .exclude(workspace_id__in=held_lanes(kind))
+            _due(kind, now)
             .order_by("next_attempt_at", "id")
             .values_list("id", "workspace_id", "user_key", "next_attempt_at")[:SCAN]
         )
