@@ -1,0 +1,110 @@
+"""Whatever a respondent can answer, what Sounding sends is something Braze accepts as is.
+
+Generated answers of every question type go through the real parcel builder; the stand-in's
+rules (braze.md in code) must accept every object, with the Braze type we promise."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sounding.collect.models import Response
+from sounding.delivery.protocol import Item
+from sounding.destinations.braze import mapping, standin_rules
+from sounding.destinations.braze.client import request_body
+from sounding.destinations.braze.destination import parcel_for
+from sounding.destinations.braze.models import SurveyBraze
+from sounding.surveys.models import Survey
+from tests.conftest import EVERY_TYPE
+
+SURVEY = Survey(pk=4242, slug="props-abc123", title="Customer pulse", definition=EVERY_TYPE)
+SPEC = SURVEY.spec
+# A typed question never carries NUL (the respondent path refuses it), anything else goes.
+TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
+CHANNELS = ["Email", "Push", "SMS"]
+
+ANSWERS: dict[str, st.SearchStrategy[Any]] = {
+    "nps": st.integers(0, 10),
+    "rating": st.integers(1, 5),
+    "csat": st.integers(1, 5),
+    "effort": st.integers(1, 7),
+    "plan": st.sampled_from(["Free", "Pro", "Enterprise"]),
+    "channels": st.lists(st.sampled_from(CHANNELS), unique=True).flatmap(
+        lambda picked: st.one_of(st.just(picked), TEXT.map(lambda t: [*picked, t]))
+    ),
+    "country": st.sampled_from(["France", "Germany", "Spain"]),
+    "renew": st.booleans(),
+    "nickname": TEXT.filter(lambda t: len(t) <= 255),
+    # Short and long: past Braze's 255 characters the text must be cut, not refused.
+    "feedback": st.one_of(TEXT, st.text("ab ✓é", min_size=250, max_size=1200)),
+    "contact": st.emails(),
+    "seats": st.one_of(st.integers(1, 1000), st.floats(1, 1000, allow_nan=False)),
+    "since": st.dates(date(1900, 1, 1), date(2100, 12, 31)).map(date.isoformat),
+}
+BRAZE_TYPE = {
+    "nps": "number",
+    "rating": "number",
+    "csat": "number",
+    "effort": "number",
+    "seats": "number",
+    "renew": "boolean",
+    "channels": "array",
+    "since": "time",
+}
+NAME = TEXT.filter(lambda name: mapping.check_name(name) is None)
+
+
+@st.composite
+def answered(draw: st.DrawFn) -> dict[str, Any]:
+    keys = draw(st.lists(st.sampled_from(sorted(ANSWERS)), unique=True, min_size=1))
+    return {key: draw(ANSWERS[key]) for key in keys}
+
+
+def item(answers: dict[str, Any]) -> Item:
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    response = Response(
+        pk=1, survey=SURVEY, token="tok", identity_kind="braze_id", identity_value="u-1",
+        braze_id="u-1", completed_at=now,
+    )  # fmt: skip
+    return Item(
+        push_id=1,
+        response=response,
+        survey=SURVEY,
+        answers=answers,
+        answered_at={key: now for key in answers},
+        version=1,
+        acknowledged={},
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers=answered(), names=st.dictionaries(st.sampled_from(sorted(ANSWERS)), NAME))
+def test_every_answer_becomes_an_object_braze_accepts_with_the_promised_type(
+    answers: dict[str, Any], names: dict[str, str]
+) -> None:
+    if mapping.name_problems(SPEC, names):
+        return  # refused when the author saves the names: never sent
+    config = SurveyBraze(
+        survey=SURVEY,
+        enabled=True,
+        attribute_names=names,
+        per_answer_events=True,
+        completion_event=True,
+    )
+    parcel = parcel_for(item(answers), config)
+    body, _ = request_body(parcel.objects)
+    checked = standin_rules.check_body(body)
+    assert checked.errors == [], (checked.errors, body)
+    (update,) = checked.attributes
+    assert update.update_existing_only is True
+    effective = mapping.attribute_names(SPEC, names)
+    for key, value in answers.items():
+        change = update.changes[effective[key]]
+        expected = BRAZE_TYPE.get(key, "string")
+        # Braze files a string that reads as a date as a time, whatever question it answers.
+        looks_like_time = expected == "string" and standin_rules.is_iso_time(change.value)
+        assert change.kind == expected or looks_like_time, (key, value, change)
+    assert len(checked.events) == len(answers) + 1  # one per answer, one on completion
