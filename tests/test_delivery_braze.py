@@ -372,3 +372,17 @@ def test_workspace_without_braze_settings_waits_visibly(
     drain_quietly()
     assert "not connected" in Lane.objects.get().paused_reason
     assert Push.objects.get().state == PushState.PENDING
+
+
+def test_the_delivery_log_forgets_attempts_older_than_30_days(
+    pulse: Survey, braze_standin: StandinHarness
+) -> None:
+    respond(pulse, "u-1", {"nps": 9})
+    drain()
+    respond(pulse, "u-1", {"nps": 3})
+    drain()
+    first, second = Attempt.objects.order_by("id")
+    Attempt.objects.filter(pk=first.pk).update(started_at=timezone.now() - timedelta(days=31))
+    assert record.prune() == 1
+    assert list(Attempt.objects.values_list("pk", flat=True)) == [second.pk]
+    assert Push.objects.get().state == PushState.SYNCED  # the push itself is kept

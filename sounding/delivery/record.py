@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -59,6 +59,19 @@ def finish(
     if detail:
         fields["detail"] = detail[:2000]
     attempts.update(**fields)
+
+
+# The delivery log keeps this long; pushes keep their state and acknowledged values for ever.
+LOG_DAYS = 30
+
+
+def prune(batch: int = 5000) -> int:
+    """Delete delivery-log rows older than LOG_DAYS, a batch at a time (short transactions)."""
+    cutoff = timezone.now() - timedelta(days=LOG_DAYS)
+    old = list(Attempt.objects.filter(started_at__lt=cutoff).values_list("id", flat=True)[:batch])
+    if old:
+        Attempt.objects.filter(id__in=old).delete()
+    return len(old)
 
 
 def finish_remaining(request_id: str, outcome: str, status: int | None) -> None:

@@ -12,15 +12,17 @@ import os
 import secrets
 import socket
 import threading
+import time
 
 from django.db import close_old_connections
 
 from sounding import destinations
-from sounding.delivery import claim, engine
+from sounding.delivery import claim, engine, record
 
 log = logging.getLogger("sounding.worker")
 POLL_SECONDS = 0.1
 ERROR_PAUSE_SECONDS = 2.0
+PRUNE_EVERY_SECONDS = 600.0
 
 
 def worker_id() -> str:
@@ -41,9 +43,13 @@ def run_forever(stop: threading.Event) -> None:
     log.info(
         "delivery worker %s started (destinations: %s)", worker, ", ".join(destinations.REGISTRY)
     )
+    pruned_at = 0.0
     while not stop.is_set():
         close_old_connections()
         try:
+            if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
+                pruned_at = time.monotonic()
+                record.prune()
             busy = run_once(worker)
         except Exception:
             # The database went away or a bug: say so, wait, and go on; nothing was lost,
