@@ -386,3 +386,18 @@ def test_the_delivery_log_forgets_attempts_older_than_30_days(
     assert record.prune() == 1
     assert list(Attempt.objects.values_list("pk", flat=True)) == [second.pk]
     assert Push.objects.get().state == PushState.SYNCED  # the push itself is kept
+
+
+def test_answers_waiting_when_braze_is_turned_off_are_not_sent_nor_called_synced(
+    pulse: Survey, braze_standin: StandinHarness
+) -> None:
+    from sounding.delivery import backfill
+
+    respond(pulse, "u-1", {"nps": 9})
+    SurveyBraze.objects.filter(survey=pulse).update(enabled=False)
+    drain()
+    assert braze_standin.requests() == []
+    assert not Push.objects.exists()
+    # Turned on again, the response is offered for sending, like any collected before.
+    SurveyBraze.objects.filter(survey=pulse).update(enabled=True)
+    assert backfill.owed_count(pulse, "braze") == 1

@@ -105,7 +105,7 @@ def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
     for parcel in built:
         parcel.prior = known[parcel.push_id].acknowledged
         parcel.attempts = known[parcel.push_id].attempts
-    if all(p.objects and not p.unsendable for p in built):
+    if all(p.objects and not p.unsendable and not p.withdrawn for p in built):
         return built
     with transaction.atomic():  # one commit for all the pushes settled here
         return _sort_out(built)
@@ -114,7 +114,10 @@ def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
 def _sort_out(built: list[Parcel]) -> list[Parcel]:
     parcels, done = [], []
     for parcel in built:
-        if parcel.unsendable:
+        if parcel.withdrawn:
+            # Unless an answer came since (then it is owed again, if turned back on).
+            Push.objects.filter(pk=parcel.push_id, wanted_version__lte=parcel.version).delete()
+        elif parcel.unsendable:
             done.append(_final(parcel, PushState.FAILED, error=parcel.unsendable))
         elif not parcel.objects:
             done.append(_final(parcel, PushState.SYNCED))

@@ -53,6 +53,9 @@ class Parcel:
     attempts: int = 0
     # Set when the response cannot be sent at all (no usable identifier): a permanent failure.
     unsendable: str = ""
+    # Set when the destination was turned off for the survey since the answer: nothing is
+    # owed any more, and the push goes (as if the answer had come after turning it off).
+    withdrawn: bool = False
 
 
 class Verdict(enum.Enum):

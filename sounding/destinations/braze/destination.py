@@ -153,7 +153,8 @@ def completion_event(item: Item, who: dict[str, str]) -> list[tuple[str, dict[st
 def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
     parcel = Parcel(push_id=item.push_id, version=item.version)
     if config is None or not config.enabled:
-        return parcel  # turned off since the answer: nothing owed
+        parcel.withdrawn = True
+        return parcel
     who = identify(item, config.identifier)
     if who is None:
         parcel.unsendable = errors.NO_IDENTIFIER
