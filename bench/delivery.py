@@ -138,7 +138,9 @@ class Run:
         """`sounding serve` or `sounding web` on a free port, once it answers; its address."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        wait_ready(self.start(name, "--host", "127.0.0.1", "--port", str(port)), url, self.log(name))
+        wait_ready(
+            self.start(name, "--host", "127.0.0.1", "--port", str(port)), url, self.log(name)
+        )
         return url
 
     def log(self, name: str) -> Path:
@@ -196,7 +198,9 @@ def attribute_objects(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [obj for obj in items or [] if isinstance(obj, dict)]
 
 
-def deliveries(requests: list[dict[str, Any]], reanswers: bool) -> dict[str, list[tuple[int, float]]]:
+def deliveries(
+    requests: list[dict[str, Any]], reanswers: bool
+) -> dict[str, list[tuple[int, float]]]:
     """braze_id -> (newest ticket the request carried, when received) per accepted request.
 
     A new respondent answered once, so any request with them delivers it (ticket "infinity").
@@ -276,7 +280,9 @@ def paced(
 
 def warm_up(url: str, slug: str, braze: str) -> int:
     """Answers that load every code path once, delivered; the stand-in's last seq after them."""
-    warm = paced(url, slug, WARM_UP_ANSWERS, 20, lambda n: {"user_braze_id": f"warm-{n}"})
+    warm = paced(
+        url, slug, WARM_UP_ANSWERS, 20, lambda n: {"user_braze_id": f"warm-{n}", "nps": "5"}
+    )
     if warm.errors:  # a broken setup would otherwise only show as a table of errors
         raise SystemExit(f"the warm-up failed: {warm.errors[0]}")
     deadline = time.monotonic() + 30
@@ -445,7 +451,7 @@ def backlog_table(b: Backlog) -> str:
 def report_steady(db: str, args: argparse.Namespace, s: Steady) -> None:
     who = f"re-answers from {args.reanswer_pool} people" if args.reanswer_pool else "new people"
     print(f"\n{db} steady: {args.rate:g} answers/s for {args.seconds:g} s, {who}")
-    print(table_or_nothing(s.answers, steady_table, s))
+    print(steady_table(s) if s.answers else "  no answer was acknowledged")
     for error in sorted(set(s.errors))[:5]:
         print(f"  error: {error}")
 
@@ -457,10 +463,6 @@ def report_backlog(db: str, b: Backlog) -> None:
         print(f"  incomplete: {b.profiles} of {b.respondents} profiles after {DRAIN_TIMEOUT:g} s")
     for error in sorted(set(b.errors))[:5]:
         print(f"  error: {error}")
-
-
-def table_or_nothing(items: list[Any], render: Callable[[Steady], str], s: Steady) -> str:
-    return render(s) if items else "  no answer was acknowledged"
 
 
 def parse_args() -> argparse.Namespace:

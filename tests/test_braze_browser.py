@@ -99,7 +99,9 @@ def test_three_respondents_reach_their_profiles_within_two_seconds(
         if got == expected or time.monotonic() - finished > 2.0:
             break
         time.sleep(0.05)
-    assert got == expected, f"after {time.monotonic() - finished:.2f} s the stand-in holds {got}"
+    took = time.monotonic() - finished
+    assert got == expected, f"after {took:.2f} s the stand-in holds {got}"
+    print(f"\nlast answer to complete profiles: {took:.2f} s")
     assert all(profile["update_existing_only"] is True for profile in users.values())
     for request in braze_standin.requests():
         for obj in request["body"].get("attributes", []):
