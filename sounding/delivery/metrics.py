@@ -6,15 +6,20 @@ from the outbox when scraped. A few small queries per scrape, none of them per r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Min
 from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from sounding.delivery import record
 from sounding.delivery.models import Counter, Lane, Push, PushState
 
+# The classic text format: what generate_latest writes for these names, and what every
+# Prometheus version reads.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "sounding_delivery_"
 
@@ -76,34 +81,30 @@ def oldest_pending(now: datetime) -> Metric:
     )
 
 
+class _Collector:
+    """Hands prometheus_client the families read from the database at scrape time."""
+
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        for metric in self.metrics:
+            if metric.kind == "counter":
+                family: CounterMetricFamily | GaugeMetricFamily = CounterMetricFamily(
+                    metric.name.removesuffix("_total"), metric.help, labels=_label_names(metric)
+                )
+            else:
+                family = GaugeMetricFamily(metric.name, metric.help, labels=_label_names(metric))
+            for labels, value in metric.samples:
+                family.add_metric(list(labels.values()), value)
+            yield family
+
+
+def _label_names(metric: Metric) -> list[str]:
+    return list(metric.samples[0][0]) if metric.samples else []
+
+
 def exposition(metrics: list[Metric]) -> str:
-    lines: list[str] = []
-    for metric in metrics:
-        lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        lines.extend(
-            f"{metric.name}{_labels(labels)} {_number(value)}" for labels, value in metric.samples
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    pairs = ",".join(f'{key}="{_escape_label(value)}"' for key, value in labels.items())
-    return "{" + pairs + "}"
-
-
-def _number(value: float) -> str:
-    # Fixed point for fractions: scrapers read "1e-05", but people grepping the page do not.
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    return f"{value:.3f}"
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _escape_label(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(metrics))  # type: ignore[arg-type]
+    return generate_latest(registry).decode()
