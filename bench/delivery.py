@@ -117,6 +117,7 @@ class Run:
         if self.db == "postgres":
             reset_postgres()
         self.standin, self.braze = start_standin()
+        # respond.py's environment, but with this script's own PostgreSQL database.
         self.env = server_env(str(self.data_dir), "sqlite")
         if self.db == "postgres":
             self.env["DATABASE_URL"] = PG_URL
@@ -269,7 +270,8 @@ def paced(
                 with lock:
                     result.answers.append(answer)
 
-    threads = [threading.Thread(target=client) for _ in range(STEADY_CLIENTS)]
+    # Daemon threads: an interrupted run ends at once instead of finishing the schedule.
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(STEADY_CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -347,7 +349,7 @@ def fill(url: str, slug: str, plan: list[int]) -> tuple[float, list[str]]:
                     errors.append(f"{type(error).__name__}: {error}")  # list.append is atomic
 
     begin = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(BACKLOG_CLIENTS)]
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(BACKLOG_CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -486,8 +488,14 @@ def bench_database(db: str, args: argparse.Namespace) -> None:
         report_backlog(db, run_backlog(db, args))
 
 
+def exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = parse_args()
+    # A polite kill must still run the `finally` that ends every process this run started.
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     print(machine())
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         if db == "postgres":

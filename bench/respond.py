@@ -104,19 +104,20 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"sounding serve exited with {proc.returncode}:\n{log.read_text()}")
+            raise SystemExit(f"the server exited with {proc.returncode}:\n{log.read_text()}")
         with suppress(httpx.HTTPError):
             if httpx.get(url + "/login", timeout=2).status_code < 500:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"sounding serve did not answer within 60 s:\n{log.read_text()}")
+    raise SystemExit(f"the server did not answer within 60 s:\n{log.read_text()}")
 
 
 def publish_survey(url: str, env: dict[str, str], braze: str | None) -> str:
     """An owner, a token, and a live survey made through the API; returns the survey's slug.
     With `braze` (the stand-in's address), the workspace sends every answer there."""
     password = secrets.token_urlsafe(16)
-    run_cli(env, "createadmin", "--email", EMAIL, "--password", password, "--workspace", "Bench")
+    # "--password=" form: a generated password may start with "-".
+    run_cli(env, "createadmin", "--email", EMAIL, f"--password={password}", "--workspace", "Bench")
     token = run_cli(env, "token", "create", "--email", EMAIL)
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=30) as api:

@@ -401,3 +401,16 @@ def test_answers_waiting_when_braze_is_turned_off_are_not_sent_nor_called_synced
     # Turned on again, the response is offered for sending, like any collected before.
     SurveyBraze.objects.filter(survey=pulse).update(enabled=True)
     assert backfill.owed_count(pulse, "braze") == 1
+
+
+def test_someone_answering_again_and_again_does_not_hold_back_their_update(
+    pulse: Survey, braze_standin: StandinHarness
+) -> None:
+    respond(pulse, "u-1", {"nps": 1})
+    first_due = Push.objects.get().next_attempt_at
+    for score in range(2, 6):
+        respond(pulse, "u-1", {"nps": score})
+    # Still due since the first answer: the wait for a fuller request is not started again.
+    assert Push.objects.get().next_attempt_at == first_due
+    drain()
+    assert braze_standin.users()["braze_id:u-1"]["attributes"][NPS] == 5

@@ -19,7 +19,11 @@ _UPSERT = (
     "VALUES (%s, %s, %s, %s, 'pending', %s, 0, '', %s, 0, '', '{}', 0, '') "
     "ON CONFLICT (response_id, destination) DO UPDATE SET "
     "wanted_version = excluded.wanted_version, state = 'pending', "
-    "next_attempt_at = excluded.next_attempt_at"
+    # A push already waiting keeps its place: someone answering again and again must not
+    # push their update back for ever. One waiting out a backoff is due again at once.
+    "next_attempt_at = CASE WHEN delivery_push.state = 'pending' "
+    "AND delivery_push.next_attempt_at < excluded.next_attempt_at "
+    "THEN delivery_push.next_attempt_at ELSE excluded.next_attempt_at END"
 )
 
 
