@@ -374,3 +374,34 @@ def test_the_braze_form_refuses_a_post_without_a_csrf_token(owner: User, pulse: 
     assert html.count('name="csrfmiddlewaretoken"') == html.count('method="post"')
     assert client.post(page_url(pulse), form(pulse)).status_code == 403
     assert not SurveyBraze.objects.exists()
+
+
+# --- In a browser ------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_braze_pages_have_no_serious_accessibility_violation(
+    live_server: Any, phone: Any, owner: User, pulse: Survey, connected: BrazeSettings
+) -> None:
+    from django.conf import settings
+
+    from tests.browser_fixtures import screenshot, serious_violations
+
+    client = logged_in(owner)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    phone.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    phone.goto(live_server.url + reverse("braze-settings"))
+    assert phone.get_by_role("heading", name="Braze", exact=True).is_visible()
+    assert serious_violations(phone) == []
+    screenshot(phone, "braze-settings-phone")
+
+    phone.goto(live_server.url + page_url(pulse))
+    phone.get_by_label("Send answers to Braze").check()
+    phone.get_by_role("button", name="Save").click()
+    phone.wait_for_load_state()
+    assert "user_braze_id={{${braze_id}}}" in phone.content()
+    assert serious_violations(phone) == []
+    screenshot(phone, "braze-survey-integration-phone")
