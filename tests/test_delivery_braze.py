@@ -414,3 +414,25 @@ def test_someone_answering_again_and_again_does_not_hold_back_their_update(
     assert Push.objects.get().next_attempt_at == first_due
     drain()
     assert braze_standin.users()["braze_id:u-1"]["attributes"][NPS] == 5
+
+
+def test_resend_all_writes_every_value_again_but_no_event_twice(
+    pulse: Survey, braze_standin: StandinHarness
+) -> None:
+    from sounding.delivery import backfill
+
+    SurveyBraze.objects.filter(survey=pulse).update(completion_event=True)
+    respond(pulse, "u-1", {"nps": 9, "channels": ["Push"]}, complete=True)
+    drain()
+    events_before = Push.objects.get().acknowledged["events"]
+    assert backfill.resend_all(pulse, "braze") == 1
+    assert Push.objects.get().acknowledged == {"events": events_before}
+    drain()
+    last = braze_standin.requests()[-1]["body"]
+    assert last == {
+        "attributes": [
+            {"braze_id": "u-1", "_update_existing_only": True, NPS: 9, CHANNELS: ["Push"]}
+        ]
+    }
+    events = braze_standin.users()["braze_id:u-1"]["events"]
+    assert [e["name"] for e in events] == ["sounding_survey_completed"]

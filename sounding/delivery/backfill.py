@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
@@ -38,11 +38,7 @@ def resend_all(survey: Survey, kind: str) -> int:
         identified.update(answers_version=F("answers_version") + 1)
         _create_missing(survey, kind, now)
         pushes = Push.objects.filter(response__survey=survey, destination=kind)
-        for push in pushes.only("id", "acknowledged").iterator(chunk_size=2000):
-            events = (push.acknowledged or {}).get("events", {})
-            Push.objects.filter(pk=push.pk).update(
-                acknowledged={"events": events} if events else {}
-            )
+        _forget_attributes(survey.pk, kind)
         version = Response.objects.filter(pk=OuterRef("response_id")).values("answers_version")
         pushes.update(
             state=PushState.PENDING,
@@ -52,6 +48,29 @@ def resend_all(survey: Survey, kind: str) -> int:
             wanted_version=Subquery(version),
         )
     return identified.count()
+
+
+# Keep only the acknowledged events, in one statement whatever the survey's size.
+_FORGET = {
+    "postgresql": (
+        "CASE WHEN acknowledged ? 'events' "
+        "THEN jsonb_build_object('events', acknowledged -> 'events') ELSE '{}'::jsonb END"
+    ),
+    "sqlite": (
+        "CASE WHEN json_type(acknowledged, '$.events') IS NOT NULL "
+        "THEN json_object('events', json(json_extract(acknowledged, '$.events'))) ELSE '{}' END"
+    ),
+}
+
+
+def _forget_attributes(survey_id: int, kind: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE delivery_push SET acknowledged = {_FORGET[connection.vendor]} "
+            "WHERE destination = %s AND response_id IN "
+            "(SELECT id FROM collect_response WHERE survey_id = %s)",
+            [kind, survey_id],
+        )
 
 
 def _create_missing(survey: Survey, kind: str, now: datetime) -> None:
