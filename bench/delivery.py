@@ -42,6 +42,7 @@ from respond import (
     PG_ADMIN,
     SOUNDING,
     SURVEY,
+    databases,
     free_port,
     machine,
     percentile_ms,
@@ -497,13 +498,7 @@ def main() -> int:
     # A polite kill must still run the `finally` that ends every process this run started.
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     print(machine())
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        if db == "postgres":
-            try:
-                reset_postgres()
-            except psycopg.OperationalError as error:  # no server here: still report SQLite
-                print(f"\npostgres: skipped, {PG_ADMIN} does not answer: {error}")
-                continue
+    for db in databases(args.db, reset_postgres):
         bench_database(db, args)
     return 0
 

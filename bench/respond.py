@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -382,16 +383,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> int:
-    args = parse_args()
-    print(machine())
-    for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+def databases(choice: str, reset: Callable[[], None] = reset_postgres) -> Iterator[str]:
+    """The databases to measure: PostgreSQL only if `reset` reaches it (else say so, go on)."""
+    for db in ["sqlite", "postgres"] if choice == "both" else [choice]:
         if db == "postgres":
             try:
-                reset_postgres()
+                reset()
             except psycopg.OperationalError as error:  # no server here: still report SQLite
                 print(f"\npostgres: skipped, {PG_ADMIN} does not answer: {error}")
                 continue
+        yield db
+
+
+def main() -> int:
+    args = parse_args()
+    print(machine())
+    for db in databases(args.db):
         bench_database(db, args)
     return 0
 
