@@ -102,3 +102,41 @@ def processes(tmp_path: Path, braze_standin: StandinHarness) -> Iterator[Process
     running = Processes(tmp_path, env, tmp_path / "processes.log")
     yield running
     running.kill_all()
+
+
+# Run with `sounding manage shell -c` in a process test: a workspace owned by someone, connected
+# to the stand-in, with a live survey that sends to Braze. Prints the survey's slug.
+_SETUP = """
+from sounding.accounts.models import Membership, Role, User, Workspace
+from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.surveys.models import Status, Survey
+workspace = Workspace.objects.create(name="Acme")
+owner = User.objects.create_user("owner@acme.test", "x" * 20)
+Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+braze = BrazeSettings(workspace=workspace, rest_endpoint=%(url)r)
+braze.set_api_key(%(key)r)
+braze.save()
+survey = Survey.create(workspace, %(definition)r, owner)
+survey.set_status(Status.LIVE)
+SurveyBraze.objects.create(survey=survey, enabled=True, attribute_names=%(names)r)
+survey.destinations = ["braze"]
+survey.save(update_fields=["destinations"])
+print(survey.slug)
+"""
+
+
+def set_up_braze_survey(
+    processes: Processes,
+    standin: StandinHarness,
+    definition: dict[str, Any],
+    attribute_names: dict[str, str | None] | None = None,
+) -> str:
+    """Migrate the processes' database and create what `_SETUP` says; return the slug."""
+    processes.run("migrate")
+    values = {
+        "url": standin.url,
+        "key": standin.api_key,
+        "definition": definition,
+        "names": attribute_names or {},
+    }
+    return processes.run("manage", "shell", "-c", _SETUP % values).split()[-1]

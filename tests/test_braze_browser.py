@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.delivery_fixtures import set_up_braze_survey
 from tests.procs import Processes, free_port, wait_for
 from tests.standin import StandinHarness
 
@@ -33,27 +34,6 @@ PEOPLE = [
 ]
 
 
-SETUP = """
-from sounding.accounts.models import Membership, Role, User, Workspace
-from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
-from sounding.surveys.models import Status, Survey
-workspace = Workspace.objects.create(name="Acme")
-owner = User.objects.create_user("owner@acme.test", "x" * 20)
-Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
-braze = BrazeSettings(workspace=workspace, rest_endpoint=%(url)r)
-braze.set_api_key(%(key)r)
-braze.save()
-survey = Survey.create(workspace, %(survey)r, owner)
-survey.set_status(Status.LIVE)
-SurveyBraze.objects.create(
-    survey=survey, enabled=True, attribute_names={"feedback": "Improvement idea"}
-)
-survey.destinations = ["braze"]
-survey.save(update_fields=["destinations"])
-print(survey.slug)
-"""
-
-
 def answer_in_browser(page: Any, url: str, nps: int, channels: list[str], text: str) -> None:
     page.goto(url)
     page.wait_for_selector('main[data-question="nps"]')
@@ -72,9 +52,7 @@ def test_three_respondents_reach_their_profiles_within_two_seconds(
     phone: Any, processes: Processes, braze_standin: StandinHarness
 ) -> None:
     # The real thing: `sounding serve` (web and delivery worker) on its own SQLite database.
-    processes.run("migrate")
-    setup = SETUP % {"url": braze_standin.url, "key": braze_standin.api_key, "survey": SURVEY}
-    slug = processes.run("manage", "shell", "-c", setup).split()[-1]
+    slug = set_up_braze_survey(processes, braze_standin, SURVEY, {"feedback": "Improvement idea"})
     port = free_port()
     processes.start("serve", "--port", str(port), "--workers", "2")
     base = f"http://127.0.0.1:{port}"

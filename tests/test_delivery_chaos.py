@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.delivery_fixtures import set_up_braze_survey
 from tests.procs import Processes, free_port, wait_for
 from tests.respondent import form_state
 from tests.standin import StandinHarness
@@ -28,26 +29,13 @@ NPS = "How likely are you to recommend us?"
 CHANNELS = "Where do you hear from us?"
 CHOICES = ["Email", "Push", "SMS"]
 
-SETUP = """
-from sounding.accounts.models import Membership, Role, User, Workspace
-from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
-from sounding.surveys.models import Status, Survey
-ws = Workspace.objects.create(name="Chaos")
-user = User.objects.create_user("owner@chaos.test", "x" * 20)
-Membership.objects.create(user=user, workspace=ws, role=Role.OWNER)
-braze = BrazeSettings(workspace=ws, rest_endpoint="{url}")
-braze.set_api_key("{key}")
-braze.save()
-survey = Survey.create(ws, {{"title": "Chaos", "questions": [
-    {{"key": "nps", "type": "nps", "prompt": "{nps}"}},
-    {{"key": "channels", "type": "multiple_choice", "prompt": "{channels}",
-      "choices": {choices!r}}}]}}, user)
-survey.set_status(Status.LIVE)
-SurveyBraze.objects.create(survey=survey, enabled=True)
-survey.destinations = ["braze"]
-survey.save(update_fields=["destinations"])
-print(survey.slug)
-"""
+CHAOS = {
+    "title": "Chaos",
+    "questions": [
+        {"key": "nps", "type": "nps", "prompt": NPS},
+        {"key": "channels", "type": "multiple_choice", "prompt": CHANNELS, "choices": CHOICES},
+    ],
+}
 
 
 def answer(
@@ -87,15 +75,7 @@ def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_worker
         pytest.skip("its processes use SQLite whatever the suite runs on: once is enough")
     braze_standin.set_rate_limit(20, 1, "epoch")
     braze_standin.set_faults(error_rate=0.3, error_status=503, seed=7)
-    processes.run("migrate")
-    script = SETUP.format(
-        url=braze_standin.url,
-        key=braze_standin.api_key,
-        nps=NPS,
-        channels=CHANNELS,
-        choices=CHOICES,
-    )
-    slug = processes.run("manage", "shell", "-c", script).strip().splitlines()[-1]
+    slug = set_up_braze_survey(processes, braze_standin, CHAOS)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     processes.start("web", "--port", str(port), "--workers", "2")
@@ -224,15 +204,7 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
     braze_standin.set_faults(error_rate=0.2, error_status=502, seed=3)
     # Slow answers keep requests in flight long enough for the two workers to overlap.
     braze_standin.queue(*[{"kind": "slow", "seconds": 0.1}] * 40)
-    processes.run("migrate")
-    setup = SETUP.format(
-        url=braze_standin.url,
-        key=braze_standin.api_key,
-        nps=NPS,
-        channels=CHANNELS,
-        choices=CHOICES,
-    )
-    processes.run("manage", "shell", "-c", setup)
+    set_up_braze_survey(processes, braze_standin, CHAOS)
     first, second = processes.run("manage", "shell", "-c", SECOND_SURVEY.format()).split()[-2:]
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -837,20 +837,10 @@ def start_in_thread(host: str = "127.0.0.1", port: int = 0, **options: Any) -> R
     )
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 9911,
-    *,
-    api_keys: Iterable[str] = (DEFAULT_KEY,),
-    keys_without_permission: Iterable[str] = (),
-    rate_limit: int = 3000,
-    window: float = 3.0,
-    dialect: str = "epoch",
-    known_users: Iterable[str] | None = None,
-    strict: bool = True,
-    verbose: bool = False,
-) -> None:
+def serve(host: str = "127.0.0.1", port: int = 9911, **options: Any) -> None:
     """Serve the stand-in on host:port until KeyboardInterrupt or SIGTERM, then stop cleanly.
+
+    `options` are those of `StandinConfig.create`:
 
     api_keys: keys with the users.track permission; keys_without_permission: known keys that
     get a 403. rate_limit requests per `window` seconds, counted per key; dialect "epoch"
@@ -859,16 +849,7 @@ def serve(
     the start; when given, `_update_existing_only: true` creates no other profile. strict:
     refuse standard profile fields as custom attributes. verbose: log each request to stderr.
     """
-    config = StandinConfig.create(
-        api_keys=api_keys,
-        keys_without_permission=keys_without_permission,
-        rate_limit=rate_limit,
-        window=window,
-        dialect=dialect,
-        known_users=known_users,
-        strict=strict,
-        verbose=verbose,
-    )
+    config = StandinConfig.create(**options)
     server = StandinServer((host, port), StandinState(config))
 
     def stop(signum: int, frame: Any) -> None:
