@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "sounding.collect",
     "sounding.delivery",
     "sounding.destinations.braze",
+    "sounding.branding",
+    "sounding.reports",
+    "sounding.responses",
     "sounding.api",
     "ninja",
 ]

@@ -5,6 +5,9 @@ urlpatterns = [
     path("", include("sounding.surveys.urls")),
     path("", include("sounding.destinations.braze.urls")),
     path("", include("sounding.delivery.urls")),
+    path("", include("sounding.branding.urls")),
+    path("", include("sounding.reports.urls")),
+    path("", include("sounding.responses.urls")),
     path("s/", include("sounding.collect.urls")),
     path("api/v1/", include("sounding.api.urls")),
 ]
