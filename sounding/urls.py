@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("sounding.accounts.urls")),
     path("", include("sounding.surveys.urls")),
+    path("", include("sounding.surveys.translate_urls")),
     path("", include("sounding.destinations.braze.urls")),
     path("", include("sounding.delivery.urls")),
     path("", include("sounding.branding.urls")),
