@@ -297,10 +297,15 @@ def test_link_parameters_with_nul_characters_are_ignored_not_a_500(live_survey: 
 
 @pytest.mark.django_db
 def test_the_lang_parameter_wins_over_the_browser_language(live_survey: Survey) -> None:
+    definition = live_survey.definition
+    definition["translations"] = {"fr": {"title": "Le pouls"}, "de": {"title": "Der Puls"}}
+    live_survey.replace_definition(definition)
     client = Client(HTTP_ACCEPT_LANGUAGE="de")
     assert '<html lang="de">' in start(client, live_survey)
     assert '<html lang="fr">' in start(client, live_survey, "?lang=fr-CA")
     assert '<html lang="de">' in start(client, live_survey, "?lang=xx")
+    # A language the survey is not written in is not offered, whatever the browser says.
+    assert '<html lang="en">' in start(Client(HTTP_ACCEPT_LANGUAGE="es"), live_survey)
 
 
 @pytest.mark.django_db

@@ -131,19 +131,50 @@ def save_answer(
     return not unchanged
 
 
+def shown(question: Question, answers: Mapping[str, Any]) -> bool:
+    return question.show_if is None or question.show_if.holds(answers)
+
+
 def resume_at(spec: SurveySpec, answers: Mapping[str, Any]) -> Question | None:
     """Where a returning respondent continues: just after the last question they answered."""
     last = -1
     for i, q in enumerate(spec.questions):
-        if q.key in answers:
+        if q.key in answers and shown(q, answers):
             last = i
-    return next_after(spec, last)
+    return next_after(spec, last, answers)
 
 
-def next_after(spec: SurveySpec, index: int) -> Question | None:
-    i = index + 1
-    return spec.questions[i] if i < len(spec.questions) else None
+def next_after(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> Question | None:
+    """The next question the answers so far show, or None when the survey is done."""
+    for q in spec.questions[index + 1 :]:
+        if shown(q, answers):
+            return q
+    return None
 
 
-def previous_before(spec: SurveySpec, index: int) -> Question | None:
-    return spec.questions[index - 1] if index > 0 else None
+def previous_before(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> Question | None:
+    for q in reversed(spec.questions[: max(0, index)]):
+        if shown(q, answers):
+            return q
+    return None
+
+
+def may_follow(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> bool:
+    """Whether any question could come after question `index`, whatever it is answered:
+    a later one shown already, or one whose condition depends on this very answer."""
+    key = spec.questions[index].key
+    return any(
+        shown(q, answers) or (q.show_if is not None and q.show_if.question == key)
+        for q in spec.questions[index + 1 :]
+    )
+
+
+def after_answer(
+    spec: SurveySpec, index: int, answers: Mapping[str, Any], value: Any
+) -> Question | None:
+    """The question that follows once question `index` holds `value` (EMPTY to clear)."""
+    key = spec.questions[index].key
+    future = {k: v for k, v in answers.items() if k != key}
+    if value is not EMPTY:
+        future[key] = value
+    return next_after(spec, index, future)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_noop
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -28,13 +29,34 @@ COOKIE_AGE = 60 * 60 * 24 * 90
 SUPPORTED_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
-def _activate_link_language(request: HttpRequest) -> None:
-    """A `lang` link parameter wins over the browser's language (set by LocaleMiddleware)."""
-    wanted = request.GET.get("lang", "")
-    for code in (wanted, wanted.split("-")[0]):
+def _wanted_languages(request: HttpRequest) -> list[str]:
+    """The languages asked for, best first: the link's `lang`, then the browser's."""
+    wanted = [request.GET.get("lang", "")[:20]]
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+    if header:
+        wanted += [code for code, _q in parse_accept_lang_header(header[:500])]
+    return [code.lower() for code in wanted if code and code != "*"]
+
+
+def choose_language(request: HttpRequest, spec: SurveySpec) -> str:
+    """The survey language to show: the first wanted one the survey has (a `pt-BR` browser
+    reads a `pt` translation), else the survey's own language."""
+    offered = {code.lower(): code for code in spec.languages}
+    for code in _wanted_languages(request):
+        for candidate in (code, code.split("-")[0]):
+            if candidate in offered:
+                return offered[candidate]
+    return spec.language
+
+
+def _activate(language: str) -> None:
+    """The app's own words (Next, Back, errors) follow the survey's language where we ship
+    them, so a page never mixes two languages when it can help it."""
+    for code in (language, language.split("-")[0]):
         if code in SUPPORTED_LANGUAGES:
             translation.activate(code)
             return
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _page(
@@ -46,6 +68,41 @@ def _page(
 
 def _closed(request: HttpRequest, survey: Survey | None, status: int) -> HttpResponse:
     return _page(request, "collect/closed.html", {"survey": survey}, status)
+
+
+class Visit:
+    """One request's survey: the spec in the language chosen, and whether it is a preview."""
+
+    def __init__(self, survey: Survey, language: str, preview: bool) -> None:
+        self.survey = survey
+        self.language = language
+        self.spec = survey.spec.translated(language)
+        self.preview = preview
+
+
+# A preview keeps its answers in the signed-in author's session: it exercises the real pages
+# without creating a response or owing anything to a destination.
+def _preview_key(survey: Survey) -> str:
+    return f"preview:{survey.pk}"
+
+
+def _preview_state(request: HttpRequest, visit: Visit) -> tuple[dict[str, Any], bool]:
+    state = request.session.get(_preview_key(visit.survey)) or {}
+    answers = {k: v for k, v in state.get("answers", {}).items() if visit.spec.get(k)}
+    return answers, bool(state.get("done"))
+
+
+def _preview_save(request: HttpRequest, visit: Visit, answers: dict[str, Any], done: bool) -> None:
+    request.session[_preview_key(visit.survey)] = {"answers": answers, "done": done}
+
+
+def _may_preview(request: HttpRequest, survey: Survey) -> bool:
+    from sounding.accounts.models import Membership
+
+    user = request.user
+    return bool(user.is_authenticated) and (
+        Membership.objects.filter(user_id=user.pk, workspace_id=survey.workspace_id).exists()
+    )
 
 
 def _find(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Response | None:
@@ -66,16 +123,18 @@ class Screen:
 
     def __init__(
         self,
-        survey: Survey,
+        visit: Visit,
         response: Response | None,
         answers: dict[str, Any],
         question: Question | None,
         error: str = "",
         submitted: list[str] | None = None,
     ) -> None:
-        self.survey = survey
-        self.spec = survey.spec
+        self.visit = visit
+        self.survey = visit.survey
+        self.spec = visit.spec
         self.response = response
+        self.answers = answers
         self.question = question
         self.error = error
         self.values = (
@@ -95,16 +154,18 @@ class Screen:
 
     def context(self, request: HttpRequest) -> dict[str, Any]:
         q = self.question
-        index = self.spec.position(q.key) if q else len(self.spec.questions)
+        spec = self.spec
+        index = spec.position(q.key) if q else len(spec.questions)
         return {
             "survey": self.survey,
-            "spec": self.spec,
+            "spec": spec,
             "q": q,
             "number": index + 1,
-            "total": len(self.spec.questions),
-            "percent": round(100 * index / max(1, len(self.spec.questions))),
-            "is_last": q is not None and index == len(self.spec.questions) - 1,
-            "can_go_back": index > 0,
+            "total": len(spec.questions),
+            "percent": round(100 * index / max(1, len(spec.questions))),
+            "is_last": q is not None and not flow.may_follow(spec, index, self.answers),
+            "can_go_back": q is not None
+            and flow.previous_before(spec, index, self.answers) is not None,
             "token": self.response.token if self.response else "",
             "options": widgets.options(q, self.values) if q else [],
             "attrs": widgets.input_attrs(q) if q else {},
@@ -112,7 +173,8 @@ class Screen:
             "value": self.values[0] if self.values else "",
             "other": self.other,
             "error": self.error,
-            "action": _action(request, self.spec),
+            "action": _action(request, spec),
+            "preview": self.visit.preview,
         }
 
 
@@ -124,7 +186,7 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     """
     query = request.GET.copy()
     for name in list(query):
-        if name == "q" or spec.get(name) is not None:
+        if name in ("q", "restart") or spec.get(name) is not None:
             del query[name]
     return f"{request.path}?{query.urlencode()}" if query else request.path
 
@@ -133,7 +195,10 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
     template = "collect/question.html" if screen.question else "collect/done.html"
     response = _page(request, template, screen.context(request), status)
     response["Cache-Control"] = "no-store"
-    if screen.response is not None and not screen.response.identity_kind:
+    if screen.visit.preview:
+        # The builder shows the preview in a frame of its own pages.
+        response["X-Frame-Options"] = "SAMEORIGIN"
+    elif screen.response is not None and not screen.response.identity_kind:
         response.set_cookie(
             COOKIE_PREFIX + str(screen.survey.pk),
             screen.response.token,
@@ -146,31 +211,46 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
     return response
 
 
-def _show(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> HttpResponse:
-    spec = survey.spec
-    response = _find(request, survey, ctx)
+def _first_screen(
+    visit: Visit, response: Response | None, answers: dict[str, Any], done: bool
+) -> Screen:
+    if done:
+        return Screen(visit, response, answers, None)
+    spec = visit.spec
+    question = flow.resume_at(spec, answers) if answers else (spec.questions or (None,))[0]
+    return Screen(visit, response, answers, question)
+
+
+def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
+    spec = visit.spec
+    wanted = spec.get(request.GET.get("q", ""))
+    if visit.preview:
+        if request.GET.get("restart"):
+            _preview_save(request, visit, {}, False)
+        answers, done = _preview_state(request, visit)
+        if wanted is not None:
+            return _render(request, Screen(visit, None, answers, wanted))
+        return _render(request, _first_screen(visit, None, answers, done))
+    response = _find(request, visit.survey, ctx)
     answers = store.answers(response.pk) if response else {}
     if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
-        response = _apply_prefill(request, survey, ctx, response, answers)
-    wanted = spec.get(request.GET.get("q", ""))
+        response = _apply_prefill(request, visit, ctx, response, answers)
     if wanted is not None and response is not None:
-        return _render(request, Screen(survey, response, answers, wanted))
-    if response is not None and response.completed_at is not None:
-        return _render(request, Screen(survey, response, answers, None))
-    question = flow.resume_at(spec, answers) if answers else (spec.questions or (None,))[0]
-    return _render(request, Screen(survey, response, answers, question))
+        return _render(request, Screen(visit, response, answers, wanted))
+    done = response is not None and response.completed_at is not None
+    return _render(request, _first_screen(visit, response, answers, done))
 
 
 def _apply_prefill(
     request: HttpRequest,
-    survey: Survey,
+    visit: Visit,
     ctx: flow.LinkContext,
     response: Response | None,
     answers: dict[str, Any],
 ) -> Response | None:
     """Store answers carried by the link (one-click NPS); invalid ones are ignored."""
     for key, raw in ctx.prefill.items():
-        question = survey.spec.get(key)
+        question = visit.spec.get(key)
         try:
             value = question.kind.parse(question, [raw]) if question else EMPTY
         except AnswerError:
@@ -178,41 +258,52 @@ def _apply_prefill(
         if value is EMPTY:
             continue
         if response is None:
-            response = flow.start_response(survey, ctx, translation.get_language() or "")
-        flow.save_answer(survey, response, question, value, answers)
+            response = flow.start_response(visit.survey, ctx, visit.language)
+        flow.save_answer(visit.survey, response, question, value, answers)
     return response
 
 
-def _submit(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> HttpResponse:
-    spec = survey.spec
+def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
+    spec = visit.spec
+    survey = visit.survey
     question = spec.get(request.POST.get("q", ""))
     if question is None:
         return _bad_request(request, survey, gettext_noop("This form does not match the survey."))
-    response = _find(request, survey, ctx)
-    if response is None and request.POST.get("r"):
-        return _bad_request(request, survey, gettext_noop("This response could not be found."))
-    answers = store.answers(response.pk) if response else {}
+    if visit.preview:
+        response = None
+        answers, _done = _preview_state(request, visit)
+    else:
+        response = _find(request, survey, ctx)
+        if response is None and request.POST.get("r"):
+            return _bad_request(request, survey, gettext_noop("This response could not be found."))
+        answers = store.answers(response.pk) if response else {}
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
-        previous = flow.previous_before(spec, index) or question
-        return _render(request, Screen(survey, response, answers, previous))
+        previous = flow.previous_before(spec, index, answers) or question
+        return _render(request, Screen(visit, response, answers, previous))
     values = request.POST.getlist("a")
     try:
         value = question.kind.parse(question, values, request.POST.get("other", ""))
         if value is EMPTY and question.required:
             raise AnswerError(translation.gettext("This question needs an answer."))
     except AnswerError as error:
-        screen = Screen(survey, response, answers, question, str(error), submitted=values)
+        screen = Screen(visit, response, answers, question, str(error), submitted=values)
         screen.other = request.POST.get("other", "")[:5000]
         return _render(request, screen, status=400)
-    following = flow.next_after(spec, index)
+    following = flow.after_answer(spec, index, answers, value)
+    if visit.preview:
+        answers.pop(question.key, None)
+        if value is not EMPTY:
+            answers[question.key] = value
+        _preview_save(request, visit, answers, done=following is None)
+        return _render(request, Screen(visit, None, answers, following))
     if response is None:
         if value is EMPTY and following is not None:
             # Skipping an optional first question creates nothing yet.
-            return _render(request, Screen(survey, None, answers, following))
-        response = flow.start_response(survey, ctx, translation.get_language() or "")
+            return _render(request, Screen(visit, None, answers, following))
+        response = flow.start_response(survey, ctx, visit.language)
     flow.save_answer(survey, response, question, value, answers, completes=following is None)
-    return _render(request, Screen(survey, response, answers, following))
+    return _render(request, Screen(visit, response, answers, following))
 
 
 def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
@@ -224,16 +315,20 @@ def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResp
 # Answers are not protected by a CSRF token on purpose: a respondent holds no session to
 # abuse, the response token in the form is unguessable, and a token check would turn blocked
 # cookies (common in the in-app browsers people open survey links in) into lost answers.
+# A preview writes only to its author's own session, which a forged post can at worst reset.
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def respond(request: HttpRequest, slug: str) -> HttpResponse:
     survey = store.survey_by_slug(slug)
     if survey is None:
         return _closed(request, None, 404)
-    if survey.status != Status.LIVE:
+    preview = request.GET.get("preview") == "1" and _may_preview(request, survey)
+    if survey.status != Status.LIVE and not preview:
         return _closed(request, survey, 403)
-    _activate_link_language(request)
-    ctx = flow.read_link(request.GET, survey.spec)
+    language = choose_language(request, survey.spec)
+    _activate(language)
+    visit = Visit(survey, language, preview)
+    ctx = flow.read_link(request.GET, visit.spec)
     if request.method == "POST":
-        return _submit(request, survey, ctx)
-    return _show(request, survey, ctx)
+        return _submit(request, visit, ctx)
+    return _show(request, visit, ctx)

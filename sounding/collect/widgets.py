@@ -43,7 +43,9 @@ def options(q: Question, values: list[str]) -> list[Option]:
         ]
     if q.type == "yes_no":
         return [Option("yes", _("Yes"), "yes" in picked), Option("no", _("No"), "no" in picked)]
-    out = [Option(c, c, c in picked) for c in q.choices]
+    labels = q.choice_labels or q.choices
+    # The value is the default language's text, whatever language the label is in.
+    out = [Option(c, label, c in picked) for c, label in zip(q.choices, labels, strict=True)]
     if q.allow_other:
         out.append(Option(OTHER, q.other_label, OTHER in picked))
     return out

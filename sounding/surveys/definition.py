@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
+from sounding.surveys import conditions, translations
 from sounding.surveys.questions import QUESTION_TYPES, Problems
 from sounding.surveys.spec import Question, SurveySpec
 
@@ -22,8 +23,9 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_KEYS = frozenset(
     {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview"}
 )
-SURVEY_FIELDS = frozenset({"title", "intro", "thank_you", "language", "questions"})
-COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required"})
+SURVEY_FIELDS = frozenset({"title", "intro", "thank_you", "language", "questions", "translations"})
+COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required", "show_if"})
+
 
 
 class DefinitionError(ValueError):
@@ -138,14 +140,21 @@ def normalize(data: Any) -> dict[str, Any]:
     if len(questions) > MAX_QUESTIONS:
         problems.append(("$.questions", f"must have at most {MAX_QUESTIONS} questions"))
     given: dict[str, int] = {}
+    # Questions so far that a condition may name: valid, with a key given in the definition
+    # (a key made from the prompt later cannot be referred to).
+    earlier: dict[str, dict[str, Any]] = {}
     for i, raw in enumerate(questions):
         path = f"$.questions[{i}]"
-        _check_question(raw, path, problems)
+        valid = _check_question(raw, path, problems)
         key = raw.get("key") if isinstance(raw, dict) else None
+        if valid and raw.get("show_if") is not None:
+            conditions.check(raw["show_if"], f"{path}.show_if", earlier, problems)
         if isinstance(key, str):
             if key in given:
                 problems.append((f"{path}.key", f"repeats the key of $.questions[{given[key]}]"))
             given.setdefault(key, i)
+            if valid and key not in earlier:
+                earlier[key] = raw
     if problems:
         raise DefinitionError(problems)
     taken = set(given)
@@ -165,14 +174,24 @@ def normalize(data: Any) -> dict[str, Any]:
             q["choices"] = [c.strip() for c in q["choices"]]
             q.setdefault("allow_other", False)
             q.setdefault("other_label", "Other")
+        if raw.get("show_if") is not None:
+            q["show_if"] = conditions.normalized(raw["show_if"])
         out_questions.append(q)
-    return {
+    out = {
         "title": data["title"].strip(),
         "intro": data.get("intro") or "",
         "thank_you": data.get("thank_you") or "",
         "language": data.get("language") or "en",
         "questions": out_questions,
     }
+    texts = translations.normalize(
+        data.get("translations"), out["language"], out_questions, problems
+    )
+    if problems:
+        raise DefinitionError(problems)
+    if texts:
+        out["translations"] = texts
+    return out
 
 
 def build_spec(definition: dict[str, Any]) -> SurveySpec:
@@ -196,6 +215,7 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
                 max_label=q.get("max_label", ""),
                 labels=tuple(q.get("labels", ())),
                 placeholder=q.get("placeholder", ""),
+                show_if=conditions.from_definition(q.get("show_if")),
             )
         )
     return SurveySpec(
@@ -204,4 +224,5 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
         intro=definition.get("intro", ""),
         thank_you=definition.get("thank_you", ""),
         language=definition.get("language", "en"),
+        translations=definition.get("translations", {}),
     )

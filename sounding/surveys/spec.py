@@ -7,7 +7,13 @@ respondent flow, the API and, later, the destinations' attribute mapping.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from threading import Lock
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sounding.surveys.conditions import Condition
+
+_translating = Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,11 @@ class Question:
     max_label: str = ""
     labels: tuple[str, ...] = ()
     placeholder: str = ""
+    # Shown only when this holds for the answers given so far (skip logic).
+    show_if: Condition | None = None
+    # What respondents read for each choice, when a translation differs from `choices`
+    # (which stay the stored values).
+    choice_labels: tuple[str, ...] = ()
 
     @property
     def kind(self) -> Any:
@@ -46,7 +57,9 @@ class SurveySpec:
     intro: str = ""
     thank_you: str = ""
     language: str = "en"
+    translations: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _translated: dict[str, SurveySpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({q.key: i for i, q in enumerate(self.questions)})
@@ -61,3 +74,24 @@ class SurveySpec:
     @property
     def keys(self) -> list[str]:
         return [q.key for q in self.questions]
+
+    @property
+    def languages(self) -> list[str]:
+        """The survey's own language first, then those it has a translation for."""
+        return [self.language, *self.translations]
+
+    def translated(self, language: str) -> SurveySpec:
+        """This survey as read in `language` (itself for its own or an unknown language).
+
+        Built once per spec and language: a spec lives as long as its survey version.
+        """
+        if language == self.language or language not in self.translations:
+            return self
+        found = self._translated.get(language)
+        if found is None:
+            from sounding.surveys.translations import translate
+
+            found = translate(self, language, self.translations[language])
+            with _translating:
+                found = self._translated.setdefault(language, found)
+        return found
