@@ -111,7 +111,7 @@ def test_a_french_error_comes_in_french(bilingual: Survey) -> None:
     html = client.get(bilingual.public_path() + "?lang=fr").content.decode()
     failed = answer(client, html, "")
     assert failed.status_code == 400
-    assert "Cette question" in failed.content.decode()
+    assert "Veuillez répondre à cette question." in failed.content.decode()
 
 
 @pytest.mark.django_db

@@ -62,7 +62,10 @@ def _activate(language: str) -> None:
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int
 ) -> HttpResponse:
-    context["lang"] = translation.get_language()
+    # The language of the survey's texts when known: an Italian translation is lang="it" even
+    # though the buttons fall back to English.
+    spec = context.get("spec")
+    context["lang"] = spec.language if spec is not None else translation.get_language()
     return render(request, template, context, status=status, using="jinja2")
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from sounding.surveys.spec import Question
@@ -283,7 +284,10 @@ class YesNoType(QuestionType):
 
 
 def _too_long(limit: int) -> str:
-    return _("Keep it to %(limit)s characters or fewer.") % {"limit": f"{limit:,}"}
+    # Grouping follows the reader's language: "5,000" reads as five in French or German.
+    return _("Keep it to %(limit)s characters or fewer.") % {
+        "limit": number_format(limit, force_grouping=True)
+    }
 
 
 def _check_storable(text: str) -> None:

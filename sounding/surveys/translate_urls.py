@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from sounding.surveys import translate
+
+urlpatterns = [
+    path(
+        "surveys/<int:pk>/translations",
+        translate.survey_translations,
+        name="survey-translations",
+    ),
+    path(
+        "surveys/<int:pk>/translations/<str:lang>",
+        translate.survey_translation,
+        name="survey-translation",
+    ),
+]

@@ -170,28 +170,3 @@ def translate(spec: SurveySpec, language: str, texts: Mapping[str, Any]) -> Surv
         _index={},
         _translated={},
     )
-
-
-def count(definition: Mapping[str, Any], language: str) -> tuple[int, int]:
-    """(translated, translatable) texts of `definition` in `language`, for a progress line."""
-    texts = definition.get("translations", {}).get(language, {})
-    total = done = 0
-    for name in SURVEY_TEXTS:
-        if definition.get(name):
-            total += 1
-            done += bool(texts.get(name))
-    by_key = texts.get("questions", {})
-    for q in definition.get("questions", []):
-        mine = by_key.get(q["key"], {})
-        for name in QUESTION_TEXTS:
-            if q.get(name) and not (name == "other_label" and not q.get("allow_other")):
-                total += 1
-                done += bool(mine.get(name))
-        for choice in q.get("choices", []):
-            total += 1
-            done += bool(mine.get("choices", {}).get(choice))
-        for i, label in enumerate(q.get("labels", [])):
-            total += bool(label)
-            given = mine.get("labels", [])
-            done += bool(label and i < len(given) and given[i])
-    return done, total

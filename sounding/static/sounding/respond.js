@@ -78,7 +78,7 @@
       else history.replaceState(state, "", location.href);
       show(state, !result.ok);
     }).catch(function () {
-      status(form, "Your answer could not be sent. Check your connection and try again.");
+      status(form, form.dataset.failed || "Your answer could not be sent. Check your connection and try again.");
       buttons.forEach(function (b) { b.disabled = false; });
     }).then(function () { busy = false; });
   }
