@@ -10,6 +10,7 @@ import os
 import dj_database_url
 
 from sounding.datadir import data_dir, persistent_secret, read_secret
+from sounding.settings_email import email_settings
 
 DATA_DIR = data_dir()
 BASE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -159,7 +160,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# EMAIL_BACKEND and the other EMAIL_* settings, from SOUNDING_EMAIL_URL (console when unset).
+globals().update(email_settings(read_secret("SOUNDING_EMAIL_URL")))
 DEFAULT_FROM_EMAIL = os.environ.get("SOUNDING_FROM_EMAIL", "sounding@localhost")
 
 # Hosts other than Braze's clusters that a workspace may point at (a stand-in, a proxy):

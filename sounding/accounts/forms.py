@@ -1,4 +1,4 @@
-"""Sign-in and first-run forms."""
+"""Sign-in, first-run, password reset, invitation and role forms."""
 
 from __future__ import annotations
 
@@ -6,9 +6,32 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
-from sounding.accounts.models import User
+from sounding.accounts.models import Role, User
+
+PASSWORD_HELP = "At least 8 characters; not a common password, nor close to your email."
+
+
+def new_password_field(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=help_text,
+    )
+
+
+def check_new_password(form: forms.Form, cleaned: dict[str, Any], user: User) -> None:
+    """The two copies match and the password passes the validators; errors go on the form."""
+    first, second = cleaned.get("password1"), cleaned.get("password2")
+    if first and second and first != second:
+        form.add_error("password2", "The two passwords differ.")
+    elif first:
+        try:
+            password_validation.validate_password(first, user)
+        except forms.ValidationError as error:
+            form.add_error("password1", error)
 
 
 class LoginForm(AuthenticationForm):
@@ -42,17 +65,8 @@ class SetupForm(forms.Form):
     email = forms.EmailField(
         label="Your email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 8 characters; not a common password, nor close to your email.",
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    password1 = new_password_field("Password", PASSWORD_HELP)
+    password2 = new_password_field("Password again")
     workspace = forms.CharField(
         label="Workspace name",
         max_length=120,
@@ -64,12 +78,92 @@ class SetupForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
-        elif first:
-            try:
-                password_validation.validate_password(first, User(email=cleaned.get("email", "")))
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
+        check_new_password(self, cleaned, User(email=cleaned.get("email", "")))
+        return cleaned
+
+
+class ResetRequestForm(PasswordResetForm):
+    """Asks for the address only; whether it has an account is never shown."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class NewPasswordForm(SetPasswordForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "New password"
+        self.fields["new_password1"].help_text = PASSWORD_HELP
+        self.fields["new_password2"].label = "New password again"
+        self.error_messages = {
+            **self.error_messages,
+            "password_mismatch": "The two passwords differ.",
+        }
+
+
+ROLE_HELP = {
+    Role.OWNER: "everything, including members and the Braze connection",
+    Role.EDITOR: "creates, edits and publishes surveys",
+    Role.VIEWER: "sees surveys and their responses, changes nothing",
+}
+
+
+class InviteForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[(role.value, f"{role.label}: {ROLE_HELP[role]}") for role in Role],
+        initial=Role.EDITOR,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class JoinForm(forms.Form):
+    """A new account made from an invitation: the address is the invitation's."""
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    name = forms.CharField(
+        label="Your name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password1 = new_password_field("Password", PASSWORD_HELP)
+    password2 = new_password_field("Password again")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Enter your name.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        check_new_password(self, cleaned, User(email=self.email, name=cleaned.get("name", "")))
         return cleaned

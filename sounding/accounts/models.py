@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -121,3 +122,63 @@ class ApiToken(models.Model):
     def role(self) -> str | None:
         membership = Membership.objects.filter(user=self.user, workspace=self.workspace).first()
         return membership.role if membership else None
+
+
+INVITE_LIFETIME = timedelta(days=7)
+
+
+def invite_expiry() -> datetime:
+    return timezone.now() + INVITE_LIFETIME
+
+
+class InviteState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    EXPIRED = "expired", "Expired"
+
+
+class Invite(models.Model):
+    """An invitation to join a workspace with a role, sent by email as a one-time link.
+
+    As with API tokens, only a hash of the link's token is stored. Revoking an invite deletes
+    it, so its link then reads as unknown.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invites")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=invite_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "email"], name="invite_workspace_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace_id} ({self.role})"
+
+    @property
+    def state(self) -> InviteState:
+        if self.accepted_at is not None:
+            return InviteState.ACCEPTED
+        if self.expires_at <= timezone.now():
+            return InviteState.EXPIRED
+        return InviteState.PENDING
+
+    @classmethod
+    def issue(
+        cls, workspace: Workspace, email: str, role: str, invited_by: User
+    ) -> tuple[Invite, str]:
+        raw = secrets.token_urlsafe(32)
+        invite = cls.objects.create(
+            workspace=workspace,
+            email=email,
+            role=role,
+            token_hash=hash_token(raw),
+            invited_by=invited_by,
+        )
+        return invite, raw
