@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from sounding.api import errors, integrations, responses, surveys
+from sounding.api import erase, errors, integrations, responses, surveys
 from sounding.api.auth import BearerToken
 
 
@@ -27,3 +27,4 @@ errors.install(api)
 api.add_router("", surveys.router)
 api.add_router("", responses.router)
 api.add_router("", integrations.router)
+api.add_router("", erase.router)

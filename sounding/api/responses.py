@@ -1,5 +1,5 @@
-"""Responses of a survey, oldest first, a page at a time, each with where it stands with every
-destination."""
+"""Responses of a survey: listed oldest first a page at a time, each with where it stands with
+every destination; exported whole as CSV or JSON; deleted one at a time."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import base64
 import binascii
 import re
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
-from ninja import Query, Router
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Path, Query, Router
 
 from sounding import destinations
-from sounding.api.auth import principal
+from sounding.api.auth import principal, require_edit
+from sounding.api.erase import Erased
 from sounding.api.errors import ApiError
-from sounding.api.schemas import READ_ERRORS, ResponsePage
+from sounding.api.schemas import READ_ERRORS, WRITE_ERRORS, ResponsePage
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.collect.models import Answer, Response
 from sounding.delivery import status
+from sounding.responses import erasure, export, filters
 
 router = Router(tags=["responses"])
 
@@ -88,7 +90,7 @@ def list_responses(
     survey = find_survey(principal(request), survey_id)
     after = decode_cursor(cursor) if cursor else 0
     # One row more than asked says whether there is a next page without counting.
-    found = Response.objects.filter(survey=survey, pk__gt=after).order_by("pk")
+    found = erasure.visible(Response.objects.filter(survey=survey, pk__gt=after)).order_by("pk")
     rows = list(status.with_pushes(found, destinations.REGISTRY)[: limit + 1])
     page = rows[:limit]
     answers = answers_by_response([r.pk for r in page])
@@ -97,3 +99,88 @@ def list_responses(
         "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk]) for r in page],
         "next_cursor": encode_cursor(page[-1].pk) if len(rows) > limit else None,
     }
+
+
+Format = Annotated[Literal["csv", "json"], Query(description="`csv` or `json`.")]
+Completion = Annotated[
+    Literal["completed", "in_progress"] | None,
+    Query(description="Only completed responses, or only those still in progress."),
+]
+Day = Annotated[
+    str | None,
+    Query(
+        max_length=10,
+        description="A date, `YYYY-MM-DD`: responses started that day or later "
+        "(`since`), or that day or earlier (`until`), in UTC.",
+    ),
+]
+Sync = Annotated[
+    Literal["pending", "synced", "failed", "not_sent"] | None,
+    Query(description="Only responses in this Braze sync state."),
+]
+Token = Annotated[
+    str,
+    Path(
+        max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The response's `id` (its token)."
+    ),
+]
+ClearBraze = Annotated[
+    bool,
+    Query(description="Also clear in Braze the attributes this response set (`null` each)."),
+]
+
+EXPORT_DOC = {
+    "responses": {
+        "200": {
+            "description": "The responses, streamed.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    }
+}
+
+
+@router.get(
+    "/surveys/{survey_id}/responses/export",
+    response={**READ_ERRORS},
+    openapi_extra=EXPORT_DOC,
+)
+def export_responses(
+    request: HttpRequest,
+    survey_id: SurveyId,
+    format: Format = "csv",
+    completion: Completion = None,
+    since: Day = None,
+    until: Day = None,
+    sync: Sync = None,
+) -> StreamingHttpResponse:
+    """Every response of the survey (or those the filters select) as a CSV file or a JSON
+    array, streamed, oldest first."""
+    survey = find_survey(principal(request), survey_id)
+    params = {"completion": completion, "since": since, "until": until, "sync": sync}
+    chosen, problems = filters.parse({k: v for k, v in params.items() if v})
+    if problems:
+        raise ApiError(
+            400,
+            "The request is not valid.",
+            [{"path": f"$.{name}", "message": message} for name, message in problems],
+        )
+    return export.stream(survey, chosen, format)
+
+
+@router.delete(
+    "/surveys/{survey_id}/responses/{token}",
+    response={200: Erased, **WRITE_ERRORS},
+)
+def delete_response(
+    request: HttpRequest, survey_id: SurveyId, token: Token, clear_braze: ClearBraze = False
+) -> dict[str, int]:
+    """Delete one response with its answers. With `clear_braze=true`, Braze first gets `null`
+    for every attribute it took from this response; the response is gone once it has."""
+    survey = find_survey(require_edit(request), survey_id)
+    response = Response.objects.filter(survey=survey, token=token).first()
+    if response is None:
+        raise ApiError(404, "There is no response with this id in this survey.")
+    return erasure.erase_one(response, clear_braze).as_dict()

@@ -40,6 +40,9 @@ class Response(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change to the answers; destinations compare it with what they sent.
     answers_version = models.PositiveIntegerField(default=0)
+    # Set when the response was deleted with "also clear its answers in Braze": its answers are
+    # gone and the row stays only until Braze has taken the nulls (sounding.responses.erasure).
+    erase_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -50,7 +53,16 @@ class Response(models.Model):
                 name="one_response_per_identity",
             )
         ]
-        indexes = [models.Index(fields=["survey", "-started_at"])]
+        indexes = [
+            models.Index(fields=["survey", "-started_at"]),
+            # Partial: holds only the responses being erased, so the worker's sweep reads an
+            # empty index on almost every poll.
+            models.Index(
+                fields=["erase_requested_at"],
+                condition=models.Q(erase_requested_at__isnull=False),
+                name="response_erasing",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey_id}:{self.identity_value or self.token}"

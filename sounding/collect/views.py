@@ -235,6 +235,8 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
             return _render(request, Screen(visit, None, answers, wanted))
         return _render(request, _first_screen(visit, None, answers, done))
     response = _find(request, visit.survey, ctx)
+    if response is not None and response.erase_requested_at is not None:
+        return _erasing(request, visit.survey)
     answers = store.answers(response.pk) if response else {}
     if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
         response = _apply_prefill(request, visit, ctx, response, answers)
@@ -279,6 +281,8 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         response = _find(request, survey, ctx)
         if response is None and request.POST.get("r"):
             return _bad_request(request, survey, gettext_noop("This response could not be found."))
+        if response is not None and response.erase_requested_at is not None:
+            return _erasing(request, survey)
         answers = store.answers(response.pk) if response else {}
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
@@ -307,6 +311,12 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         response = flow.start_response(survey, ctx, visit.language)
     flow.save_answer(survey, response, question, value, answers, completes=following is None)
     return _render(request, Screen(visit, response, answers, following))
+
+
+def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
+    # Deleted at the person's request and still being cleared from Braze: taking answers
+    # into it now would send them and then delete them moments later.
+    return _bad_request(request, survey, gettext_noop("This response could not be found."))
 
 
 def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:

@@ -33,11 +33,19 @@ def resend_all(survey: Survey, kind: str) -> int:
     outcome is merged, and the rest is sent again. Returns how many responses are now due.
     """
     now = timezone.now()
-    identified = Response.objects.filter(survey=survey, identity_kind__isnull=False)
+    # A response being erased keeps its own course: forgetting what Braze holds would lose the
+    # nulls it still owes.
+    identified = Response.objects.filter(
+        survey=survey, identity_kind__isnull=False, erase_requested_at__isnull=True
+    )
     with transaction.atomic():
         identified.update(answers_version=F("answers_version") + 1)
         _create_missing(survey, kind, now)
-        pushes = Push.objects.filter(response__survey=survey, destination=kind)
+        pushes = Push.objects.filter(
+            response__survey=survey,
+            response__erase_requested_at__isnull=True,
+            destination=kind,
+        )
         _forget_attributes(survey.pk, kind)
         version = Response.objects.filter(pk=OuterRef("response_id")).values("answers_version")
         pushes.update(
@@ -68,7 +76,8 @@ def _forget_attributes(survey_id: int, kind: str) -> None:
         cursor.execute(
             f"UPDATE delivery_push SET acknowledged = {_FORGET[connection.vendor]} "
             "WHERE destination = %s AND response_id IN "
-            "(SELECT id FROM collect_response WHERE survey_id = %s)",
+            "(SELECT id FROM collect_response WHERE survey_id = %s "
+            "AND erase_requested_at IS NULL)",
             [kind, survey_id],
         )
 
@@ -76,7 +85,9 @@ def _forget_attributes(survey_id: int, kind: str) -> None:
 def _create_missing(survey: Survey, kind: str, now: datetime) -> None:
     have = Push.objects.filter(response__survey=survey, destination=kind).values("response_id")
     missing = (
-        Response.objects.filter(survey=survey, identity_kind__isnull=False)
+        Response.objects.filter(
+            survey=survey, identity_kind__isnull=False, erase_requested_at__isnull=True
+        )
         .exclude(pk__in=have)
         .only("id", "identity_kind", "identity_value", "answers_version")
     )
@@ -100,7 +111,9 @@ def _create_missing(survey: Survey, kind: str, now: datetime) -> None:
 def owed_count(survey: Survey, kind: str) -> int:
     """Identified responses that have never been sent to this destination (backfill offer)."""
     return (
-        Response.objects.filter(survey=survey, identity_kind__isnull=False)
+        Response.objects.filter(
+            survey=survey, identity_kind__isnull=False, erase_requested_at__isnull=True
+        )
         .exclude(pushes__destination=kind)
         .count()
     )

@@ -18,6 +18,7 @@ from django.db import close_old_connections
 
 from sounding import destinations
 from sounding.delivery import claim, engine, record
+from sounding.responses import erasure
 
 log = logging.getLogger("sounding.worker")
 POLL_SECONDS = 0.1
@@ -43,13 +44,16 @@ def run_forever(stop: threading.Event) -> None:
     log.info(
         "delivery worker %s started (destinations: %s)", worker, ", ".join(destinations.REGISTRY)
     )
-    pruned_at = 0.0
+    pruned_at = swept_at = 0.0
     while not stop.is_set():
         close_old_connections()
         try:
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 record.prune()
+            if time.monotonic() - swept_at > erasure.SWEEP_EVERY_SECONDS:
+                swept_at = time.monotonic()
+                erasure.sweep()
             busy = run_once(worker)
         except Exception:
             # The database went away or a bug: say so, wait, and go on; nothing was lost,

@@ -71,6 +71,10 @@ def _same(a: Any, b: Any) -> bool:
 def attributes_delta(item: Item, names: dict[str, str], notes: list[str]) -> dict[str, Any]:
     spec = item.survey.spec
     acknowledged = item.acknowledged.get("attributes", {})
+    if item.response.erase_requested_at is not None:
+        # A data-subject deletion clears everything this response ever wrote, under whatever
+        # name it was written, not only the names the survey uses today.
+        return {name: None for name, value in acknowledged.items() if value is not None}
     delta: dict[str, Any] = {}
     for key, name in names.items():
         question = spec.get(key)

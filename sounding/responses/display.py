@@ -1,0 +1,68 @@
+"""Answers and respondents as a person reads them on the responses pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sounding.collect.models import Response
+from sounding.surveys.spec import Question
+
+IDENTITY_LABELS = {"braze_id": "Braze ID", "external_id": "External ID", "email": "Email"}
+SCORES = frozenset({"nps", "rating", "scale"})
+
+
+def identities(response: Response) -> list[tuple[str, str]]:
+    """(label, value) of every identifier the link carried, the one they are known by first."""
+    found = [(k, v) for k, v in response.identity.items() if v]
+    found.sort(key=lambda kv: kv[0] != response.identity_kind)
+    return [(IDENTITY_LABELS[k], v) for k, v in found]
+
+
+def who(response: Response) -> str:
+    found = identities(response)
+    if not found:
+        return "Anonymous"
+    label, value = found[0]
+    return f"{label} {value}"
+
+
+def _number(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.10g}"
+
+
+def _score(question: Question, value: Any) -> str:
+    if question.type == "csat" and question.labels:
+        low = int(question.min or 1)
+        index = int(value) - low
+        if 0 <= index < len(question.labels):
+            return f"{value} ({question.labels[index]})"
+    if question.max is not None:
+        return f"{value} of {_number(question.max)}"
+    return str(value)
+
+
+def readable(question: Question | None, value: Any) -> str:
+    """The answer in words: "Yes", "9 of 10", "Email, SMS", "4 Mar 2021"."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int | float):
+        if question is not None and (question.type in SCORES or question.type == "csat"):
+            return _score(question, value)
+        return _number(value)
+    if question is not None and question.type == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value).strftime("%-d %b %Y")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

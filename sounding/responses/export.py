@@ -1,0 +1,218 @@
+"""A survey's responses as CSV or JSON, streamed: memory stays flat whatever their number.
+
+Rows are read a keyset page at a time (oldest first) with the page's answers in one more query,
+and written out before the next page is read. The columns are decided first and do not depend
+on the filters, so two exports of the same survey line up:
+
+    response_token, braze_id, external_id, email, language, started_at, completed_at,
+    braze_sync, hidden.<name> (sorted), <key> of each current question (survey order),
+    <key> of each removed question that has answers (sorted)
+
+A question whose key is one of the fixed column names gets the column `answer.<key>`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+
+from sounding.collect.models import Answer, Response
+from sounding.delivery import status
+from sounding.responses import erasure, filters, paging
+from sounding.surveys.models import Survey
+
+KIND = "braze"
+PAGE = 1000
+FIXED = (
+    "response_token",
+    "braze_id",
+    "external_id",
+    "email",
+    "language",
+    "started_at",
+    "completed_at",
+    "braze_sync",
+)
+# A spreadsheet runs a cell starting with these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_HIDDEN_NAMES = {
+    "postgresql": (
+        "SELECT DISTINCT jsonb_object_keys(hidden) FROM collect_response "
+        "WHERE survey_id = %s AND erase_requested_at IS NULL AND jsonb_typeof(hidden) = 'object'"
+    ),
+    "sqlite": (
+        "SELECT DISTINCT j.key FROM collect_response AS r, json_each(r.hidden) AS j "
+        "WHERE r.survey_id = %s AND r.erase_requested_at IS NULL"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    hidden: list[str]
+    current: list[str]
+    removed: list[str]
+
+    def answer_column(self, key: str) -> str:
+        return f"answer.{key}" if key in FIXED else key
+
+    @property
+    def header(self) -> list[str]:
+        return [
+            *FIXED,
+            *(f"hidden.{name}" for name in self.hidden),
+            *(self.answer_column(k) for k in [*self.current, *self.removed]),
+        ]
+
+
+def columns(survey: Survey) -> Columns:
+    current = survey.spec.keys
+    with connection.cursor() as cursor:
+        cursor.execute(_HIDDEN_NAMES[connection.vendor], [survey.pk])
+        hidden = sorted(str(row[0]) for row in cursor.fetchall())
+    removed = (
+        Answer.objects.filter(response__survey=survey, response__erase_requested_at__isnull=True)
+        .exclude(question_key__in=current)
+        .values_list("question_key", flat=True)
+        .distinct()
+    )
+    return Columns(hidden, current, sorted(set(removed)))
+
+
+def selected(survey: Survey, chosen: filters.Filters) -> QuerySet[Response]:
+    """The responses an export holds: the survey's, filtered, never one being erased."""
+    found = status.with_pushes(erasure.visible(Response.objects.filter(survey=survey)), [KIND])
+    return filters.apply(found, chosen)
+
+
+def _pages(responses: QuerySet[Response]) -> Iterator[tuple[list[Response], dict[int, Any]]]:
+    after: paging.Cursor | None = None
+    while True:
+        chosen = paging.newer_than(responses, after) if after else responses
+        rows = list(paging.oldest_first(chosen)[:PAGE])
+        if not rows:
+            return
+        answers: dict[int, dict[str, Any]] = defaultdict(dict)
+        found = Answer.objects.filter(response_id__in=[r.pk for r in rows])
+        for response_id, key, value in found.values_list("response_id", "question_key", "value"):
+            answers[response_id][key] = value
+        yield rows, answers
+        if len(rows) < PAGE:
+            return
+        after = paging.Cursor.of(rows[-1])
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def record(response: Response, answers: dict[str, Any], cols: Columns) -> dict[str, Any]:
+    """One response as an ordered mapping of column to typed value (None: empty)."""
+    push = status.joined_push(response, KIND)
+    out: dict[str, Any] = {
+        "response_token": response.token,
+        "braze_id": response.braze_id or None,
+        "external_id": response.external_id or None,
+        "email": response.email or None,
+        "language": response.language or None,
+        "started_at": _time(response.started_at),
+        "completed_at": _time(response.completed_at),
+        "braze_sync": push.state if push is not None else status.NOT_SENT,
+    }
+    hidden = response.hidden if isinstance(response.hidden, dict) else {}
+    for name in cols.hidden:
+        out[f"hidden.{name}"] = hidden.get(name)
+    for key in [*cols.current, *cols.removed]:
+        out[cols.answer_column(key)] = answers.get(key)
+    return out
+
+
+def records(survey: Survey, chosen: filters.Filters, cols: Columns) -> Iterator[list[dict]]:
+    for rows, answers in _pages(selected(survey, chosen)):
+        yield [record(r, answers.get(r.pk, {}), cols) for r in rows]
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def _safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def cell(value: Any) -> str:
+    """A CSV cell: numbers as written, booleans as true/false, lists joined with "; ", text
+    defused so that no spreadsheet reads it as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return _safe("; ".join(str(v) for v in value))
+    if isinstance(value, dict):
+        return _safe(json.dumps(value, ensure_ascii=False))
+    return _safe(str(value))
+
+
+class _Line:
+    """A file-like target for csv.writer that hands back what it was given."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[str]:
+    cols = columns(survey)
+    writer = csv.writer(_Line())
+    yield writer.writerow(cols.header)
+    for batch in records(survey, chosen, cols):
+        yield "".join(writer.writerow([cell(v) for v in row.values()]) for row in batch)
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def json_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[str]:
+    cols = columns(survey)
+    yield "["
+    first = True
+    for batch in records(survey, chosen, cols):
+        parts = []
+        for row in batch:
+            parts.append(("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False))
+            first = False
+        yield "".join(parts)
+    yield "\n]\n" if not first else "]\n"
+
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", csv_chunks),
+    "json": ("application/json", json_chunks),
+}
+
+
+def filename(survey: Survey, fmt: str) -> str:
+    return f"{survey.slug}-responses.{fmt}"
+
+
+def stream(survey: Survey, chosen: filters.Filters, fmt: str) -> StreamingHttpResponse:
+    """The export as a download; rows are read while it is being sent."""
+    content_type, chunks = FORMATS[fmt]
+    reply = StreamingHttpResponse(chunks(survey, chosen), content_type=content_type)
+    reply["Content-Disposition"] = f'attachment; filename="{filename(survey, fmt)}"'
+    # Personal data: no shared cache may keep a copy.
+    reply["Cache-Control"] = "private, no-store"
+    return reply

@@ -1,0 +1,130 @@
+"""What the responses pages show: rows of the table, and one response in full."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q
+
+from sounding import destinations
+from sounding.collect.models import Answer, Response
+from sounding.delivery import status
+from sounding.delivery.models import Attempt, Lane, Push
+from sounding.responses import display, erasure
+from sounding.responses.filters import ERASING, SYNC
+from sounding.surveys.models import Survey
+from sounding.surveys.spec import Question
+
+KIND = "braze"
+ANSWERS_SHOWN = 3
+ATTEMPTS_SHOWN = 10
+
+
+def braze_on(survey: Survey) -> bool:
+    return KIND in destinations.enabled_kinds(survey)
+
+
+def tally(survey: Survey) -> dict[str, int]:
+    """How many responses the survey has, complete and not, in one query."""
+    return Response.objects.filter(survey=survey).aggregate(
+        all=Count("pk"),
+        completed=Count("pk", filter=Q(completed_at__isnull=False)),
+        in_progress=Count("pk", filter=Q(completed_at__isnull=True)),
+        erasing=Count("pk", filter=Q(erase_requested_at__isnull=False)),
+    )
+
+
+def shown_questions(survey: Survey) -> list[Question]:
+    return list(survey.spec.questions[:ANSWERS_SHOWN])
+
+
+def _answers(ids: list[int], keys: list[str]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    found = Answer.objects.filter(response_id__in=ids, question_key__in=keys)
+    for response_id, key, value in found.values_list("response_id", "question_key", "value"):
+        out[response_id][key] = value
+    return out
+
+
+def sync_of(response: Response, push: Push | None, survey: Survey, lane: Lane | None) -> dict:
+    """The state to show: "Erasing…" while Braze is being cleared, the delivery state else."""
+    sync = status.sync_state(push, response, kind=KIND, enabled=braze_on(survey), lane=lane)
+    if response.erase_requested_at is not None:
+        return {
+            **sync,
+            "state": ERASING,
+            "label": SYNC[ERASING],
+            "reason": "Deleted: waiting for Braze to take the cleared values",
+        }
+    return {**sync, "label": SYNC[sync["state"]]}
+
+
+def rows(responses: list[Response], survey: Survey) -> list[dict[str, Any]]:
+    """Table rows for responses read through `status.with_pushes(..., ["braze"])`."""
+    questions = shown_questions(survey)
+    answers = _answers([r.pk for r in responses], [q.key for q in questions])
+    lane = status.waiting_lane(responses, survey.workspace_id, KIND)
+    out = []
+    for response in responses:
+        given = answers.get(response.pk, {})
+        out.append(
+            {
+                "response": response,
+                "who": display.who(response),
+                "sync": sync_of(response, status.joined_push(response, KIND), survey, lane),
+                "answers": [
+                    display.shorten(display.readable(q, given[q.key])) if q.key in given else ""
+                    for q in questions
+                ],
+            }
+        )
+    return out
+
+
+def _answer_row(question: Question | None, key: str, value: Any, when: datetime) -> dict:
+    return {
+        "key": key,
+        "prompt": question.prompt if question else key,
+        "value": display.readable(question, value),
+        "answered_at": when,
+    }
+
+
+def detail(response: Response, survey: Survey) -> dict[str, Any]:
+    """Everything the response page shows: answers in survey order, removed questions' answers,
+    hidden fields, and where it stands with Braze."""
+    spec = survey.spec
+    given = {
+        a.question_key: a for a in Answer.objects.filter(response=response).order_by("answered_at")
+    }
+    answers = []
+    for q in spec.questions:
+        a = given.get(q.key)
+        answers.append(
+            _answer_row(q, q.key, a.value, a.answered_at)
+            if a
+            else {"key": q.key, "prompt": q.prompt, "value": None, "answered_at": None}
+        )
+    removed = [
+        _answer_row(None, key, a.value, a.answered_at)
+        for key, a in sorted(given.items())
+        if spec.get(key) is None
+    ]
+    push = Push.objects.filter(response=response, destination=KIND).first()
+    lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=KIND).first()
+    hidden = response.hidden if isinstance(response.hidden, dict) else {}
+    return {
+        "answers": answers,
+        "answered": len([a for a in answers if a["value"] is not None]),
+        "removed": removed,
+        "hidden": sorted(hidden.items()),
+        "identities": display.identities(response),
+        "push": push,
+        "sync": sync_of(response, push, survey, lane),
+        "held": erasure.held_in_braze(push),
+        "attempts": list(Attempt.objects.filter(push=push).order_by("-id")[:ATTEMPTS_SHOWN])
+        if push
+        else [],
+    }
