@@ -15,6 +15,8 @@ from django.utils.translation import gettext, ngettext
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from sounding.branding.resolve import brand_for
+
 
 def linebreaksbr(value: str) -> Markup:
     return Markup("<br>".join(escape(line) for line in str(value).splitlines()))
@@ -24,6 +26,6 @@ def environment(**options: Any) -> Environment:
     options.setdefault("extensions", []).append("jinja2.ext.i18n")
     env = Environment(**options)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update({"static": static, "url": reverse})
+    env.globals.update({"static": static, "url": reverse, "brand": brand_for})
     env.filters.update({"linebreaksbr": linebreaksbr, "linebreaks": linebreaks})
     return env

@@ -217,7 +217,9 @@ def test_a_question_can_be_deleted(owner: User, live_survey: Survey) -> None:
     response = client.post(url("question-delete", live_survey, "rating"), follow=True)
     assert "rating" not in keys(live_survey)
     assert len(keys(live_survey)) == len(EVERY_TYPE["questions"]) - 1
-    assert b"Question deleted." in response.content
+    html = response.content.decode()
+    assert "Question deleted: “Rate the app”." in html
+    assert url("question-undo", live_survey) in html
 
 
 @pytest.mark.django_db

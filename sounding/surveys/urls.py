@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sounding.surveys import views
+from sounding.surveys import question_views, views
 
 urlpatterns = [
     path("surveys/", views.survey_list, name="survey-list"),
@@ -12,11 +12,26 @@ urlpatterns = [
     path("surveys/<int:pk>/pause", views.survey_pause, name="survey-pause"),
     path("surveys/<int:pk>/export", views.survey_export, name="survey-export"),
     path("surveys/<int:pk>/delete", views.survey_delete, name="survey-delete"),
-    path("surveys/<int:pk>/questions", views.question_add, name="question-add"),
+    path("surveys/<int:pk>/questions", question_views.question_add, name="question-add"),
+    path("surveys/<int:pk>/questions/undo", question_views.question_undo, name="question-undo"),
+    path(
+        "surveys/<int:pk>/questions/<slug:key>/edit",
+        question_views.question_edit,
+        name="question-edit",
+    ),
+    path(
+        "surveys/<int:pk>/questions/<slug:key>/duplicate",
+        question_views.question_duplicate,
+        name="question-duplicate",
+    ),
     path(
         "surveys/<int:pk>/questions/<slug:key>/delete",
-        views.question_delete,
+        question_views.question_delete,
         name="question-delete",
     ),
-    path("surveys/<int:pk>/questions/<slug:key>/move", views.question_move, name="question-move"),
+    path(
+        "surveys/<int:pk>/questions/<slug:key>/move",
+        question_views.question_move,
+        name="question-move",
+    ),
 ]

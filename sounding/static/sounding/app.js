@@ -31,16 +31,4 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
-
-  // The question form shows only the fields the chosen type takes.
-  document.querySelectorAll("[data-question-form]").forEach(function (form) {
-    var type = form.querySelector("[name=type]");
-    var sync = function () {
-      form.querySelectorAll("[data-types]").forEach(function (part) {
-        part.hidden = part.dataset.types.split(" ").indexOf(type.value) < 0;
-      });
-    };
-    type.addEventListener("change", sync);
-    sync();
-  });
 })();

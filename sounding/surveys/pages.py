@@ -1,0 +1,163 @@
+"""The survey page and the way every edit is saved, shared by the survey and question views.
+
+An edit is a function from the survey to its new definition, run by `apply_change` with the
+survey row locked, so two authors saving at once queue instead of overwriting each other, and
+refused when the author's page showed an older version than the one saved now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+
+from sounding.surveys import authoring, builder, orphans, undo
+from sounding.surveys.definition import DefinitionError
+from sounding.surveys.forms import QuestionEditForm, QuestionForm, SurveyDetailsForm
+from sounding.surveys.models import Survey
+from sounding.surveys.permissions import membership, workspace_survey
+
+Change = Callable[[Survey], dict[str, Any]]
+Failure = Exception
+
+
+def braze_link(survey: Survey, url: str) -> str:
+    """The link for a Braze message, with the Liquid tag of the survey's chosen identifier."""
+    from sounding.destinations.braze.destination import survey_link
+    from sounding.destinations.braze.models import Identifier, SurveyBraze
+
+    chosen = SurveyBraze.objects.filter(survey=survey).values_list("identifier", flat=True)
+    base = url.removesuffix(survey.public_path())
+    return survey_link(survey, chosen.first() or Identifier.BRAZE_ID, base)
+
+
+def public_url(request: HttpRequest, survey: Survey) -> str:
+    if settings.SITE_URL:
+        return settings.SITE_URL + survey.public_path()
+    return request.build_absolute_uri(survey.public_path())
+
+
+STALE = (
+    "Someone else changed this survey while you were editing, so nothing was saved. "
+    "What you typed is still below: check the survey as it is now, then save again."
+)
+
+
+class Stale(Exception):
+    """The page was made from an older version of the survey than the one saved now."""
+
+    def __str__(self) -> str:
+        return STALE
+
+
+def posted_version(request: HttpRequest) -> int | None:
+    """The survey version the page was made from, when the form says (buttons may not)."""
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def answer_counts(survey: Survey, responses: int) -> dict[str, int]:
+    return orphans.counts_by_key(survey) if responses else {}
+
+
+def detail_page(
+    request: HttpRequest,
+    survey: Survey,
+    question_form: QuestionForm | None = None,
+    details_form: SurveyDetailsForm | None = None,
+    editing: tuple[str, QuestionEditForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    url = public_url(request, survey)
+    definition = survey.definition
+    can_edit = membership(request).can_edit
+    tally = survey.responses.aggregate(
+        responses=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False))
+    )
+    details = {k: definition.get(k, "") for k in ("title", "intro", "thank_you")}
+    questions = definition["questions"]
+    rows = builder.rows(
+        survey,
+        can_edit=can_edit,
+        counts=answer_counts(survey, tally["responses"]),
+        locked=bool(tally["responses"]),
+        editing=editing,
+    )
+    focus = editing[0] if editing else (questions[0]["key"] if questions else "")
+    context = {
+        "survey": survey,
+        "questions": rows,
+        **tally,
+        "public_url": url,
+        "braze_url": braze_link(survey, url),
+        "can_edit": can_edit,
+        "question_form": question_form
+        or QuestionForm(initial={"type": "nps", "version": survey.version}, questions=questions),
+        "details_form": details_form
+        or SurveyDetailsForm(initial={**details, "version": survey.version}),
+        "details_open": details_form is not None,
+        "types_with": builder.types_with_fields(),
+        "preview_url": builder.preview_url(survey),
+        "preview_src": builder.preview_url(survey, focus),
+        "script_data": builder.script_data(survey),
+        "undo": undo.offered(request, survey.pk) if can_edit else None,
+        "stale": status == 409,
+    }
+    return render(request, "surveys/detail.html", context, status=status)
+
+
+def apply_change(
+    request: HttpRequest,
+    pk: int,
+    change: Change,
+    version: int | None = None,
+    then: Callable[[Survey], Any] | None = None,
+) -> tuple[Survey, Failure | None]:
+    """Save the definition `change` makes of the survey, with its row locked meanwhile.
+
+    `version`, when given, is the one the author's page showed: a survey changed since is
+    refused (Stale) rather than saved over. `then` runs in the same transaction after the
+    save. Returns the survey and, when nothing was saved, why.
+    """
+    with transaction.atomic():
+        survey = workspace_survey(request, pk, lock=True)
+        if version is not None and version != survey.version:
+            return survey, Stale()
+        try:
+            survey.replace_definition(change(survey))
+        except (DefinitionError, authoring.EditRefused, orphans.NeedsConfirmation) as error:
+            return survey, error
+        if then is not None:
+            then(survey)
+    return survey, None
+
+
+def back(survey: Survey, anchor: str = "") -> HttpResponse:
+    return redirect(survey.get_absolute_url() + (f"#{anchor}" if anchor else ""))
+
+
+def refused(request: HttpRequest, survey: Survey, error: Failure | None) -> HttpResponse | None:
+    """The page saying why an edit made from a button was not saved; None when it was."""
+    if error is None:
+        return None
+    if isinstance(error, Stale):
+        messages.error(
+            request,
+            "The page was out of date, so nothing changed. Here is the survey as it is now.",
+        )
+        return detail_page(request, survey, status=409)
+    messages.error(request, str(error))
+    return back(survey, "questions")
+
+
+def fresh(data: QueryDict, survey: Survey, prefix: str) -> QueryDict:
+    """What the author typed, with the current version: saving it again is their choice."""
+    typed = data.copy()
+    typed[f"{prefix}-version" if prefix else "version"] = str(survey.version)
+    return typed
