@@ -1,0 +1,82 @@
+"""SQL for reading answers inside the database, the same on SQLite and PostgreSQL.
+
+Answers are JSON (`collect.Answer.value`). A question's type may have changed since an answer
+was given, so every conversion first checks the JSON type: a text where a number is expected
+reads as NULL instead of failing the whole query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.db.models import Expression, FloatField, Func, TextField, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
+from django.db.models.sql.compiler import SQLCompiler
+
+LOWER_FUNCTION = "sounding_lower"
+
+
+class _VendorFunc(Func):
+    arity = 1
+    sql_by_vendor: dict[str, str] = {}
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        template = self.sql_by_vendor.get(connection.vendor)
+        if template is None:
+            raise NotImplementedError(f"{type(self).__name__} has no SQL for {connection.vendor}")
+        arg_sql, arg_params = compiler.compile(self.source_expressions[0])
+        count = template.count("{arg}")
+        return template.format(arg=arg_sql), list(arg_params) * count
+
+
+class JsonNumber(_VendorFunc):
+    """The answer as a number when it is a JSON number, else NULL."""
+
+    output_field = FloatField()
+    sql_by_vendor = {
+        "postgresql": "(CASE WHEN jsonb_typeof({arg}) = 'number' "
+        "THEN ({arg})::double precision END)",
+        "sqlite": "(CASE WHEN json_type({arg}) IN ('integer', 'real') "
+        "THEN CAST({arg} AS REAL) END)",
+    }
+
+
+class JsonText(_VendorFunc):
+    """The answer's text, unquoted and unescaped, when it is a JSON string, else NULL."""
+
+    output_field = TextField()
+    sql_by_vendor = {
+        "postgresql": "(CASE WHEN jsonb_typeof({arg}) = 'string' THEN ({arg} #>> '{{}}') END)",
+        "sqlite": "(CASE WHEN json_type({arg}) = 'text' THEN json_extract({arg}, '$') END)",
+    }
+
+
+class Lower(_VendorFunc):
+    """Lower case for every alphabet: SQLite's own LOWER() and LIKE only fold ASCII."""
+
+    output_field = TextField()
+    sql_by_vendor = {"postgresql": "LOWER({arg})", "sqlite": LOWER_FUNCTION + "({arg})"}
+
+
+def _lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
+
+
+def register_sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(LOWER_FUNCTION, 1, _lower, deterministic=True)
+
+
+def connect() -> None:
+    connection_created.connect(register_sqlite_functions, dispatch_uid="reports-sqlite-lower")
+
+
+def contains_folded(expression: Expression, needle: str) -> GreaterThan:
+    """A condition: `needle` occurs in `expression`, ignoring case. A plain position search,
+    so `%` and `_` in what a person typed are not LIKE wildcards."""
+    return GreaterThan(StrIndex(Lower(expression), Value(needle.lower())), 0)

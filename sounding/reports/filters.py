@@ -1,0 +1,128 @@
+"""The report's filters: which responses the figures count.
+
+A GET form, so a filtered report can be bookmarked and shared. The parameter names and values
+are those of the responses page (`since`, `until`, `completion`, `sync`), so the same query
+string selects the same responses on both.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from sounding.collect.models import Answer, Response
+from sounding.delivery import status
+from sounding.delivery.models import Push, PushState
+from sounding.responses.erasure import visible
+from sounding.surveys.models import Survey
+
+KIND = "braze"
+COMPLETION = [("", "All responses"), ("completed", "Completed"), ("in_progress", "Incomplete")]
+SYNC = [
+    ("", "Any state"),
+    (PushState.SYNCED.value, "Synced"),
+    (PushState.PENDING.value, "Pending"),
+    (PushState.FAILED.value, "Failed"),
+    (status.NOT_SENT, "Not sent"),
+]
+PARAMS = ("since", "until", "completion", "sync")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ReportFilters(forms.Form):
+    since = forms.DateField(
+        required=False,
+        label="Started from",
+        widget=DateInput(format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, for example 2026-01-31."},
+    )
+    until = forms.DateField(
+        required=False,
+        label="Started to",
+        help_text="Included.",
+        widget=DateInput(format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD, for example 2026-01-31."},
+    )
+    completion = forms.ChoiceField(choices=COMPLETION, required=False, label="Completion")
+    sync = forms.ChoiceField(choices=SYNC, required=False, label="Braze sync")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["completion"].error_messages["invalid_choice"] = (
+            "Choose all responses, completed or incomplete."
+        )
+        self.fields["sync"].error_messages["invalid_choice"] = (
+            "Choose any state, synced, pending, failed or not sent."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date must not be before the start date.")
+        return data
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _pushes(prefix: str, state: str | None = None) -> Exists:
+    found = Push.objects.filter(response=OuterRef(f"{prefix}pk"), destination=KIND)
+    return Exists(found.filter(state=state) if state else found)
+
+
+def conditions(data: dict[str, Any], prefix: str = "") -> Q:
+    """A valid form's `cleaned_data` as a condition on responses; with `prefix="response__"`,
+    on answers, so a query of answers filters on its own join (and can walk an index in order)
+    rather than on a list of response ids."""
+    found = Q()
+    if data.get("since"):
+        found &= Q(**{f"{prefix}started_at__gte": _start_of(data["since"])})
+    if data.get("until"):
+        found &= Q(**{f"{prefix}started_at__lt": _start_of(data["until"] + timedelta(days=1))})
+    if data.get("completion") == "completed":
+        found &= Q(**{f"{prefix}completed_at__isnull": False})
+    elif data.get("completion") == "in_progress":
+        found &= Q(**{f"{prefix}completed_at__isnull": True})
+    sync = data.get("sync")
+    if sync == status.NOT_SENT:
+        # As on the Deliveries page: no push at all means nothing was ever sent.
+        found &= ~_pushes(prefix)
+    elif sync:
+        found &= _pushes(prefix, sync)
+    return found
+
+
+def responses(survey: Survey, data: dict[str, Any]) -> QuerySet[Response]:
+    """The survey's responses the filters keep, leaving out those being erased."""
+    return visible(Response.objects.filter(survey=survey).filter(conditions(data)))
+
+
+def answers(survey: Survey, data: dict[str, Any]) -> QuerySet[Answer]:
+    """The answers of those responses. (A response being erased has no answers left.)"""
+    found = Answer.objects.filter(response__survey=survey)
+    return found.filter(conditions(data, "response__"))
+
+
+def active(data: dict[str, Any]) -> list[str]:
+    """The filters in force, in words ("Completed", "Braze: Failed", ...)."""
+    out = []
+    if data.get("since"):
+        out.append(f"Started from {data['since']:%-d %b %Y}")
+    if data.get("until"):
+        out.append(f"Started to {data['until']:%-d %b %Y}")
+    if data.get("completion"):
+        out.append(dict(COMPLETION)[data["completion"]])
+    if data.get("sync"):
+        out.append(f"Braze: {dict(SYNC)[data['sync']]}")
+    return out
