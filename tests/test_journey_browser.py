@@ -93,7 +93,9 @@ def test_a_new_author_builds_brands_translates_publishes_and_reads_the_report(
     assert "Only if" in desk.locator(f"#q-{why}").inner_text()
     # The rating goes last, with its keyboard-friendly button.
     desk.locator(f"#q-{rating}").get_by_role("button", name="Move question 3 down").click()
-    desk.wait_for_function(f"document.querySelector('#question-list li:nth-child(4)').id === 'q-{rating}'")
+    desk.wait_for_function(
+        f"document.querySelector('#question-list li:nth-child(4)').id === 'q-{rating}'"
+    )
     survey.refresh_from_db()
     assert [q["key"] for q in survey.definition["questions"]] == [nps, plan, why, rating, renew]
     assert survey.definition["questions"][2]["show_if"] == {

@@ -74,13 +74,21 @@ def test_a_valid_rule_is_kept_as_written() -> None:
 @pytest.mark.parametrize(
     ("rule", "at", "where"),
     [
-        ({"question": "renew", "op": "equals", "value": True}, 1, "$.questions[1].show_if.question"),
+        (
+            {"question": "renew", "op": "equals", "value": True},
+            1,
+            "$.questions[1].show_if.question",
+        ),
         ({"question": "nope", "op": "equals", "value": 1}, 1, "$.questions[1].show_if.question"),
         ({"question": "nps", "op": "about", "value": 1}, 1, "$.questions[1].show_if.op"),
         ({"question": "nps", "op": "equals", "value": 11}, 1, "$.questions[1].show_if.value"),
         ({"question": "nps", "op": "equals", "value": True}, 1, "$.questions[1].show_if.value"),
         ({"question": "nps", "op": "one_of", "value": []}, 1, "$.questions[1].show_if.value"),
-        ({"question": "nps", "op": "one_of", "value": [1, 12]}, 1, "$.questions[1].show_if.value[1]"),
+        (
+            {"question": "nps", "op": "one_of", "value": [1, 12]},
+            1,
+            "$.questions[1].show_if.value[1]",
+        ),
         ({"question": "plan", "op": "less_than", "value": 2}, 3, "$.questions[3].show_if.op"),
         ({"question": "plan", "op": "equals", "value": "Gold"}, 3, "$.questions[3].show_if.value"),
         ({"question": "renew", "op": "equals", "value": "no"}, 5, "$.questions[5].show_if.value"),

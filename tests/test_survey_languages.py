@@ -145,9 +145,7 @@ def test_a_draft_has_no_public_page_but_its_authors_can_preview_it(
 
 
 @pytest.mark.django_db
-def test_answers_given_in_preview_are_kept_in_the_session_only(
-    draft: Survey, editor: User
-) -> None:
+def test_answers_given_in_preview_are_kept_in_the_session_only(draft: Survey, editor: User) -> None:
     draft.destinations = ["braze"]
     draft.save(update_fields=["destinations"])
     client = logged_in(editor)

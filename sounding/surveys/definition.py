@@ -27,7 +27,6 @@ SURVEY_FIELDS = frozenset({"title", "intro", "thank_you", "language", "questions
 COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required", "show_if"})
 
 
-
 class DefinitionError(ValueError):
     def __init__(self, problems: Problems) -> None:
         super().__init__("; ".join(f"{p}: {m}" for p, m in problems))
