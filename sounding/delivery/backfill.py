@@ -6,15 +6,34 @@ Both only mark pushes due; the worker does the sending, paced and batched like a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from sounding.collect.models import Response
 from sounding.delivery.models import Push, PushState
 from sounding.delivery.outbox import user_key
 from sounding.surveys.models import Survey
+
+
+def owe_again(responses: QuerySet[Any]) -> int:
+    """Answers of `responses` were changed by an author (a renamed choice kept matched), not
+    by the respondent: bump their versions so every destination sends the new values.
+
+    Must run in the transaction that changed the answers. Returns how many pushes are due.
+    """
+    affected = Response.objects.filter(pk__in=responses, erase_requested_at__isnull=True)
+    affected.update(answers_version=F("answers_version") + 1)
+    version = Response.objects.filter(pk=OuterRef("response_id")).values("answers_version")
+    return Push.objects.filter(response__in=affected).update(
+        state=PushState.PENDING,
+        attempts=0,
+        last_error="",
+        next_attempt_at=timezone.now(),
+        wanted_version=Subquery(version),
+    )
 
 
 def retry_failed(survey: Survey, kind: str) -> int:

@@ -88,9 +88,17 @@ def rename_answers(survey: Survey, key: str, renames: dict[str, str]) -> int:
     """Give stored answers the new text of renamed choices; returns how many changed.
 
     Run inside the transaction that saves the definition, so answers and choices change
-    together. What was already sent to a destination is not sent again.
+    together; destinations that hold the old text are sent the new one.
     """
+    from functools import reduce
+    from operator import or_
+
+    from django.db.models import Q
+
+    from sounding.delivery.backfill import owe_again
+
     changed = 0
+    renamed: list[Any] = []
     answers = _answers(survey, key)
     for value, _n in answers.values_list("value").annotate(n=Count("pk")):
         if isinstance(value, list):
@@ -99,6 +107,10 @@ def rename_answers(survey: Survey, key: str, renames: dict[str, str]) -> int:
             new_value = renames.get(value, value) if isinstance(value, str) else value
         if new_value != value:
             changed += answers.filter(value=value).update(value=new_value)
+            renamed.append(new_value)
+    if changed:
+        now_matching = reduce(or_, (Q(value=v) for v in renamed))
+        owe_again(answers.filter(now_matching).values("response_id"))
     return changed
 
 
