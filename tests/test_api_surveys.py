@@ -345,8 +345,11 @@ def test_the_openapi_document_lists_every_operation() -> None:
         "/api/v1/surveys/{survey_id}/publish": {"post"},
         "/api/v1/surveys/{survey_id}/pause": {"post"},
         "/api/v1/surveys/{survey_id}/responses": {"get"},
+        "/api/v1/surveys/{survey_id}/responses/export": {"get"},
+        "/api/v1/surveys/{survey_id}/responses/{token}": {"delete"},
         "/api/v1/surveys/{survey_id}/integrations/braze": {"get", "put"},
         "/api/v1/integrations/braze": {"get", "put"},
+        "/api/v1/responses/erase": {"post"},
     }
     schemes = doc["components"]["securitySchemes"]
     assert schemes == {"BearerToken": {"type": "http", "scheme": "bearer"}}

@@ -532,7 +532,9 @@ def rate_headers(
     limit: int, remaining: int, reset_in: float, dialect: str, *, limited: bool = False
 ) -> dict[str, str]:
     """The X-RateLimit-* headers; the two dialects are the two Braze plans' behaviours."""
-    seconds = max(0, math.ceil(reset_in))
+    # Rounded first: (start + window) - now can exceed the window by a float's last bit, and
+    # a 60-second window must never announce 61.
+    seconds = max(0, math.ceil(round(reset_in, 6)))
     headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(0, remaining))}
     if dialect == "epoch":
         headers["X-RateLimit-Reset"] = str(math.ceil(time.time() + max(0.0, reset_in)))
