@@ -201,3 +201,29 @@ def test_the_nps_row_fits_a_320px_screen_with_44px_targets(
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     screenshot(page, "respondent-320px-nps")
     context.close()
+
+
+def test_the_other_box_appears_once_other_is_picked(
+    live_server: Any, phone: Any, owner_token: str
+) -> None:
+    survey = publish_every_type(owner_token)
+    base = f"{live_server.url}/s/{survey['slug']}?user_external_id=other-1"
+    phone.goto(base + "&nps=9")  # the one-click answer starts the response
+    phone.goto(base + "&q=channels")
+    box = phone.get_by_role("textbox", name="Other")
+    assert box.is_hidden()
+    phone.get_by_role("checkbox", name="Email").check()
+    assert box.is_hidden()
+    phone.get_by_role("checkbox", name="Other").check()
+    assert box.is_visible()
+    assert phone.evaluate("document.activeElement.name") == "other"
+    phone.keyboard.type("Carrier pigeon")
+    phone.get_by_role("button", name="Next").click()
+    phone.wait_for_selector('main[data-question="country"]')
+    # Back on the screen, a stored "Other" text keeps its box open.
+    phone.get_by_role("button", name="Back").click()
+    phone.wait_for_selector('main[data-question="channels"]')
+    assert phone.get_by_role("textbox", name="Other").input_value() == "Carrier pigeon"
+    assert phone.get_by_role("textbox", name="Other").is_visible()
+    answers = dict(Response.objects.get().answers.values_list("question_key", "value"))
+    assert answers["channels"] == ["Email", "Carrier pigeon"]

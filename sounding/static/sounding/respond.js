@@ -30,6 +30,20 @@
     var target = focusError && screen.querySelector("[aria-invalid=true] input, [aria-invalid=true]");
     (target || screen.querySelector("h1") || screen).setAttribute("tabindex", "-1");
     (target || screen.querySelector("h1") || screen).focus();
+    syncOther(false);
+  }
+
+  // The "Other" text box appears once Other is picked (or already holds text), so a list of
+  // choices is not interrupted by a box most people never use. Without this script it is
+  // always shown.
+  function syncOther(focus) {
+    var box = screen.querySelector("label.other");
+    var pick = screen.querySelector("input[value='__other__'], option[value='__other__']");
+    if (!box || !pick) return;
+    var input = box.querySelector("input");
+    var on = pick.tagName === "OPTION" ? pick.selected : pick.checked;
+    box.hidden = !on && !input.value;
+    if (on && focus) input.focus();
   }
 
   function status(form, text) {
@@ -94,6 +108,9 @@
 
   screen.addEventListener("change", function (e) {
     var form = e.target.form;
+    if (e.target.type === "radio" || e.target.type === "checkbox" || e.target.tagName === "SELECT") {
+      syncOther(true);
+    }
     if (!form || !form.hasAttribute("data-auto") || e.target.type !== "radio") return;
     if (Date.now() - tapped > 1500) return;
     // A short pause lets the respondent see what they picked before the screen moves on.
@@ -130,6 +147,7 @@
   window.addEventListener("popstate", function (e) {
     if (e.state && e.state.html) show(e.state, false);
   });
+  syncOther(false);
   // Drop answers carried by the link from the address bar, so a reload cannot re-apply them.
   history.replaceState(snapshot(), "", screen.getAttribute("data-url") || location.href);
 })();
