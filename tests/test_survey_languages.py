@@ -97,7 +97,8 @@ def test_a_french_link_reads_french_and_stores_the_default_languages_values(
     assert ">Gratuite<" in html and 'value="Free"' in html
     assert "Suivant" in html
     html = answer(client, html, "Free").content.decode()
-    assert "Très insatisfait" in html and "Neutre" in html and "Satisfied" in html
+    # Labels left to their default read in French too.
+    assert "Très insatisfait" in html and "Neutre" in html and "Satisfait" in html
     html = answer(client, html, "5").content.decode()
     assert screen_of(html) == "done" and "Merci !" in html
     response = Response.objects.get()
@@ -171,3 +172,36 @@ def test_a_preview_link_without_a_session_is_an_ordinary_link_on_a_live_survey(
     assert "Preview" not in html
     answer(client, html, "Pro")
     assert Answer.objects.get().value == "Pro"
+
+
+@pytest.mark.django_db
+def test_default_labels_read_in_the_survey_language_and_authored_ones_stay(
+    workspace: Workspace,
+) -> None:
+    survey = Survey.create(
+        workspace,
+        {
+            "title": "Umfrage",
+            "language": "de",
+            "questions": [
+                {"key": "nps", "type": "nps", "prompt": "Wie wahrscheinlich?", "required": True},
+                {
+                    "key": "csat",
+                    "type": "csat",
+                    "prompt": "Wie zufrieden?",
+                    "labels": ["Mies", "Schlecht", "Neutral", "Gut", "Super"],
+                },
+            ],
+            "translations": {"fr": {"questions": {"nps": {"prompt": "Quelle probabilité ?"}}}},
+        },
+    )
+    survey.set_status(Status.LIVE)
+    # Stored as given: the defaults stay in English in the definition and the API.
+    assert survey.definition["questions"][0]["min_label"] == "Not at all likely"
+    client = Client()
+    html = client.get(survey.public_path() + "?user_braze_id=d1").content.decode()
+    assert "Überhaupt nicht wahrscheinlich" in html and "Not at all likely" not in html
+    html = answer(client, html, "8").content.decode()
+    assert "Mies" in html and "Very unsatisfied" not in html
+    french = Client().get(survey.public_path() + "?lang=fr").content.decode()
+    assert "Quelle probabilité ?" in french and "Pas du tout probable" in french

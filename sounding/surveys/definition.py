@@ -12,7 +12,7 @@ import unicodedata
 from typing import Any
 
 from sounding.surveys import conditions, translations
-from sounding.surveys.questions import QUESTION_TYPES, Problems
+from sounding.surveys.questions import OTHER_LABEL, QUESTION_TYPES, Problems
 from sounding.surveys.spec import Question, SurveySpec
 
 MAX_QUESTIONS = 200
@@ -172,7 +172,7 @@ def normalize(data: Any) -> dict[str, Any]:
         if "choices" in q:
             q["choices"] = [c.strip() for c in q["choices"]]
             q.setdefault("allow_other", False)
-            q.setdefault("other_label", "Other")
+            q.setdefault("other_label", OTHER_LABEL)
         if raw.get("show_if") is not None:
             q["show_if"] = conditions.normalized(raw["show_if"])
         out_questions.append(q)
@@ -195,6 +195,7 @@ def normalize(data: Any) -> dict[str, Any]:
 
 def build_spec(definition: dict[str, Any]) -> SurveySpec:
     """Turn a normalized definition into the immutable spec the app reads."""
+    language = definition.get("language", "en")
     questions = []
     for q in definition["questions"]:
         fixed = QUESTION_TYPES[q["type"]].defaults()
@@ -207,7 +208,7 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
                 required=q.get("required", False),
                 choices=tuple(q.get("choices", ())),
                 allow_other=q.get("allow_other", False),
-                other_label=q.get("other_label", "Other"),
+                other_label=q.get("other_label", OTHER_LABEL),
                 min=q.get("min", fixed.get("min")),
                 max=q.get("max", fixed.get("max")),
                 min_label=q.get("min_label", ""),
@@ -222,6 +223,6 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
         questions=tuple(questions),
         intro=definition.get("intro", ""),
         thank_you=definition.get("thank_you", ""),
-        language=definition.get("language", "en"),
+        language=language,
         translations=definition.get("translations", {}),
     )

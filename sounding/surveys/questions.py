@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from sounding.surveys.spec import Question
 
@@ -127,7 +129,7 @@ class NpsType(ScoreType):
     name = "nps"
     fields = frozenset({"min_label", "max_label"})
     fixed_range = (0, 10)
-    default_labels = ("Not at all likely", "Extremely likely")
+    default_labels = (gettext_noop("Not at all likely"), gettext_noop("Extremely likely"))
 
     def check(self, q: dict[str, Any], path: str, problems: Problems) -> None:
         for name in ("min_label", "max_label"):
@@ -140,7 +142,25 @@ class RatingType(NpsType):
     default_labels = ("", "")
 
 
-CSAT_LABELS = ("Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied", "Very satisfied")
+CSAT_LABELS = (
+    gettext_noop("Very unsatisfied"),
+    gettext_noop("Unsatisfied"),
+    gettext_noop("Neutral"),
+    gettext_noop("Satisfied"),
+    gettext_noop("Very satisfied"),
+)
+OTHER_LABEL = gettext_noop("Other")
+# Labels a definition gets when its author gives none. They are stored in English; a survey
+# read in another language shows them in that language where Sounding ships one.
+DEFAULT_LABELS = frozenset({*NpsType.default_labels, *CSAT_LABELS, OTHER_LABEL})
+
+
+def localized_default(text: str, language: str) -> str:
+    """`text` in `language` if it is a default label left as it was; otherwise `text`."""
+    if text not in DEFAULT_LABELS or language.split("-")[0].lower() == "en":
+        return text
+    with translation.override(language):
+        return translation.gettext(text)
 
 
 class CsatType(ScoreType):

@@ -81,17 +81,20 @@ class SurveySpec:
         return [self.language, *self.translations]
 
     def translated(self, language: str) -> SurveySpec:
-        """This survey as read in `language` (itself for its own or an unknown language).
+        """This survey as read in `language` (its own language for one it has no translation
+        for), with the default labels left untouched read in that language too.
 
         Built once per spec and language: a spec lives as long as its survey version.
         """
-        if language == self.language or language not in self.translations:
-            return self
+        if language not in self.translations:
+            language = self.language
+            if language.split("-")[0].lower() == "en":
+                return self  # nothing to translate: the defaults are English already
         found = self._translated.get(language)
         if found is None:
             from sounding.surveys.translations import translate
 
-            found = translate(self, language, self.translations[language])
+            found = translate(self, language, self.translations.get(language, {}))
             with _translating:
                 found = self._translated.setdefault(language, found)
         return found

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from sounding.surveys.questions import Problems
+from sounding.surveys.questions import Problems, localized_default
 from sounding.surveys.spec import Question, SurveySpec
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -143,22 +143,29 @@ def normalize(raw: Any, language: str, questions: list[dict[str, Any]], problems
     return out
 
 
-def _translate_question(q: Question, texts: Mapping[str, Any]) -> Question:
-    changes: dict[str, Any] = {name: texts[name] for name in QUESTION_TEXTS if texts.get(name)}
+def _translate_question(q: Question, texts: Mapping[str, Any], language: str) -> Question:
+    # A default label nobody translated still reads in the language, where one ships.
+    changes: dict[str, Any] = {
+        name: localized_default(getattr(q, name), language)
+        for name in ("min_label", "max_label", "other_label")
+    }
+    changes.update({name: texts[name] for name in QUESTION_TEXTS if texts.get(name)})
     if texts.get("choices"):
         labels = texts["choices"]
         changes["choice_labels"] = tuple(labels.get(c, c) for c in q.choices)
-    if texts.get("labels"):
-        given = texts["labels"]
-        changes["labels"] = tuple(
-            given[i] if i < len(given) and given[i] else label for i, label in enumerate(q.labels)
-        )
-    return replace(q, **changes) if changes else q
+    given = texts.get("labels") or []
+    changes["labels"] = tuple(
+        given[i] if i < len(given) and given[i] else localized_default(label, language)
+        for i, label in enumerate(q.labels)
+    )
+    return replace(q, **changes)
 
 
 def translate(spec: SurveySpec, language: str, texts: Mapping[str, Any]) -> SurveySpec:
     by_key = texts.get("questions", {})
-    questions = tuple(_translate_question(q, by_key.get(q.key, {})) for q in spec.questions)
+    questions = tuple(
+        _translate_question(q, by_key.get(q.key, {}), language) for q in spec.questions
+    )
     return replace(
         spec,
         title=texts.get("title") or spec.title,
