@@ -121,7 +121,10 @@ def stop_on_signals(stop: threading.Event) -> None:
     """Turn SIGTERM and Ctrl-C into `stop`, so shutdown is orderly and prints no traceback."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # A handler runs on the main thread, which may be inside `stop.wait()` holding the
+        # event's lock; `stop.set()` from here would then wait for itself forever (a second
+        # SIGTERM right after the first did exactly that). A fresh thread waits its turn.
+        threading.Thread(target=stop.set, daemon=True).start()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
