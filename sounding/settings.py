@@ -6,8 +6,10 @@ See docs/configuration.md for every variable.
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from sounding.datadir import data_dir, persistent_secret, read_secret
 from sounding.settings_email import email_settings
@@ -18,6 +20,22 @@ BASE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _whole(name: str, raw: str) -> int:
+    """A count from the environment; anything else stops the process, naming the variable."""
+    if not raw.strip().isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number (0 or more), not {raw!r}.")
+    return int(raw)
+
+
+def _networks(name: str, raw: str) -> list[IPv4Network | IPv6Network]:
+    try:
+        return [ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()]
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"{name} must list IP addresses or networks (10.0.0.0/8), comma-separated: {error}."
+        ) from error
 
 
 SECRET_KEY = read_secret("SOUNDING_SECRET_KEY") or persistent_secret(DATA_DIR, "secret_key")
@@ -177,6 +195,35 @@ METRICS_TOKEN = read_secret("SOUNDING_METRICS_TOKEN")
 WIRE_LOG = _flag("SOUNDING_WIRE_LOG")
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Production over HTTPS (docs/configuration.md#sounding_secure): secure cookies, a redirect
+# from plain HTTP, and HSTS. Behind a proxy that terminates TLS this needs
+# SOUNDING_TRUST_X_FORWARDED_PROTO too, or every request would look like plain HTTP.
+if _flag("SOUNDING_SECURE"):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    # Prometheus usually scrapes over plain HTTP on the machine itself.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+    SECURE_HSTS_SECONDS = _whole(
+        "SOUNDING_HSTS_SECONDS", os.environ.get("SOUNDING_HSTS_SECONDS", "31536000")
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Signed survey links: how long a replaced signing secret is still accepted.
+SIGNING_GRACE_DAYS = _whole(
+    "SOUNDING_SIGNING_GRACE_DAYS", os.environ.get("SOUNDING_SIGNING_GRACE_DAYS", "7")
+)
+# Answers a web process takes per minute from one client address and for one survey (see
+# sounding.collect.ratelimit); 0 turns a limit off.
+RATE_LIMIT_IP = _whole("SOUNDING_RATE_LIMIT_IP", os.environ.get("SOUNDING_RATE_LIMIT_IP", "600"))
+RATE_LIMIT_SURVEY = _whole(
+    "SOUNDING_RATE_LIMIT_SURVEY", os.environ.get("SOUNDING_RATE_LIMIT_SURVEY", "30000")
+)
+# Reverse proxies whose X-Forwarded-For names the client, for the per-address limit.
+TRUSTED_PROXIES = _networks(
+    "SOUNDING_TRUSTED_PROXIES", os.environ.get("SOUNDING_TRUSTED_PROXIES", "")
+)
 
 LOGGING = {
     "version": 1,

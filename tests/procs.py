@@ -27,11 +27,16 @@ STOP_TIMEOUT = 20.0
 
 
 def cli_env(data_dir: Path) -> dict[str, str]:
-    """The test environment minus any Sounding or database setting, plus `data_dir`."""
+    """The test environment minus any Sounding or database setting, plus `data_dir`.
+
+    Also minus DJANGO_ALLOW_ASYNC_UNSAFE, which the browser tests set in this process: a real
+    Sounding process never has it, and `check --deploy` rightly refuses it.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("SOUNDING_") and key != "DATABASE_URL"
+        if not key.startswith("SOUNDING_")
+        and key not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env["SOUNDING_DATA_DIR"] = str(data_dir)
     env["DJANGO_SETTINGS_MODULE"] = "sounding.settings"

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from sounding.collect import store
+from sounding.accounts.models import User, Workspace
+from sounding.collect import signatures, store
+from sounding.collect.models import Response
+from sounding.destinations.braze import signing
+from sounding.destinations.braze.models import SurveyBraze
+from sounding.destinations.braze.setup import save_survey_config, survey_config
+from sounding.surveys.models import Status, Survey
+from tests.delivery_fixtures import PULSE
 
 # Each lookup, and the index terms SQLite must search by (not merely some index: an index on
 # the survey alone would still read every response of a busy survey).
@@ -49,3 +59,40 @@ def test_the_store_runs_the_lookups_checked_here() -> None:
     assert "survey_id = %s AND identity_kind = %s AND identity_value = %s" in source
     assert "token = %s AND survey_id = %s" in source
     assert "FROM collect_answer WHERE response_id = %s" in source
+
+
+# --- A warm request on a signed survey: the signature costs no query ------------------------
+
+
+def _answer_nps(survey: Survey, params: dict[str, str]) -> list[str]:
+    """The SQL of one answer POST of a warm process, as the survey's own form sends it."""
+    client = Client()
+    path = f"{survey.public_path()}?{urlencode(params)}"
+    client.post(path, {"q": "nps", "a": "8", "nav": "next"})  # warms the caches
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post(path, {"q": "nps", "a": "9", "nav": "next"})
+    assert answer.status_code == 200, answer.content
+    return [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.django_db
+def test_a_signed_survey_costs_no_extra_query_on_a_warm_request(
+    workspace: Workspace, owner: User
+) -> None:
+    signatures.forget()
+    plain, signed = (Survey.create(workspace, PULSE, owner) for _ in range(2))
+    for survey in (plain, signed):
+        survey.set_status(Status.LIVE)
+    config = survey_config(signed)
+    signing.set_signed(config, True)
+    save_survey_config(signed, config)
+    signed.refresh_from_db()
+    secret = SurveyBraze.objects.get(survey=signed).signing_secret()
+    signature = signatures.signature(secret.encode(), "abc")
+
+    unsigned_sql = _answer_nps(plain, {"user_braze_id": "abc"})
+    signed_sql = _answer_nps(signed, {"user_braze_id": "abc", "sig": signature})
+
+    assert len(signed_sql) == len(unsigned_sql)
+    assert not [sql for sql in signed_sql if "braze_surveybraze" in sql]
+    assert Response.objects.filter(survey=signed, braze_id="abc").exists()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -22,7 +23,7 @@ from sounding.api.errors import ApiError
 from sounding.api.schemas import AUTH_ERRORS, BODY_ERRORS, READ_ERRORS
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.delivery import backfill
-from sounding.destinations.braze import clusters, mapping
+from sounding.destinations.braze import clusters, mapping, signing
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
@@ -48,7 +49,15 @@ INVALID_SETTINGS = "The Braze settings are not valid."
 INVALID_INTEGRATION = "The survey's Braze integration is not valid."
 NOT_AN_OBJECT = [{"path": "$", "message": "must be a JSON object"}]
 SETTING_FIELDS = ("rest_endpoint", "api_key", "requests_per_second")
-SURVEY_FIELDS = ("enabled", "identifier", "attribute_names", "events", "backfill")
+SURVEY_FIELDS = (
+    "enabled",
+    "identifier",
+    "attribute_names",
+    "events",
+    "signed_links",
+    "rotate_signing_secret",
+    "backfill",
+)
 EVENT_FIELDS = {"per_answer": "per_answer_events", "on_completion": "completion_event"}
 
 
@@ -85,7 +94,20 @@ class SurveyBrazeOut(Schema):
         "it out."
     )
     events: EventsOut
-    link: str = Field(description="The survey link to paste into a Braze message (Liquid).")
+    signed_links: bool = Field(
+        description="Whether the link must carry Braze's signature of the identity (`sig`)."
+    )
+    signing_secret_created_at: datetime | None = Field(
+        description="When the current signing secret was made; the secret is never returned."
+    )
+    previous_signing_secret_valid_until: datetime | None = Field(
+        description="Until when links signed with the replaced secret still work; null: none."
+    )
+    link: str = Field(
+        description="The survey link to paste into a Braze message (Liquid). With signed "
+        "links, `SIGNING_SECRET` stands for the secret: copy the link with it from the "
+        "survey's Braze page."
+    )
     attributes: list[AttributeOut]
     unsent_responses: int = Field(
         description="Identified responses never sent to Braze (what a backfill would send)."
@@ -138,6 +160,12 @@ SURVEY_BODY = _body(
                     "on_completion": {"type": "boolean"},
                 },
             },
+            "signed_links": {"type": "boolean"},
+            "rotate_signing_secret": {
+                "type": "boolean",
+                "description": "true: a new secret; links signed with the current one keep "
+                "working for the grace period (SOUNDING_SIGNING_GRACE_DAYS).",
+            },
             "backfill": {"type": "boolean"},
         },
     },
@@ -146,6 +174,7 @@ SURVEY_BODY = _body(
         "identifier": "braze_id",
         "attribute_names": {"nps": "NPS score", "feedback": None},
         "events": {"per_answer": False, "on_completion": True},
+        "signed_links": False,
     },
 )
 
@@ -205,6 +234,10 @@ def endpoint_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: P
         return clusters.resolve(value)
     except clusters.EndpointError as error:
         out.append(problem("$.rest_endpoint", str(error)))
+        return ""
+    except ValueError:
+        # urlsplit refuses some text outright (brackets that hold no IPv6 address).
+        out.append(problem("$.rest_endpoint", "is not a cluster name nor an address"))
         return ""
 
 
@@ -292,7 +325,18 @@ def survey_out(
             "per_answer": config.per_answer_events,
             "on_completion": config.completion_event,
         },
-        "link": survey_link(survey, config.identifier, site_base(request)),
+        "signed_links": config.signed_links,
+        "signing_secret_created_at": config.signing_secret_created_at
+        if config.signed_links
+        else None,
+        "previous_signing_secret_valid_until": _previous_until(config),
+        # The secret stays on the survey's page: an API answer ends up in logs and scripts.
+        "link": survey_link(
+            survey,
+            config.identifier,
+            site_base(request),
+            signing.PLACEHOLDER if config.signed_links else None,
+        ),
         "attributes": [
             {"question_key": q.key, "prompt": q.prompt, "attribute_name": effective.get(q.key)}
             for q in spec.questions
@@ -300,6 +344,13 @@ def survey_out(
         "unsent_responses": backfill.owed_count(survey, KIND),
         "backfilled": backfilled,
     }
+
+
+def _previous_until(config: SurveyBraze) -> datetime | None:
+    until = config.previous_secret_expires_at
+    if not config.signed_links or not config.previous_secret_encrypted or until is None:
+        return None
+    return until if until > timezone.now() else None
 
 
 def _flag(body: Mapping[str, Any], name: str, path: str, out: Problems) -> bool | None:
@@ -359,7 +410,24 @@ def survey_changes(body: Mapping[str, Any], out: Problems) -> dict[str, Any]:
     names = names_input(body, out)
     if names is not None:
         changes["attribute_names"] = names
+    signed = _flag(body, "signed_links", "$.signed_links", out)
+    if signed is not None:
+        changes["signed_links"] = signed
     return changes | events_input(body, out)
+
+
+def apply_signing(
+    config: SurveyBraze, changes: Mapping[str, Any], rotate: bool | None, out: Problems
+) -> None:
+    """Turn signing on or off and rotate the secret, as asked."""
+    had_secret = bool(config.signing_secret_encrypted)
+    if "signed_links" in changes:
+        signing.set_signed(config, changes["signed_links"])
+    if rotate and not config.signed_links:
+        out.append(problem("$.rotate_signing_secret", "needs signed links on (signed_links: true)"))
+    elif rotate and had_secret:
+        # A secret made by this very request is new already.
+        signing.rotate(config)
 
 
 def check_names(
@@ -396,11 +464,14 @@ def put_survey_braze(request: HttpRequest, survey_id: SurveyId) -> dict[str, Any
     out = unknown_fields(body, SURVEY_FIELDS)
     changes = survey_changes(body, out)
     wants_backfill = _flag(body, "backfill", "$.backfill", out)
+    rotate = _flag(body, "rotate_signing_secret", "$.rotate_signing_secret", out)
     config = survey_config(survey)
     for field, value in changes.items():
-        setattr(config, field, value)
+        if field != "signed_links":
+            setattr(config, field, value)
     if not out:
         check_names(survey, config, changes, out)
+        apply_signing(config, changes, rotate, out)
     if wants_backfill and not config.enabled:
         out.append(problem("$.backfill", "needs the integration on (enabled: true)"))
     if out:

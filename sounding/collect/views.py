@@ -18,7 +18,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import flow, store, widgets
+from sounding.collect import flow, ratelimit, signatures, store, widgets
 from sounding.collect.models import Response
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
@@ -342,6 +342,11 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     _activate(language)
     visit = Visit(survey, language, preview)
     ctx = flow.read_link(request.GET, visit.spec)
+    if not preview:
+        # Before anything is stored: a flood, or a link whose signature does not hold.
+        refused = ratelimit.check(request, survey, ctx) or signatures.check(request, survey)
+        if refused is not None:
+            return refused.page(request, survey, visit.spec)
     if request.method == "POST":
         return _submit(request, visit, ctx)
     return _show(request, visit, ctx)

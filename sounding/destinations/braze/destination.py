@@ -11,6 +11,7 @@ from typing import Any
 from sounding.delivery.protocol import Answer, Connection, Item, Parcel
 from sounding.destinations.braze import client, errors, mapping
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.destinations.braze.signing import liquid_signature
 from sounding.surveys.models import Survey
 from sounding.vault import VaultError
 
@@ -181,11 +182,17 @@ def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
     return parcel
 
 
-def survey_link(survey: Survey, identifier: str, base: str) -> str:
-    """The link to paste into a Braze message; Braze fills the Liquid tag per recipient."""
+def survey_link(survey: Survey, identifier: str, base: str, secret: str | None = None) -> str:
+    """The link to paste into a Braze message; Braze fills the Liquid tags per recipient.
+
+    With a signing `secret` (signed links), Braze also signs the identity into `sig`.
+    """
     tags = {
         "braze_id": "user_braze_id={{${braze_id}}}",
         "external_id": "user_external_id={{${user_id} | url_param_escape}}",
         "email": "user_email={{${email_address} | url_param_escape}}",
     }
-    return f"{base}{survey.public_path()}?{tags[identifier]}"
+    link = f"{base}{survey.public_path()}?{tags[identifier]}"
+    if secret is not None:
+        link += f"&sig={liquid_signature(identifier, secret)}"
+    return link

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from sounding.destinations.braze import clusters
+from sounding.destinations.braze import clusters, signing
 from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
 from sounding.destinations.braze.setup import blocking_problems
 from sounding.surveys.authoring import type_label
@@ -137,6 +137,12 @@ class SurveyBrazeForm(Form):
         widget=forms.RadioSelect,
         help_text="What the survey link carries to find the person’s Braze profile.",
     )
+    signed_links = forms.BooleanField(
+        label="Sign the links",
+        required=False,
+        help_text="Braze adds a signature made with this survey’s secret to each link, and "
+        "the survey refuses a link whose person was changed by hand, or that has no person.",
+    )
     per_answer_events = forms.BooleanField(
         label="Send an event for each answer (sounding_question_answered)",
         required=False,
@@ -188,6 +194,7 @@ class SurveyBrazeForm(Form):
         initial: dict[str, Any] = {
             "enabled": config.enabled,
             "identifier": config.identifier,
+            "signed_links": config.signed_links,
             "per_answer_events": config.per_answer_events,
             "completion_event": config.completion_event,
         }
@@ -229,6 +236,7 @@ class SurveyBrazeForm(Form):
         data = self.cleaned_data
         config.enabled = data["enabled"]
         config.identifier = data["identifier"]
+        signing.set_signed(config, data["signed_links"])
         config.attribute_names = self.overrides()
         config.per_answer_events = data["per_answer_events"]
         config.completion_event = data["completion_event"]

@@ -55,7 +55,24 @@ class SurveyBraze(models.Model):
     attribute_names = models.JSONField(default=dict, blank=True)
     per_answer_events = models.BooleanField(default=False)
     completion_event = models.BooleanField(default=False)
+    # Signed links (sounding.destinations.braze.signing): the respondent page refuses a link
+    # whose identity does not carry a signature made with one of these secrets. Both are
+    # Fernet tokens, like the API key; the previous one is accepted until its expiry.
+    signed_links = models.BooleanField(default=False)
+    signing_secret_encrypted = models.TextField(blank=True)
+    signing_secret_created_at = models.DateTimeField(null=True, blank=True)
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.survey}: {'on' if self.enabled else 'off'}"
+
+    def signing_secret(self) -> str:
+        """The current secret in clear (raises VaultError when it cannot be decrypted)."""
+        return vault.decrypt(self.signing_secret_encrypted) if self.signing_secret_encrypted else ""
+
+    def previous_secret(self) -> str:
+        if not self.previous_secret_encrypted:
+            return ""
+        return vault.decrypt(self.previous_secret_encrypted)

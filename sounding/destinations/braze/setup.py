@@ -11,13 +11,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
 from sounding.delivery import record
 from sounding.delivery.models import Lane
-from sounding.destinations.braze import mapping
+from sounding.destinations.braze import mapping, signing
 from sounding.destinations.braze.destination import KIND
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
 from sounding.surveys.models import Survey
@@ -99,11 +100,11 @@ def save_survey_config(survey: Survey, config: SurveyBraze) -> None:
     with transaction.atomic():
         locked = Survey.objects.select_for_update().get(pk=survey.pk)
         config.survey = locked
-        if config.pk is None:
+        stored = SurveyBraze.objects.filter(survey=locked).values("pk", *signing.STATE_FIELDS)
+        before = stored.first()
+        if config.pk is None and before is not None:
             # Someone else's first save may have won the lock: update theirs, not a twin.
-            config.pk = (
-                SurveyBraze.objects.filter(survey=locked).values_list("pk", flat=True).first()
-            )
+            config.pk = before["pk"]
         config.updated_at = timezone.now()
         config.save()
         kinds = [kind for kind in locked.destinations or () if kind != KIND]
@@ -112,4 +113,14 @@ def save_survey_config(survey: Survey, config: SurveyBraze) -> None:
         if kinds != locked.destinations:
             locked.destinations = kinds
             locked.save(update_fields=["destinations"])
+        if _signing_changed(before, config):
+            # The respondent path caches the signing keys per survey version, in every process.
+            Survey.objects.filter(pk=locked.pk).update(version=F("version") + 1)
+            survey.version = locked.version + 1
     survey.destinations = kinds
+
+
+def _signing_changed(before: dict[str, Any] | None, config: SurveyBraze) -> bool:
+    if before is None:
+        return config.signed_links
+    return tuple(before[name] for name in signing.STATE_FIELDS) != signing.state(config)

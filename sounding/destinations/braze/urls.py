@@ -6,4 +6,9 @@ urlpatterns = [
     path("settings/braze", views.braze_settings, name="braze-settings"),
     path("settings/braze/test", views.braze_test, name="braze-test"),
     path("surveys/<int:pk>/integrations/braze", views.survey_braze, name="survey-braze"),
+    path(
+        "surveys/<int:pk>/integrations/braze/rotate",
+        views.survey_braze_rotate,
+        name="survey-braze-rotate",
+    ),
 ]

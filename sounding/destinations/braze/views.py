@@ -10,13 +10,16 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sounding.delivery import backfill
-from sounding.destinations.braze import client, clusters, mapping
+from sounding.destinations.braze import client, clusters, mapping, signing
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     ConnectionForm,
@@ -115,9 +118,25 @@ def braze_test(request: HttpRequest) -> HttpResponse:
 # --- A survey's integration -----------------------------------------------------------------
 
 
-def links(request: HttpRequest, survey: Survey) -> dict[str, str]:
+def links(request: HttpRequest, survey: Survey, secret: str | None = None) -> dict[str, str]:
     base = site_base(request)
-    return {value: survey_link(survey, value, base) for value in Identifier.values}
+    return {value: survey_link(survey, value, base, secret) for value in Identifier.values}
+
+
+def shown_secret(config: SurveyBraze, can_edit: bool) -> tuple[str | None, str]:
+    """The secret the page may put in the links (None: unsigned links), and why it is hidden.
+
+    Braze needs the secret in the message, so the people who set the survey up see it inside
+    the link; a viewer sees a placeholder, like the API.
+    """
+    if not config.signed_links:
+        return None, ""
+    if not can_edit:
+        return signing.PLACEHOLDER, "hidden"
+    try:
+        return config.signing_secret(), ""
+    except VaultError:
+        return signing.PLACEHOLDER, "unreadable"
 
 
 def _warnings(survey: Survey, config: SurveyBraze) -> dict[str, str]:
@@ -132,10 +151,14 @@ def _survey_page(
     request: HttpRequest, survey: Survey, config: SurveyBraze, form: SurveyBrazeForm, owed: int
 ) -> HttpResponse:
     member = membership(request)
-    all_links = links(request, survey)
+    secret, hidden = shown_secret(config, member.can_edit)
+    all_links = links(request, survey, secret)
     context = {
         "survey": survey,
         "config": config,
+        "secret_hidden": hidden,
+        "previous_valid": _previous_valid(config),
+        "grace_days": settings.SIGNING_GRACE_DAYS,
         "form": form,
         "rows": form.rows(),
         "owed": owed,
@@ -149,7 +172,18 @@ def _survey_page(
     return render(request, "braze/survey.html", context)
 
 
-def _saved_message(was_on: bool, config: SurveyBraze, sent: int | None) -> str:
+def _previous_valid(config: SurveyBraze) -> bool:
+    expires = config.previous_secret_expires_at
+    return bool(config.previous_secret_encrypted and expires and expires > timezone.now())
+
+
+SIGNED_NOW = (
+    " Links are signed now: paste the new link into your Braze messages, as links without a "
+    "signature are refused."
+)
+
+
+def _saved_message(was_on: bool, config: SurveyBraze, sent: int | None, signed: bool) -> str:
     if config.enabled and not was_on:
         text = "Braze is on for this survey: new answers are sent as they come in."
     elif was_on and not config.enabled:
@@ -159,6 +193,8 @@ def _saved_message(was_on: bool, config: SurveyBraze, sent: int | None) -> str:
     if sent:
         some = "response is on its" if sent == 1 else "responses are on their"
         text += f" The {sent} existing {some} way too."
+    if config.signed_links and not signed:
+        text += SIGNED_NOW
     return text
 
 
@@ -170,10 +206,11 @@ def _save_survey(request: HttpRequest, survey: Survey) -> HttpResponse:
     if not (form.validate_names() and valid):
         return _survey_page(request, survey, config, form, owed)
     was_on = config.enabled and config.pk is not None
+    was_signed = config.signed_links
     form.apply(config)
     save_survey_config(survey, config)
     sent = backfill.resend_all(survey, KIND) if form.cleaned_data.get("backfill") else None
-    messages.success(request, _saved_message(was_on, config, sent))
+    messages.success(request, _saved_message(was_on, config, sent, was_signed))
     return redirect("survey-braze", pk=survey.pk)
 
 
@@ -195,3 +232,25 @@ def survey_braze(request: HttpRequest, pk: int) -> HttpResponse:
         read_only=not membership(request).can_edit,
     )
     return _survey_page(request, survey, config, form, owed)
+
+
+@require_POST
+@member_required
+def survey_braze_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new signing secret; links signed with the current one work for the grace period."""
+    survey = workspace_survey(request, pk)
+    if not membership(request).can_edit:
+        return render(request, "surveys/forbidden.html", status=403)
+    config = survey_config(survey)
+    if not config.signed_links:
+        messages.error(request, "Turn on “Sign the links” first: there is no secret to replace.")
+        return redirect("survey-braze", pk=survey.pk)
+    signing.rotate(config)
+    save_survey_config(survey, config)
+    until = date_format(timezone.localtime(config.previous_secret_expires_at), "DATETIME_FORMAT")
+    messages.success(
+        request,
+        "New secret made: paste the new link into your Braze messages. Links signed with the "
+        f"previous secret keep working until {until} (UTC).",
+    )
+    return redirect("survey-braze", pk=survey.pk)

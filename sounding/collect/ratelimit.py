@@ -1,0 +1,148 @@
+"""Limits on how fast answers come in: per client address and per survey.
+
+Counted are the requests that can store something: every answer POST, and a GET whose link
+carries an answer (which can create a response). Each is a token bucket in this process's
+memory, so checking costs no query and no lock held for long; the catch is that each web
+process counts on its own, and the effective limit is the setting times the number of web
+processes. A bucket holds half a minute's worth of requests, so a burst (thirty people opening
+the same email at once behind one office NAT) passes, and a flood is cut down to the rate.
+
+Requests from the machine itself (loopback) have no per-address limit: they are the operator's
+own tools, or a reverse proxy on the same host that was not declared in
+`SOUNDING_TRUSTED_PROXIES`, whose address would otherwise stand for every respondent at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from threading import Lock
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_noop
+
+from sounding.collect.flow import LinkContext
+from sounding.collect.refusals import Refusal
+from sounding.surveys.models import Survey
+
+HEADING = gettext_noop("Too many answers at once")
+FROM_ADDRESS = gettext_noop(
+    "Too many answers came from your network in a short time. Wait a minute, then try again: "
+    "the answers you already gave are saved."
+)
+FOR_SURVEY = gettext_noop(
+    "This survey is receiving too many answers right now. Wait a minute, then try again: the "
+    "answers you already gave are saved."
+)
+MAX_KEYS = 10_000
+logger = logging.getLogger(__name__)
+# Seconds from a clock that never goes back; tests put their own in.
+clock: Callable[[], float] = time.monotonic
+
+
+class Buckets:
+    """Token buckets by key, the least recently used forgotten first: a bucket not touched
+    for a while has refilled, so forgetting it changes nothing."""
+
+    def __init__(self, name: str = "", max_keys: int = MAX_KEYS) -> None:
+        self.name = name
+        self.max_keys = max_keys
+        # key -> tokens left, when counted, whether its requests are being refused
+        self._buckets: OrderedDict[str, tuple[float, float, bool]] = OrderedDict()
+        self._lock = Lock()
+
+    def take(self, key: str, per_minute: int, now: float) -> float:
+        """Spend one token: 0 when there was one, else the seconds until there is."""
+        rate = per_minute / 60
+        capacity = max(1.0, per_minute // 2)
+        with self._lock:
+            tokens, then, refusing = self._buckets.pop(key, (capacity, now, False))
+            tokens = min(capacity, tokens + (now - then) * rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
+            self._buckets[key] = (tokens - 1 if not wait else tokens, now, bool(wait))
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        if wait and not refusing:
+            # Once per flood, not once per refused request: the log must not become the flood.
+            logger.warning("Rate limit: %s %s is over %d a minute.", self.name, key, per_minute)
+        return wait
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+by_address = Buckets("address")
+by_survey = Buckets("survey")
+
+
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        address = ip_address(text.strip())
+    except ValueError:
+        return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    return address.ipv4_mapped or address if address.version == 6 else address
+
+
+def _trusted(address: IPv4Address | IPv6Address | None) -> bool:
+    return address is not None and any(address in net for net in settings.TRUSTED_PROXIES)
+
+
+def client_address(request: HttpRequest) -> IPv4Address | IPv6Address | None:
+    """The respondent's address: the peer, or, when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not one (those further left may be made up)."""
+    peer = _address(request.META.get("REMOTE_ADDR", ""))
+    if not _trusted(peer):
+        return peer
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")[:2000].split(",")
+    for hop in reversed(forwarded):
+        address = _address(hop)
+        if address is None:
+            break  # garbled: trust nothing further left
+        if not _trusted(address):
+            return address
+    return peer
+
+
+def address_key(address: IPv4Address | IPv6Address) -> str:
+    # One IPv6 subscriber holds a whole /64: counting each address would let it walk past.
+    if address.version == 6:
+        return str(ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def stores(request: HttpRequest, ctx: LinkContext) -> bool:
+    """Whether the request can store something: an answer POST, or a link carrying answers."""
+    return request.method == "POST" or (request.method == "GET" and bool(ctx.prefill))
+
+
+def check(request: HttpRequest, survey: Survey, ctx: LinkContext) -> Refusal | None:
+    """A 429 refusal when this request is over a limit, else None (and it is counted)."""
+    if not stores(request, ctx):
+        return None
+    now = clock()
+    address = client_address(request)
+    per_address = settings.RATE_LIMIT_IP
+    if per_address and address is not None and not address.is_loopback:
+        wait = by_address.take(address_key(address), per_address, now)
+        if wait:
+            return Refusal(429, HEADING, FROM_ADDRESS, math.ceil(wait))
+    per_survey = settings.RATE_LIMIT_SURVEY
+    if per_survey:
+        # By slug: random and never reused, unlike an id.
+        wait = by_survey.take(survey.slug, per_survey, now)
+        if wait:
+            return Refusal(429, HEADING, FOR_SURVEY, math.ceil(wait))
+    return None
+
+
+def forget() -> None:
+    """Empty every bucket (tests; a process never needs to)."""
+    by_address.clear()
+    by_survey.clear()

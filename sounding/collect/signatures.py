@@ -1,0 +1,120 @@
+"""Signed links on the respondent path: refuse a link whose identity Braze did not sign.
+
+A survey with signed links on (`sounding.destinations.braze.signing`) accepts a link only when
+its one identity parameter comes with `sig`, the HMAC-SHA256 of that value under the survey's
+secret (or the previous secret, during its grace period). A visit without any identity is
+refused too, unless it continues a response that exists already (the `r` token of its form or
+the cookie of its device): such a response could only have been started by a signed link.
+
+This runs on every respondent request, so the survey's keys are kept per process and keyed on
+the survey's version, which saving the signing setup bumps: a warm request costs no query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import OrderedDict
+from threading import Lock
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from sounding.collect import store
+from sounding.collect.models import IDENTITY_PARAMS
+from sounding.collect.refusals import Refusal
+from sounding.destinations.braze.signing import Keys, keys_for
+from sounding.surveys.models import Survey
+
+COOKIE_PREFIX = "sr_"  # the respondent pages' cookie (sounding.collect.views)
+MAX_SIGNATURE_LENGTH = 128  # a hex SHA-256 is 64 characters
+
+HEADING = gettext_noop("This link cannot be used")
+MISSING = Refusal(
+    403,
+    HEADING,
+    gettext_noop(
+        "This survey opens only from the link in the message you received. Open it again "
+        "from that message."
+    ),
+)
+CHANGED = Refusal(
+    403,
+    HEADING,
+    gettext_noop(
+        "This link is incomplete or was changed. Open the survey again from the message you "
+        "received, without editing the link."
+    ),
+)
+
+MAX_ENTRIES = 512
+_cache: OrderedDict[tuple[int, str, int], Keys] = OrderedDict()
+_lock = Lock()
+
+
+def keys_of(survey: Survey) -> Keys:
+    """The survey's signing keys; no query once this process has seen its current version."""
+    # The slug is in the key, as in the spec cache: ids can come back (a flushed database, a
+    # restored backup) and a random slug with its version names one survey state.
+    key = (survey.pk, survey.slug, survey.version)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    found = keys_for(survey.pk)
+    with _lock:
+        _cache[key] = found
+        while len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+    return found
+
+
+def signature(secret: bytes, value: str) -> str:
+    """What Braze's `{{ value | hmac_sha256_hex: 'secret' }}` gives."""
+    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+
+def signed(keys: Keys, value: str, sig: str) -> bool:
+    sig = sig.strip().lower()
+    if not sig or len(sig) > MAX_SIGNATURE_LENGTH:
+        return False
+    given = sig.encode()
+    # Every valid key is tried, so the time taken does not tell which one matched.
+    matches = [
+        hmac.compare_digest(signature(secret, value).encode(), given)
+        for secret in keys.valid_now(timezone.now())
+    ]
+    return any(matches)
+
+
+def _continues(request: HttpRequest, survey: Survey) -> bool:
+    """Whether the request goes on with a response that exists already."""
+    if request.method == "POST" and request.POST.get("r"):
+        # An answer posted by a survey form: the view refuses a token it cannot find (400)
+        # before storing anything, so no query is spent here on every answer.
+        return True
+    token = request.GET.get("r") or request.COOKIES.get(COOKIE_PREFIX + str(survey.pk), "")
+    return bool(token) and store.response_by_token(survey, token[:64]) is not None
+
+
+def check(request: HttpRequest, survey: Survey) -> Refusal | None:
+    """Why this request may not go on, or None. Nothing has been stored when it is called."""
+    keys = keys_of(survey)
+    if not keys.required:
+        return None
+    # The raw values: the signature covers exactly what Braze put in the link.
+    given = [request.GET[param] for param, _kind in IDENTITY_PARAMS if request.GET.get(param)]
+    if len(given) > 1:
+        # An identity added beside the signed one could still name the profile updated.
+        return CHANGED
+    if given:
+        return None if signed(keys, given[0], request.GET.get("sig", "")) else CHANGED
+    return None if _continues(request, survey) else MISSING
+
+
+def forget() -> None:
+    """Drop every cached key (tests; a process never needs to)."""
+    with _lock:
+        _cache.clear()
