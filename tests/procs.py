@@ -7,11 +7,14 @@ database pytest-django prepared, whichever DATABASE_URL the suite runs with.
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -227,3 +230,109 @@ class Processes:
         )
         assert result.returncode == 0, f"sounding {' '.join(args)} failed:\n{result.stderr}"
         return result.stdout
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process started in its own session and everything it started (a web server's
+    workers), as a crash or an OOM kill would, and reap it so its pid is free again."""
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=STOP_TIMEOUT)
+    # Its children were reparented; wait until none of the session is left running.
+    wait_for(lambda: not session_pids(proc.pid), STOP_TIMEOUT, f"session {proc.pid} to end")
+
+
+def web_answers(base: str) -> bool:
+    """Whether a web process answers on `base` (any answer below 500 from the sign-in page)."""
+    try:
+        return httpx.get(base + "/login", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+# --- a throwaway PostgreSQL server -----------------------------------------------------------
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresUnavailable(Exception):
+    """Why no throwaway PostgreSQL server can be run here (binaries or user missing)."""
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of its own in a temporary directory, on a free port, trusting local
+    connections: for tests that stop and restart a database server. Never the machine's
+    shared server, which the test suite itself runs on."""
+
+    def __init__(self, bin_dir: Path = POSTGRES_BIN) -> None:
+        self.bin_dir = bin_dir
+        if not (bin_dir / "initdb").exists():
+            raise PostgresUnavailable(f"no PostgreSQL binaries in {bin_dir}")
+        # initdb refuses to run as root: then the cluster belongs to the postgres OS user.
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            runuser = shutil.which("runuser")
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                owner = None
+            if runuser is None or owner is None:
+                raise PostgresUnavailable("running as root without runuser and a postgres user")
+            self.as_user = [runuser, "-u", "postgres", "--"]
+            self.owner = (owner.pw_uid, owner.pw_gid)
+        self.root = Path(tempfile.mkdtemp(prefix="sounding-pg-"))
+        if self.as_user:
+            os.chown(self.root, *self.owner)
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/sounding"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        result = subprocess.run(
+            [*self.as_user, *command], capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            log = self.log.read_text(errors="replace") if self.log.exists() else ""
+            raise AssertionError(f"{' '.join(command)} failed:\n{result.stderr}\n{log}")
+
+    def _pg_ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+            "-o", options, "-w", *args,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self._run(
+            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
+            "--auth=trust", "--no-sync",
+        )  # fmt: skip
+        self._pg_ctl("start")
+        import psycopg
+
+        with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as db:
+            db.execute("CREATE DATABASE sounding")
+
+    def restart(self) -> None:
+        """A fast restart: connections are cut, transactions in progress roll back."""
+        self._pg_ctl("restart", "-m", "fast")
+
+    def remove(self) -> None:
+        with suppress(AssertionError, subprocess.TimeoutExpired):
+            self._pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A started throwaway cluster, stopped and deleted afterwards, also when the test fails."""
+    server = ThrowawayPostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -419,8 +419,8 @@ def test_other_bad_fields_are_each_reported(owner_api: Client, live_survey: Surv
         )
     )
     assert problems == {
-        "$.colour": "is not a field here (enabled, identifier, attribute_names, events, signed_links, "
-        "rotate_signing_secret, backfill)",
+        "$.colour": "is not a field here (enabled, identifier, attribute_names, events, "
+        "signed_links, rotate_signing_secret, backfill)",
         "$.enabled": "must be true or false",
         "$.identifier": "must be one of: braze_id, external_id, email",
         "$.attribute_names": "must be an object of question key to name",

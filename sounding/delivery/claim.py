@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from sounding.delivery.models import Lane, Push, PushState
+from sounding import outbound
+from sounding.delivery import record
+from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 
 # Long enough for a request with its retries after a 400 split; a worker that dies holding a
 # lease is cleared sooner by `release_dead` when another worker on the same host starts.
@@ -27,6 +29,13 @@ SCAN = 2000
 # arriving together (one person's next answers, other people's) share it. Well under the
 # one-second promise, and skipped as soon as a request would be full.
 LINGER = timedelta(seconds=0.2)
+# The longest a request can be in the far end's hands before its worker gives up on it:
+# connecting, writing the body, then waiting for the answer (outbound's timeouts).
+IN_FLIGHT = timedelta(
+    seconds=sum(
+        t or 0 for t in (outbound.TIMEOUT.connect, outbound.TIMEOUT.write, outbound.TIMEOUT.read)
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -83,18 +92,21 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
         due = (
             _due(kind, now)
             .order_by("next_attempt_at", "id")
-            .values_list("id", "workspace_id", "user_key", "next_attempt_at")[:SCAN]
+            .values_list("id", "workspace_id", "user_key", "next_attempt_at", "claimed_by")[:SCAN]
         )
         picked: list[int] = []
+        ended: list[int] = []
         workspace_id: int | None = None
         oldest = now
-        for push_id, ws, key, due_at in due:
+        for push_id, ws, key, due_at, holder in due:
             if workspace_id is None:
                 workspace_id, oldest = ws, due_at
             if ws != workspace_id or key in busy:
                 continue
             busy.add(key)
             picked.append(push_id)
+            if holder:
+                ended.append(push_id)
             if len(picked) >= limit:
                 break
         if workspace_id is None or not picked:
@@ -102,6 +114,10 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
         if len(picked) < limit and now - oldest < LINGER:
             return None  # not full yet, and nobody has waited long
         Push.objects.filter(id__in=picked).update(claimed_by=worker, claimed_until=now + LEASE)
+        if ended:
+            # Leases that ran out (or were cut short by `end_lease`) without their worker
+            # recording an outcome: whatever that worker sent is of unknown outcome.
+            record.abandoned(ended)
     return Claim(workspace_id, picked)
 
 
@@ -112,8 +128,24 @@ def release(push_ids: list[int], worker: str) -> None:
     )
 
 
+def end_lease(worker: str, push_ids: list[int] | None = None) -> int:
+    """End the worker's leases now (on `push_ids`, or all of them) without settling: its round
+    stopped half way, after any request it made was answered or given up on. The next claim
+    takes the pushes, and counts what that request may have delivered (`record.abandoned`)."""
+    held = Push.objects.filter(claimed_by=worker)
+    if push_ids is not None:
+        held = held.filter(id__in=push_ids)
+    return held.update(claimed_until=timezone.now())
+
+
 def release_dead(host: str, alive: set[str]) -> int:
-    """Clear leases held by workers of this host that are gone (killed, crashed)."""
+    """End the leases held by workers of this host that are gone (killed, crashed).
+
+    A push whose request was still out when its worker died stays leased until that request
+    would have timed out (`IN_FLIGHT` after it started): Braze may still be working on it,
+    and sending the same person again before then could put two requests about them in
+    flight, the older of which could land last and undo a newer answer.
+    """
     held = (
         Push.objects.filter(claimed_by__startswith=f"{host}:")
         .exclude(claimed_by__in=alive)
@@ -123,7 +155,20 @@ def release_dead(host: str, alive: set[str]) -> int:
     dead = [w for w in held if not _alive(w)]
     if not dead:
         return 0
-    return Push.objects.filter(claimed_by__in=dead).update(claimed_by="", claimed_until=None)
+    now = timezone.now()
+    with transaction.atomic():
+        pushes = Push.objects.filter(claimed_by__in=dead)
+        sent = (
+            Attempt.objects.filter(push__in=pushes, outcome=Outcome.SENDING)
+            .values("push_id")
+            .annotate(started=Max("started_at"))
+        )
+        freed = pushes.update(claimed_until=now)
+        for row in sent:
+            Push.objects.filter(pk=row["push_id"], claimed_by__in=dead).update(
+                claimed_until=max(now, row["started"] + IN_FLIGHT)
+            )
+    return freed
 
 
 def _alive(worker: str) -> bool:

@@ -50,13 +50,19 @@ def deliver_due(kind: str, worker: str) -> int:
         conn = destination.connection(found.workspace_id)
         if isinstance(conn, str):
             record.pause(found.workspace_id, kind, conn, notify=False)
-            return len(found.push_ids)
-        parcels = build(destination, found.push_ids)
-        for batch in pack(parcels, destination.max_objects):
-            if not send(destination, conn, batch):
-                break
-    finally:
-        claims.release(found.push_ids, worker)
+        else:
+            parcels = build(destination, found.push_ids)
+            for batch in pack(parcels, destination.max_objects):
+                if not send(destination, conn, batch):
+                    break
+    except BaseException:
+        # Stopped half way (the database went away while recording an answer): a request may
+        # have been applied without its outcome written. Releasing would hide that; ending the
+        # lease lets the next claim take the pushes at once and count their events as
+        # ambiguous. If the database is still away, the worker ends them when it is back.
+        claims.end_lease(worker, found.push_ids)
+        raise
+    claims.release(found.push_ids, worker)
     return len(found.push_ids)
 
 
@@ -148,8 +154,10 @@ def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> boo
     """Send one request and act on the answer; False when the lane must stop for now."""
     objects = [obj for parcel in batch for obj in parcel.objects]
     request_id = uuid.uuid4().hex
-    record.start(request_id, batch, len(objects))
+    # The budget first: the attempt's start is then when the request goes out, which is what
+    # `claim.release_dead` counts from when its worker dies with the request in flight.
     _wait_for_budget(conn, destination.kind)
+    record.start(request_id, batch, len(objects))
     try:
         reply = destination.send(conn, objects)
     except Exception as exc:  # a bug must not lose the batch: retry it, visibly

@@ -111,6 +111,9 @@ class Attempt(models.Model):
     # How many objects the whole request carried, and what it carried for this push.
     request_objects = models.PositiveSmallIntegerField(default=0)
     payload = models.JSONField(default=list)
+    # Events among this push's objects: if the request's outcome is never recorded (its worker
+    # died), they may have arrived, and their re-send is counted as ambiguous.
+    events = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
@@ -36,6 +37,7 @@ def start(request_id: str, parcels: Iterable[Parcel], total: int) -> None:
             request_objects=total,
             payload=[obj for _, obj in p.objects],
             detail="; ".join(p.notes),
+            events=len(p.events),
         )
         for p in parcels
     )
@@ -59,6 +61,36 @@ def finish(
     if detail:
         fields["detail"] = detail[:2000]
     attempts.update(**fields)
+
+
+ABANDONED = (
+    "No answer recorded: the worker stopped during the request (killed, or its database went "
+    "away). Sent again; its events may arrive twice."
+)
+
+
+def abandoned(push_ids: Iterable[int]) -> int:
+    """Close the attempts of these pushes that never got an outcome: the worker that sent them
+    stopped before writing one. Braze may have applied them, so their events, sent again, are
+    counted as ambiguous, exactly as after a timeout. Returns how many attempts were closed."""
+    open_attempts = list(
+        Attempt.objects.filter(push_id__in=list(push_ids), outcome=Outcome.SENDING).values_list(
+            "id", "push_id", "events"
+        )
+    )
+    if not open_attempts:
+        return 0
+    Attempt.objects.filter(id__in=[row[0] for row in open_attempts]).update(
+        finished_at=timezone.now(), outcome=Outcome.RETRY, detail=ABANDONED
+    )
+    events: dict[int, int] = {}
+    for _, push_id, count in open_attempts:
+        events[push_id] = events.get(push_id, 0) + count
+    for push_id, count in events.items():
+        if count:
+            Push.objects.filter(pk=push_id).update(ambiguous_events=F("ambiguous_events") + count)
+    bump(pushes_retried=len(events), events_ambiguous=sum(events.values()))
+    return len(open_attempts)
 
 
 # The delivery log keeps this long; pushes keep their state and acknowledged values for ever.

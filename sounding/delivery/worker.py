@@ -45,9 +45,15 @@ def run_forever(stop: threading.Event) -> None:
         "delivery worker %s started (destinations: %s)", worker, ", ".join(destinations.REGISTRY)
     )
     pruned_at = swept_at = 0.0
+    failed = False
     while not stop.is_set():
         close_old_connections()
         try:
+            if failed:
+                # A round that failed may have left leases it could not end (the database was
+                # away): end them now, or its pushes would wait out the whole lease.
+                claim.end_lease(worker)
+                failed = False
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 record.prune()
@@ -59,6 +65,7 @@ def run_forever(stop: threading.Event) -> None:
             # The database went away or a bug: say so, wait, and go on; nothing was lost,
             # because nothing is settled until its outcome is written.
             log.exception("delivery round failed; trying again shortly")
+            failed = True
             stop.wait(ERROR_PAUSE_SECONDS)
             continue
         if not busy:
