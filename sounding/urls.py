@@ -12,3 +12,6 @@ urlpatterns = [
     path("s/", include("sounding.collect.urls")),
     path("api/v1/", include("sounding.api.urls")),
 ]
+
+# A request refused before a view could read it (a body too large): see sounding/bad_requests.py.
+handler400 = "sounding.bad_requests.bad_request"

@@ -198,6 +198,16 @@ def test_a_pasted_dashboard_address_is_turned_into_the_clusters_rest_endpoint(
 
 
 @pytest.mark.django_db
+def test_text_that_is_no_address_at_all_is_explained_not_a_500(
+    owner: User, workspace: Workspace
+) -> None:
+    page = logged_in(owner).post(SETTINGS, form(cluster="other", endpoint="[;,\\s]+"))
+    assert page.status_code == 200
+    assert "is not an address" in page.content.decode()
+    assert not BrazeSettings.objects.filter(workspace=workspace).exists()
+
+
+@pytest.mark.django_db
 def test_an_address_pasted_with_no_cluster_chosen_is_used(
     owner: User, workspace: Workspace
 ) -> None:

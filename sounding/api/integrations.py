@@ -235,10 +235,6 @@ def endpoint_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: P
     except clusters.EndpointError as error:
         out.append(problem("$.rest_endpoint", str(error)))
         return ""
-    except ValueError:
-        # urlsplit refuses some text outright (brackets that hold no IPv6 address).
-        out.append(problem("$.rest_endpoint", "is not a cluster name nor an address"))
-        return ""
 
 
 def key_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: Problems) -> str:

@@ -23,7 +23,10 @@ class Error(Schema):
 
 class ErrorList(Schema):
     detail: str
-    errors: list[ErrorItem]
+    # A fault in the request as a whole (a body that is not JSON) has no single path to name.
+    errors: list[ErrorItem] = Field(
+        default_factory=list, description="Each problem with its path, when there are any."
+    )
 
 
 class SurveyOut(Schema):

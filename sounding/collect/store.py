@@ -73,6 +73,10 @@ def _response_converters() -> list[tuple[Any, list[Any]]]:
 
 
 def response_by_token(survey: Survey, token: str) -> Response | None:
+    if "\x00" in token:
+        # No token holds NUL, and PostgreSQL refuses the query outright: an edited form or
+        # cookie, answered as an unknown token.
+        return None
     return _of(survey, _response("token = %s AND survey_id = %s", [token, survey.pk]))
 
 

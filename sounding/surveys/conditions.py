@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sounding.surveys.questions import Problems
+from sounding.surveys.questions import QUESTION_TYPES, Problems
 
 OPERATORS = ("equals", "one_of", "less_than", "greater_than")
 NUMERIC_TYPES = frozenset({"nps", "rating", "csat", "scale", "number"})
@@ -64,7 +64,13 @@ def _value_problem(earlier: Mapping[str, Any], value: Any) -> str | None:
     if kind in NUMERIC_TYPES:
         if not _is_number(value):
             return "must be a number"
-        low, high = earlier.get("min"), earlier.get("max")
+        # A range left out is the type's default (a scale is 1 to 5); a broken one is reported
+        # on that question, and ignored here.
+        defaults = QUESTION_TYPES[kind].defaults()
+        low, high = (
+            bound if _is_number(bound) else None
+            for bound in (earlier.get(name, defaults.get(name)) for name in ("min", "max"))
+        )
         fixed = {"nps": (0, 10), "rating": (1, 5), "csat": (1, 5)}.get(kind)
         if fixed:
             low, high = fixed
@@ -72,7 +78,9 @@ def _value_problem(earlier: Mapping[str, Any], value: Any) -> str | None:
             return "is not an answer that question can have"
         return None
     if kind in CHOICE_TYPES:
-        choices = [c.strip() for c in earlier.get("choices", []) if isinstance(c, str)]
+        given = earlier.get("choices")
+        given = given if isinstance(given, list) else []
+        choices = [c.strip() for c in given if isinstance(c, str)]
         if not isinstance(value, str) or value not in choices:
             return "must be one of that question's choices"
         return None

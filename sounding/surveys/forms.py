@@ -68,7 +68,9 @@ def parse_json(text: str) -> Any:
         raise forms.ValidationError(
             f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
         ) from None
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        raise forms.ValidationError("This is not valid JSON: it is nested too deeply.") from None
+    except ValueError as error:
         raise forms.ValidationError(f"This is not valid JSON: {error}.") from None
 
 
@@ -391,7 +393,7 @@ class QuestionEditForm(QuestionForm):
         text = self.cleaned_data["choice_origins"]
         try:
             origins = json.loads(text) if text else None
-        except ValueError:
+        except (ValueError, RecursionError):  # a hand-edited hidden field: read as absent
             return None
         if isinstance(origins, list) and all(isinstance(o, str) for o in origins):
             return origins

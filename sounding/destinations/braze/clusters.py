@@ -65,8 +65,14 @@ def resolve(text: str) -> str:
     if custom:
         return custom
     url = value if "://" in value else f"https://{value}"
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # "[;,\s]+" and other text that is no address at all
+        raise EndpointError(
+            f"{value} is not an address. Pick your cluster from the list, or paste the address "
+            "you use to sign in to Braze (like https://dashboard-03.braze.com)."
+        ) from None
     if host in _BY_HOST:
         if parts.scheme != "https":
             raise EndpointError("Braze is only reached over https://.")
