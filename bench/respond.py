@@ -14,6 +14,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,11 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psycopg
@@ -59,6 +61,13 @@ ANSWERS: dict[str, list[str]] = {
     "renew": ["yes"],
     "comment": ["Quick and friendly.\nWould come back."],
 }
+# A complete response: finished, with one stored answer per question of the survey.
+STORED_SQL = (
+    "SELECT count(*) FROM collect_response r WHERE r.completed_at IS NOT NULL AND "
+    f"(SELECT count(*) FROM collect_answer a WHERE a.response_id = r.id) = {len(ANSWERS)}"
+)
+Target = TypeVar("Target")  # what a submit function needs to find the survey
+Submit = Callable[[httpx.Client, Target, str], None]
 
 
 @dataclass
@@ -69,6 +78,22 @@ class Point:
     errors: list[str] = field(default_factory=list)
     server_cpu: float = 0.0  # seconds, every process of the serve session
     client_cpu: float = 0.0  # seconds, every client process
+
+
+@dataclass
+class Outcome:
+    """One server measured on one database: its points, and what it really stored."""
+
+    db: str
+    points: list[Point]
+    rss: dict[str, list[float]]  # peak RSS MB by role
+    notes: list[str] = field(default_factory=list)  # printed above the table
+    credited: int = 0  # submissions the clients completed, warm-up included
+    stored: int = 0  # complete responses counted in the database afterwards
+
+    @property
+    def workers(self) -> int:
+        return len(self.rss.get("web workers", []))
 
 
 def server_env(data_dir: str, db: str) -> dict[str, str]:
@@ -99,6 +124,37 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     if done.returncode:
         raise SystemExit(f"sounding {args[0]} failed:\n{done.stderr}")
     return done.stdout.strip()
+
+
+def start_session(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A server in its own session and process group: measured and killed as a whole."""
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
+
+
+def kill_session(proc: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def count_stored(db: str, where: str, sql: str) -> int:
+    """The single number `sql` selects, from the SQLite file or PostgreSQL URL `where`."""
+    if db == "sqlite":
+        with closing(sqlite3.connect(where)) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+    with psycopg.connect(where, connect_timeout=5) as conn:
+        row = conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+
+def check_stored(name: str, outcome: Outcome) -> None:
+    """A benchmark that counts submissions the server lost would be worse than none."""
+    if outcome.stored < outcome.credited:
+        raise SystemExit(
+            f"{name} on {outcome.db} stored {outcome.stored} complete responses, but the clients "
+            f"completed {outcome.credited} submissions: the figures would be wrong, stopping."
+        )
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -182,6 +238,9 @@ def server_cpu_seconds(sid: int) -> float:
     return sum(int(f[11]) + int(f[12]) for f in session_stats(sid).values()) / CLK_TCK
 
 
+Role = Callable[[int, int, list[str]], str]
+
+
 def role_of(sid: int, pid: int, fields: list[str]) -> str:
     """Granian forks its workers, so roles come from the process tree, not command lines."""
     if pid == sid:
@@ -202,12 +261,12 @@ def cpu_by_role(sid: int) -> dict[str, float]:
     return used
 
 
-def peak_rss_mb(sid: int) -> dict[str, list[float]]:
-    """VmHWM by role."""
+def peak_rss_mb(sid: int, classify: Role = role_of) -> dict[str, list[float]]:
+    """VmHWM by role, as `classify(sid, pid, stat fields)` names it."""
     roles: dict[str, list[float]] = {}
     for pid, fields in session_stats(sid).items():
         with suppress(OSError, StopIteration):
-            role = role_of(sid, pid, fields)
+            role = classify(sid, pid, fields)
             status = Path(f"/proc/{pid}/status").read_text().splitlines()
             kb = next(line for line in status if line.startswith("VmHWM:")).split()[1]
             roles.setdefault(role, []).append(int(kb) / 1024)
@@ -229,9 +288,17 @@ def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
         raise AssertionError("the last answer did not lead to the thank-you page")
 
 
-def respond_until(url: str, slug: str, threads: int, deadline: float, cap: int) -> Point:
-    """One client process: `threads` respondents until `deadline` or `cap` submissions.
-    `deadline` is on CLOCK_MONOTONIC, which Linux shares between processes."""
+def respond_until(
+    url: str,
+    target: Target,
+    threads: int,
+    deadline: float,
+    cap: int,
+    submit: Submit[Target] = submit_once,
+) -> Point:
+    """One client process: `threads` respondents until `deadline` or `cap` submissions, each
+    `submit(client, target, respondent id)`. `deadline` is on CLOCK_MONOTONIC, which Linux
+    shares between processes. `submit` must be a module-level function (it is pickled)."""
     point = Point(threads)
     tickets = itertools.count()  # next() on it is atomic under the GIL
     run_id = secrets.token_hex(4)  # so every submission is a new respondent
@@ -242,7 +309,7 @@ def respond_until(url: str, slug: str, threads: int, deadline: float, cap: int) 
             while time.monotonic() < deadline and (ticket := next(tickets)) < cap:
                 begin = time.perf_counter()
                 try:
-                    submit_once(client, slug, f"bench-{run_id}-{ticket}")
+                    submit(client, target, f"bench-{run_id}-{ticket}")
                 except (httpx.HTTPError, AssertionError, KeyError) as error:
                     with lock:
                         point.errors.append(f"{type(error).__name__}: {error}")
@@ -260,7 +327,13 @@ def respond_until(url: str, slug: str, threads: int, deadline: float, cap: int) 
     return point
 
 
-def run_point(url: str, slug: str, concurrency: int, args: argparse.Namespace) -> Point:
+def run_point(
+    url: str,
+    target: Target,
+    concurrency: int,
+    args: argparse.Namespace,
+    submit: Submit[Target] = submit_once,
+) -> Point:
     """Spread the threads over client processes: one interpreter's GIL must not be the limit."""
     procs = min(concurrency, args.client_processes)
     shares = [concurrency // procs + (i < concurrency % procs) for i in range(procs)]
@@ -268,7 +341,8 @@ def run_point(url: str, slug: str, concurrency: int, args: argparse.Namespace) -
     with ProcessPoolExecutor(procs) as pool:
         begin, deadline = time.perf_counter(), time.monotonic() + args.seconds
         cap = -(-args.max_submissions // procs)
-        for future in [pool.submit(respond_until, url, slug, n, deadline, cap) for n in shares]:
+        parts = [pool.submit(respond_until, url, target, n, deadline, cap, submit) for n in shares]
+        for future in parts:
             part = future.result()
             point.latencies += part.latencies
             point.errors += part.errors
@@ -277,15 +351,22 @@ def run_point(url: str, slug: str, concurrency: int, args: argparse.Namespace) -
     return point
 
 
-def measure(sid: int, url: str, slug: str, args: argparse.Namespace) -> tuple[list[Point], int]:
+def measure(
+    sid: int,
+    url: str,
+    target: Target,
+    args: argparse.Namespace,
+    submit: Submit[Target] = submit_once,
+) -> tuple[list[Point], int]:
     """The points, and how many submissions the warm-up made."""
-    warm_up = respond_until(url, slug, 2, time.monotonic() + 2, WARM_UP_CAP)  # imports, pools
+    # Imports, templates and connection pools are loaded before anything is timed.
+    warm_up = respond_until(url, target, 2, time.monotonic() + 2, WARM_UP_CAP, submit)
     if warm_up.errors:  # a broken setup would otherwise only show as a table of errors
         raise SystemExit(f"the warm-up failed: {warm_up.errors[0]}")
     points: list[Point] = []
     for concurrency in args.concurrency:
         cpu_before = server_cpu_seconds(sid)
-        point = run_point(url, slug, concurrency, args)
+        point = run_point(url, target, concurrency, args, submit)
         point.server_cpu = server_cpu_seconds(sid) - cpu_before
         points.append(point)
     return points, len(warm_up.latencies)
@@ -296,35 +377,65 @@ def percentile_ms(values: list[float], pct: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(pct / 100 * len(ordered)))] if values else 0
 
 
+def align(rows: list[list[str]]) -> str:
+    """Right-aligned columns, the first row as the header."""
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def per_second(point: Point) -> float:
+    return len(point.latencies) / point.seconds if point.seconds else 0.0
+
+
+def cpu_ms(point: Point) -> float:
+    """Server CPU per completed submission."""
+    return 1000 * point.server_cpu / max(1, len(point.latencies))
+
+
+def rss_line(rss: dict[str, list[float]]) -> str:
+    sizes = (f"{role} {' + '.join(f'{mb:.0f}' for mb in sorted(mbs))}" for role, mbs in rss.items())
+    return "peak RSS MB: " + ", ".join(sorted(sizes))
+
+
 def table(points: list[Point]) -> str:
     rows = [["concurrency", "submissions/s", "p50 ms", "p95 ms", "p99 ms"]]
     rows[0] += ["server CPU ms/sub", "client CPU ms/sub", "submissions", "errors"]
     for p in points:
         done = max(1, len(p.latencies))
         rows.append(
-            [str(p.concurrency), f"{len(p.latencies) / p.seconds:.1f}"]
+            [str(p.concurrency), f"{per_second(p):.1f}"]
             + [f"{percentile_ms(p.latencies, pct):.0f}" for pct in (50, 95, 99)]
-            + [f"{1000 * p.server_cpu / done:.1f}", f"{1000 * p.client_cpu / done:.1f}"]
+            + [f"{cpu_ms(p):.1f}", f"{1000 * p.client_cpu / done:.1f}"]
             + [str(len(p.latencies)), str(len(p.errors))]
         )
-    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+    return align(rows)
 
 
-def report(
-    db: str, args: argparse.Namespace, points: list[Point], rss: dict[str, list[float]]
-) -> None:
-    workers = len(rss.get("web workers", []))
+def report(outcome: Outcome, args: argparse.Namespace) -> None:
+    for note in outcome.notes:
+        print(note)
     braze = ", Braze sync on" if args.braze else ""
-    print(f"\n{db} ({workers} web workers, {args.seconds:g} s per point{braze})")
-    print(table(points))
-    sizes = (f"{role} {' + '.join(f'{mb:.0f}' for mb in sorted(mbs))}" for role, mbs in rss.items())
-    print("peak RSS MB: " + ", ".join(sorted(sizes)))
-    for error in sorted({e for p in points for e in p.errors})[:5]:
+    print(f"\n{outcome.db} ({outcome.workers} web workers, {args.seconds:g} s per point{braze})")
+    print(table(outcome.points))
+    print(rss_line(outcome.rss))
+    print(f"stored: {outcome.stored} complete responses for {outcome.credited} submissions")
+    for error in sorted({e for p in outcome.points for e in p.errors})[:5]:
         print(f"  error: {error}")
 
 
-def bench_database(db: str, args: argparse.Namespace) -> None:
+def catch_up(sid: int, braze: str, submitted: int) -> str:
+    """Wait for delivery to finish; catching up after the load is part of the cost."""
+    cpu_before = server_cpu_seconds(sid)
+    users, took = wait_delivered(braze, submitted)
+    tail = server_cpu_seconds(sid) - cpu_before
+    return (
+        f"braze: {users} of {submitted} profiles updated; delivery caught up "
+        f"{took:.1f} s after the load, using {tail:.2f} s of CPU meanwhile"
+    )
+
+
+def bench_database(db: str, args: argparse.Namespace) -> Outcome:
+    """Sounding on `db`: measured, stopped, and its stored responses counted."""
     standin, braze = start_standin() if args.braze else (None, None)
     with tempfile.TemporaryDirectory(prefix="sounding-bench-") as data_dir:
         env, port, log = server_env(data_dir, db), free_port(), Path(data_dir) / "serve.log"
@@ -333,33 +444,26 @@ def bench_database(db: str, args: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{port}"
         command = [SOUNDING, "serve", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(args.workers)] if args.workers else []
-        with log.open("wb") as out:  # its own session and group: found and killed as a whole
-            proc = subprocess.Popen(
-                command, env=env, stdout=out, stderr=out, start_new_session=True
-            )
+        proc = start_session(command, env, log)
         try:
             wait_ready(proc, url, log)
             points, warmed = measure(proc.pid, url, publish_survey(url, env, braze), args)
+            outcome = Outcome(db, points, {}, credited=warmed)
+            outcome.credited += sum(len(p.latencies) for p in points)
             if braze:
-                # Catching up after the load is part of the cost; shown apart from the points.
-                cpu_before = server_cpu_seconds(proc.pid)
-                submitted = sum(len(p.latencies) for p in points) + warmed
-                users, took = wait_delivered(braze, submitted)
-                tail = server_cpu_seconds(proc.pid) - cpu_before
-                print(
-                    f"braze: {users} of {submitted} profiles updated; delivery caught up "
-                    f"{took:.1f} s after the load, using {tail:.2f} s of CPU meanwhile"
-                )
-            rss = peak_rss_mb(proc.pid)  # while every process is still there
-            used = cpu_by_role(proc.pid)
-            print("CPU s by role, whole run: " + ", ".join(f"{r} {s:.1f}" for r, s in used.items()))
+                outcome.notes.append(catch_up(proc.pid, braze, outcome.credited))
+            outcome.rss = peak_rss_mb(proc.pid)  # while every process is still there
+            used = cpu_by_role(proc.pid).items()
+            outcome.notes.append(
+                "CPU s by role, whole run: " + ", ".join(f"{r} {s:.1f}" for r, s in used)
+            )
         finally:
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            kill_session(proc)
             if standin is not None:
                 standin.kill()
-    report(db, args, points, rss)
+        where = PG_URL if db == "postgres" else str(Path(data_dir) / "sounding.sqlite3")
+        outcome.stored = count_stored(db, where, STORED_SQL)
+    return outcome
 
 
 def machine() -> str:
@@ -370,8 +474,8 @@ def machine() -> str:
     return f"machine: {cpus} CPUs ({model}), Python {platform.python_version()}, {when}"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of this script, which bench/peer.py shares."""
     add = parser.add_argument
     add("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     add("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 8, 32])
@@ -380,6 +484,11 @@ def parse_args() -> argparse.Namespace:
     add("--workers", type=int, help="web worker processes (default: the server's own)")
     add("--client-processes", type=int, default=len(os.sched_getaffinity(0)))
     add("--braze", action="store_true", help="send every answer to a local Braze stand-in")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(parser)
     return parser.parse_args()
 
 
@@ -399,7 +508,9 @@ def main() -> int:
     args = parse_args()
     print(machine())
     for db in databases(args.db):
-        bench_database(db, args)
+        outcome = bench_database(db, args)
+        report(outcome, args)
+        check_stored("Sounding", outcome)
     return 0
 
 
