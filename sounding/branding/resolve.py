@@ -7,9 +7,7 @@ on a warm request and still shows a change on the next request, in every process
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
-from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
@@ -28,9 +26,10 @@ from sounding.branding.contrast import (
 )
 from sounding.branding.images import EXTENSIONS
 from sounding.branding.models import DEFAULT_ACCENT, FONT_STACKS, Fill, Font, LogoChoice, Shape
+from sounding.surveys.cache import PerVersion
 
 if TYPE_CHECKING:
-    from sounding.surveys.models import Survey
+    pass
 
 RADII = {Shape.ROUNDED: ".625rem", Shape.PILL: "999px", Shape.SQUARE: "0"}
 FIELDS = ("accent", "button_shape", "button_fill", "font", "logo_alt")
@@ -177,25 +176,6 @@ def load(survey_id: int) -> Choices:
     )
 
 
-MAX_ENTRIES = 512
-_cache: OrderedDict[tuple[int, str, int], Brand] = OrderedDict()
-_lock = Lock()
-
-
-def brand_for(survey: Survey) -> Brand:
-    """The brand of `survey`'s respondent pages; no query once this process has seen its
-    current version."""
-    # The slug is in the key, as in the spec cache: ids can come back (a flushed database, a
-    # restored backup) and a random slug with its version names one survey state.
-    key = (survey.pk, survey.slug, survey.version)
-    with _lock:
-        brand = _cache.get(key)
-        if brand is not None:
-            _cache.move_to_end(key)
-            return brand
-    brand = brand_of(load(survey.pk))
-    with _lock:
-        _cache[key] = brand
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
-    return brand
+# The brand of a survey's respondent pages; no query once this process has seen its current
+# version (saving a brand bumps the versions of the surveys it applies to).
+brand_for: PerVersion[Brand] = PerVersion(lambda survey: brand_of(load(survey.pk)))

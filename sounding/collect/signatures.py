@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import OrderedDict
-from threading import Lock
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -25,6 +23,7 @@ from sounding.collect import store
 from sounding.collect.models import IDENTITY_PARAMS
 from sounding.collect.refusals import Refusal
 from sounding.destinations.braze.signing import Keys, keys_for
+from sounding.surveys.cache import PerVersion
 from sounding.surveys.models import Survey
 
 COOKIE_PREFIX = "sr_"  # the respondent pages' cookie (sounding.collect.views)
@@ -48,27 +47,8 @@ CHANGED = Refusal(
     ),
 )
 
-MAX_ENTRIES = 512
-_cache: OrderedDict[tuple[int, str, int], Keys] = OrderedDict()
-_lock = Lock()
-
-
-def keys_of(survey: Survey) -> Keys:
-    """The survey's signing keys; no query once this process has seen its current version."""
-    # The slug is in the key, as in the spec cache: ids can come back (a flushed database, a
-    # restored backup) and a random slug with its version names one survey state.
-    key = (survey.pk, survey.slug, survey.version)
-    with _lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    found = keys_for(survey.pk)
-    with _lock:
-        _cache[key] = found
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
-    return found
+# The survey's signing keys; no query once this process has seen its current version.
+keys_of: PerVersion[Keys] = PerVersion(lambda survey: keys_for(survey.pk))
 
 
 def signature(secret: bytes, value: str) -> str:
@@ -116,5 +96,4 @@ def check(request: HttpRequest, survey: Survey) -> Refusal | None:
 
 def forget() -> None:
     """Drop every cached key (tests; a process never needs to)."""
-    with _lock:
-        _cache.clear()
+    keys_of.clear()
