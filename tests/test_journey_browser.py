@@ -107,7 +107,7 @@ def test_a_new_author_builds_brands_translates_publishes_and_reads_the_report(
     screenshot(desk, "journey-builder")
 
     desk.locator("nav[aria-label=Survey]").get_by_role("link", name="Branding").click()
-    desk.get_by_label("Accent colour").fill("#0E7C66")
+    desk.get_by_role("textbox", name="Accent colour", exact=True).fill("#0E7C66")
     desk.get_by_role("button", name="Save").click()
     desk.wait_for_selector("text=saved")
 
