@@ -35,9 +35,11 @@ class OutboundError(Exception):
     (refused URL, connection refused, DNS failure), so retrying it cannot duplicate anything.
     """
 
-    def __init__(self, message: str, *, maybe_applied: bool) -> None:
+    def __init__(self, message: str, *, maybe_applied: bool, timed_out: bool = False) -> None:
         super().__init__(message)
         self.maybe_applied = maybe_applied
+        # Gave up waiting: unlike a closed connection, the far end may still act on it later.
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ def post_json(
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise OutboundError(f"could not connect: {_describe(exc)}", maybe_applied=False) from exc
     except httpx.TimeoutException as exc:
-        raise OutboundError("no answer before the timeout", maybe_applied=True) from exc
+        raise OutboundError(
+            "no answer before the timeout", maybe_applied=True, timed_out=True
+        ) from exc
     except httpx.HTTPError as exc:
         _reset_client()
         raise OutboundError(f"connection lost: {_describe(exc)}", maybe_applied=True) from exc

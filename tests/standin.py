@@ -79,7 +79,9 @@ class StandinHarness:
         return response.json()
 
     def queue(self, *faults: dict[str, Any]) -> None:
-        """Append one-shot faults, each used by the next /users/track request in turn."""
+        """Append one-shot faults, each used by the next /users/track request in turn: e.g.
+        `{"kind": "status", "status": 503}` or `{"kind": "fatal"}`; every kind and its fields
+        are listed with `FAULT_FIELDS` in sounding/destinations/braze/standin.py."""
         self._post("faults", {"queue": list(faults)})
 
     def set_faults(self, **rates: Any) -> None:

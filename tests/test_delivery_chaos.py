@@ -28,6 +28,8 @@ CHANGED = 200  # respondents who come back and change their score
 NPS = "How likely are you to recommend us?"
 CHANNELS = "Where do you hear from us?"
 CHOICES = ["Email", "Push", "SMS"]
+# The stand-in's faults are drawn from this seed; `CHAOS_SEED` varies it for repeated runs.
+SEED = int(os.environ.get("CHAOS_SEED", "7"))
 
 CHAOS = {
     "title": "Chaos",
@@ -69,12 +71,12 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_workers(
-    processes: Processes, braze_standin: StandinHarness
+    process_database: str | None, processes: Processes, braze_standin: StandinHarness
 ) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("its processes use SQLite whatever the suite runs on: once is enough")
+    if process_database:
+        processes.env["DATABASE_URL"] = process_database
     braze_standin.set_rate_limit(20, 1, "epoch")
-    braze_standin.set_faults(error_rate=0.3, error_status=503, seed=7)
+    braze_standin.set_faults(error_rate=0.3, error_status=503, seed=SEED)
     slug = set_up_braze_survey(processes, braze_standin, CHAOS)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -90,7 +92,9 @@ def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_worker
     answer_all(base, slug, people[600:1400])  # a backlog builds while no worker runs
     backlog_from = max((r["seq"] for r in braze_standin.requests()), default=0)
     worker = processes.start("worker")
-    time.sleep(1.0)
+    # Killed as soon as it is draining the backlog, whatever the machine's speed: a fixed
+    # delay can land before it has sent anything on a busy machine.
+    wait_for(lambda: _sent_since(braze_standin, backlog_from), 60, "the backlog to drain")
     kill(worker)  # mid-backlog
     changed = [(who, (nps + 5) % 11, None) for who, nps, _ in people[:CHANGED]]
     answer_all(base, slug, people[1400:] + changed)
@@ -106,14 +110,59 @@ def test_every_final_answer_arrives_through_faults_rate_limits_and_killed_worker
         if got == expected:
             break
         time.sleep(1)
-    missing = {k: (v, got.get(k)) for k, v in expected.items() if got.get(k) != v}
-    assert not missing, f"{len(missing)} profiles differ, e.g. {list(missing.items())[:3]}"
-
     requests = braze_standin.requests()
-    assert max(r["objects"] for r in requests) <= 75
+    # The order first: when a profile is wrong, these say how it got so.
     assert braze_standin.violations() == []
     _nothing_older_after_newer(requests, changed)
+    differ = [who for who, values in expected.items() if got.get(who) != values]
+    assert not differ, f"{len(differ)} profiles differ.\n" + "\n".join(
+        _story(who, expected[who], got.get(who), requests, processes) for who in differ[:3]
+    )
+    assert max(r["objects"] for r in requests) <= 75
     _report_and_check_batching(requests, backlog_from)
+
+
+def _sent_since(standin: StandinHarness, seq: int) -> bool:
+    return any(r["seq"] > seq for r in standin.requests(since=seq))
+
+
+# What the processes' database says of one person, whichever database they run on.
+_PUSH_STORY = """
+from sounding.delivery.models import Attempt, Push
+for push in Push.objects.filter(user_key=%r):
+    print("push", push.state, "wanted", push.wanted_version, "sent", push.sent_version,
+          "attempts", push.attempts, "held by", push.claimed_by or "-", push.claimed_until,
+          "next", push.next_attempt_at, "acknowledged", push.acknowledged.get("attributes"))
+    for a in Attempt.objects.filter(push=push).order_by("id"):
+        print("  attempt", a.request_id[:8], a.started_at, a.outcome, a.status_code, a.payload)
+"""
+
+
+def _story(
+    who: str,
+    wanted: dict[str, Any],
+    got: dict[str, Any] | None,
+    requests: list[dict[str, Any]],
+    processes: Processes,
+) -> str:
+    """Every request that carried this person, with what it said and how it ended, and the
+    push and delivery log behind them: enough to tell a late request from a missed one."""
+    braze_id = who.split(":", 1)[1]
+    lines = [f"{who}: wanted {wanted}, the stand-in holds {got}"]
+    for r in sorted(requests, key=lambda r: r["seq"]):
+        body = r["body"] if isinstance(r["body"], dict) else {}
+        for obj in body.get("attributes", []):
+            if obj.get("braze_id") == braze_id:
+                lines.append(
+                    f"  request {r['seq']} received {r['received_at_wall']} status "
+                    f"{r['status']} fault {(r['fault'] or {}).get('kind')} objects "
+                    f"{r['objects']} client gone {r['client_gone']}: {NPS} = {obj.get(NPS)!r}"
+                )
+    try:
+        lines.append(processes.run("manage", "shell", "-c", _PUSH_STORY % who).rstrip())
+    except AssertionError as exc:  # the story must not hide the failure it explains
+        lines.append(f"  (no database story: {exc})")
+    return "\n".join(lines)
 
 
 def _up(base: str) -> bool:
@@ -165,13 +214,28 @@ def _report_and_check_batching(requests: list[dict[str, Any]], backlog_from: int
 
 
 @pytest.fixture
+def process_database() -> Iterator[str | None]:
+    """The processes' database: SQLite in their data directory when the suite runs on SQLite,
+    a scratch PostgreSQL database when it runs on PostgreSQL."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        yield None
+        return
+    yield from _scratch_postgres()
+
+
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A scratch PostgreSQL database for processes, on the server the suite runs against."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
+    yield from _scratch_postgres()
+
+
+def _scratch_postgres() -> Iterator[str]:
     import psycopg
 
+    url = os.environ["DATABASE_URL"]
     name = f"sounding_procs_{os.getpid()}"
     server = url.rsplit("/", 1)[0]
     with psycopg.connect(server + "/postgres", autocommit=True) as admin:

@@ -860,6 +860,163 @@ def test_applied_then_500_applies_the_request_but_answers_500(
     assert logged["fault"]["kind"] == "applied_then_500"
 
 
+FATAL = "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields."
+# Two people, each with an attributes object and an event; u2's attribute value is refused.
+MIXED = {
+    "attributes": [who("u1", nps=9), who("u2", nps={"x": 1})],
+    "events": [event("u1"), event("u2")],
+}
+
+
+def test_a_fatal_fault_answers_201_with_brazes_message_and_applies_nothing(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue({"kind": "fatal"})
+    response = braze_standin.track(MIXED)
+    assert (response.status_code, response.json()) == (201, {"message": FATAL, "errors": []})
+    assert all(name in response.headers for name in RATE_HEADERS)
+    assert braze_standin.users() == {}
+    (logged,) = braze_standin.requests()
+    assert (logged["status"], logged["applied"]) == (201, False)
+    assert logged["fault"] == {
+        "kind": "fatal",
+        "source": "queue",
+        "status": 201,
+        "message": FATAL,
+        "users": [],
+        "errors": [],
+    }
+
+
+def test_a_fatal_fault_takes_its_status_message_errors_and_the_users_to_name(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue(
+        {
+            "kind": "fatal",
+            "status": 200,
+            "message": "Internal error",
+            "errors": ["as given"],
+            "users": ["braze_id:u2"],
+        }
+    )
+    response = braze_standin.track(MIXED)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["message"] == "Internal error"
+    assert answer["errors"][0] == "as given"
+    assert [(e["input_array"], e["index"]) for e in answer["errors"][1:]] == [
+        ("attributes", 1),
+        ("events", 1),
+    ]
+    assert braze_standin.users() == {}
+
+
+def test_a_fatal_fault_still_checks_the_key_first(braze_standin: StandinHarness) -> None:
+    braze_standin.queue({"kind": "fatal"})
+    assert braze_standin.track(MIXED, api_key="wrong-key").status_code == 401
+    assert braze_standin.faults()["queue"] == []  # used up by the refused request
+
+
+def test_a_bad_objects_fault_answers_400_naming_refused_and_named_objects_applying_nothing(
+    braze_standin: StandinHarness,
+) -> None:
+    body = {"attributes": [who("u1", nps=9), who("u2", nps={"x": 1}), who("u3", nps=7)]}
+    braze_standin.queue({"kind": "bad_objects", "users": ["braze_id:u3"]})
+    response = braze_standin.track(body)
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["message"] == "Invalid objects in the request"
+    assert [(e["input_array"], e["index"]) for e in answer["errors"]] == [
+        ("attributes", 1),
+        ("attributes", 2),
+    ]
+    assert "nested objects" in answer["errors"][0]["type"]  # the rule's own reason
+    assert answer["errors"][1]["type"] == "Invalid object for this user"
+    assert braze_standin.users() == {}
+    assert braze_standin.requests()[0]["applied"] is False
+
+
+def test_a_bad_objects_fault_with_nothing_to_name_is_a_400_with_no_errors(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue({"kind": "bad_objects", "status": 422, "message": "Nope"})
+    response = braze_standin.track(attributes(who(nps=9)))
+    assert (response.status_code, response.json()) == (422, {"message": "Nope", "errors": []})
+    assert braze_standin.users() == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "text", "applied"),
+    [
+        ({"kind": "empty_body"}, 201, "", True),
+        ({"kind": "empty_body", "applied": False}, 201, "", False),
+        (
+            {"kind": "empty_body", "status": 200, "text": "<html>OK</html>"},
+            200,
+            "<html>OK</html>",
+            True,
+        ),
+    ],
+    ids=["applied", "not-applied", "not-json"],
+)
+def test_an_empty_body_fault_answers_a_2xx_that_says_nothing(
+    braze_standin: StandinHarness, fault: dict[str, Any], status: int, text: str, applied: bool
+) -> None:
+    braze_standin.queue(fault)
+    response = braze_standin.track({"attributes": [who(nps=9)], "events": [event()]})
+    assert response.status_code == status
+    assert response.text == text
+    users = braze_standin.users()
+    assert ("braze_id:u1" in users) is applied
+    if applied:
+        assert users["braze_id:u1"]["attributes"] == {"nps": 9}
+        assert len(users["braze_id:u1"]["events"]) == 1
+    (logged,) = braze_standin.requests()
+    assert (logged["status"], logged["applied"], logged["fault"]["kind"]) == (
+        status,
+        applied,
+        "empty_body",
+    )
+
+
+def test_a_string_errors_fault_adds_plain_strings_to_a_success(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue(
+        {"kind": "string_errors", "errors": ["some text"]}, {"kind": "string_errors"}
+    )
+    first = braze_standin.track(MIXED).json()
+    assert first["message"] == "success"
+    assert first["errors"][-1] == "some text"
+    assert [(e["input_array"], e["index"]) for e in first["errors"][:-1]] == [("attributes", 1)]
+    assert braze_standin.users()["braze_id:u1"]["attributes"] == {"nps": 9}
+    second = braze_standin.track(attributes(who("u3", nps=1))).json()
+    assert second == {
+        "message": "success",
+        "attributes_processed": 1,
+        "errors": ["Something went wrong"],
+    }
+
+
+def test_a_short_counts_fault_applies_everything_but_reports_fewer_processed(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue(
+        {"kind": "short_counts"},
+        {"kind": "short_counts", "attributes": 0, "events": 5},
+    )
+    first = braze_standin.track(MIXED).json()
+    # One of two attributes objects was refused, so one was taken: reported as none.
+    assert (first["attributes_processed"], first["events_processed"]) == (0, 1)
+    assert len(first["errors"]) == 1
+    assert braze_standin.users()["braze_id:u1"]["attributes"] == {"nps": 9}
+    assert len(braze_standin.users()["braze_id:u2"]["events"]) == 1
+    second = braze_standin.track({"attributes": [who("u3", nps=1)], "events": [event("u3")]})
+    assert second.json() == {"message": "success", "attributes_processed": 1, "events_processed": 0}
+    assert [entry["applied"] for entry in braze_standin.requests()] == [True, True]
+
+
 def statuses_with_random_errors(standin: StandinHarness, seed: int) -> list[int]:
     standin.set_faults(error_rate=0.5, error_status=503, seed=seed)
     return [standin.track(attributes(who(f"u{i}"))).status_code for i in range(30)]
@@ -909,6 +1066,19 @@ def test_queued_faults_go_before_the_random_ones(braze_standin: StandinHarness) 
         {"error_status": 201},
         {"errorRate": 0.1},
         {"seed": "7"},
+        {"queue": [{"kind": "fatal", "status": 400}]},
+        {"queue": [{"kind": "fatal", "message": ""}]},
+        {"queue": [{"kind": "fatal", "errors": "text"}]},
+        {"queue": [{"kind": "fatal", "users": "braze_id:u1"}]},
+        {"queue": [{"kind": "bad_objects", "status": 201}]},
+        {"queue": [{"kind": "bad_objects", "errors": []}]},
+        {"queue": [{"kind": "empty_body", "status": 500}]},
+        {"queue": [{"kind": "empty_body", "applied": "yes"}]},
+        {"queue": [{"kind": "empty_body", "text": None}]},
+        {"queue": [{"kind": "string_errors", "errors": [""]}]},
+        {"queue": [{"kind": "string_errors", "errors": [{"index": 0}]}]},
+        {"queue": [{"kind": "short_counts", "attributes": -1}]},
+        {"queue": [{"kind": "short_counts", "events": True}]},
     ],
     ids=lambda payload: json.dumps(payload)[:40],
 )
@@ -920,6 +1090,29 @@ def test_a_bad_fault_setting_is_refused_and_changes_nothing(
     assert response.status_code == 400
     assert response.json()["message"]
     assert braze_standin.faults() == before
+
+
+def test_pending_misreporting_faults_can_be_read_back_with_their_defaults(
+    braze_standin: StandinHarness,
+) -> None:
+    braze_standin.queue(
+        {"kind": "bad_objects", "users": ["braze_id:u1"]},
+        {"kind": "empty_body"},
+        {"kind": "string_errors"},
+        {"kind": "short_counts", "events": 2},
+    )
+    assert braze_standin.faults()["queue"] == [
+        {
+            "kind": "bad_objects",
+            "source": "queue",
+            "status": 400,
+            "message": "Invalid objects in the request",
+            "users": ["braze_id:u1"],
+        },
+        {"kind": "empty_body", "source": "queue", "status": 201, "text": "", "applied": True},
+        {"kind": "string_errors", "source": "queue", "errors": ["Something went wrong"]},
+        {"kind": "short_counts", "source": "queue", "attributes": 1, "events": 2},
+    ]
 
 
 def test_pending_faults_can_be_read_back(braze_standin: StandinHarness) -> None:

@@ -10,6 +10,7 @@ at most one push per person, so one request can carry all of it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,13 +30,13 @@ SCAN = 2000
 # arriving together (one person's next answers, other people's) share it. Well under the
 # one-second promise, and skipped as soon as a request would be full.
 LINGER = timedelta(seconds=0.2)
-# The longest a request can be in the far end's hands before its worker gives up on it:
-# connecting, writing the body, then waiting for the answer (outbound's timeouts).
-IN_FLIGHT = timedelta(
-    seconds=sum(
-        t or 0 for t in (outbound.TIMEOUT.connect, outbound.TIMEOUT.write, outbound.TIMEOUT.read)
-    )
-)
+
+
+def in_flight() -> timedelta:
+    """The longest a request can be in the far end's hands before its worker gives up on it:
+    connecting, writing the body, then waiting for the answer (outbound's timeouts)."""
+    timeout = outbound.TIMEOUT
+    return timedelta(seconds=sum(t or 0 for t in (timeout.connect, timeout.write, timeout.read)))
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,18 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
     return Claim(workspace_id, picked)
 
 
+def renew(push_ids: Sequence[int], worker: str) -> set[int]:
+    """Extend the worker's lease on these pushes before it sends a request about them, so that
+    the lease outlasts the request however long the round has run; return the ones it still
+    holds. A push another worker has taken since (the lease ran out) is not sent: its parcel
+    was built from answers that may no longer be the newest, and its person may be in flight.
+    """
+    now = timezone.now()
+    held = Push.objects.filter(id__in=list(push_ids), claimed_by=worker)
+    held.update(claimed_until=now + LEASE)
+    return set(held.values_list("id", flat=True))
+
+
 def release(push_ids: list[int], worker: str) -> None:
     """Give back whatever of these the worker still holds (after a crash in the middle)."""
     Push.objects.filter(id__in=push_ids, claimed_by=worker).update(
@@ -142,7 +155,7 @@ def release_dead(host: str, alive: set[str]) -> int:
     """End the leases held by workers of this host that are gone (killed, crashed).
 
     A push whose request was still out when its worker died stays leased until that request
-    would have timed out (`IN_FLIGHT` after it started): Braze may still be working on it,
+    would have timed out (`in_flight()` after it started): Braze may still be working on it,
     and sending the same person again before then could put two requests about them in
     flight, the older of which could land last and undo a newer answer.
     """
@@ -166,7 +179,7 @@ def release_dead(host: str, alive: set[str]) -> int:
         freed = pushes.update(claimed_until=now)
         for row in sent:
             Push.objects.filter(pk=row["push_id"], claimed_by__in=dead).update(
-                claimed_until=max(now, row["started"] + IN_FLIGHT)
+                claimed_until=max(now, row["started"] + in_flight())
             )
     return freed
 

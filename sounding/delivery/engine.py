@@ -7,11 +7,12 @@ decided here, once for every destination.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,8 @@ from django.utils import timezone
 from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.delivery import claim as claims
-from sounding.delivery import record
-from sounding.delivery.models import Outcome, Push, PushState
+from sounding.delivery import record, unconfirmed
+from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
 from sounding.delivery.protocol import Connection, Destination, Item, Parcel, Verdict
 from sounding.delivery.settle import Settlement, settle
@@ -31,6 +32,8 @@ from sounding.surveys.models import Survey
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+
+log = logging.getLogger("sounding.delivery")
 
 
 def backoff(attempts: int) -> float:
@@ -51,7 +54,7 @@ def deliver_due(kind: str, worker: str) -> int:
         if isinstance(conn, str):
             record.pause(found.workspace_id, kind, conn, notify=False)
         else:
-            parcels = build(destination, found.push_ids)
+            parcels = build(destination, found.push_ids, worker)
             for batch in pack(parcels, destination.max_objects):
                 if not send(destination, conn, batch):
                     break
@@ -103,14 +106,19 @@ def load_items(push_ids: Sequence[int]) -> list[Item]:
     return items
 
 
-def build(destination: Destination, push_ids: Sequence[int]) -> list[Parcel]:
-    """Parcels with something to send; settle at once the pushes that owe nothing."""
+def build(destination: Destination, push_ids: Sequence[int], holder: str) -> list[Parcel]:
+    """Parcels with something to send; settle at once the pushes that owe nothing.
+
+    `holder` is the worker whose claim holds the pushes: only it may write their outcome."""
+    if not holder:
+        raise ValueError("parcels are built under a worker's lease")
     items = load_items(push_ids)
     known = {item.push_id: item for item in items}
     built = destination.parcels(items)
     for parcel in built:
         parcel.prior = known[parcel.push_id].acknowledged
         parcel.attempts = known[parcel.push_id].attempts
+        parcel.holder = holder
     if all(p.objects and not p.unsendable and not p.withdrawn for p in built):
         return built
     with transaction.atomic():  # one commit for all the pushes settled here
@@ -122,14 +130,16 @@ def _sort_out(built: list[Parcel]) -> list[Parcel]:
     for parcel in built:
         if parcel.withdrawn:
             # Unless an answer came since (then it is owed again, if turned back on).
-            Push.objects.filter(pk=parcel.push_id, wanted_version__lte=parcel.version).delete()
+            Push.objects.filter(
+                pk=parcel.push_id, wanted_version__lte=parcel.version, claimed_by=parcel.holder
+            ).delete()
         elif parcel.unsendable:
             done.append(_final(parcel, PushState.FAILED, error=parcel.unsendable))
         elif not parcel.objects:
             done.append(_final(parcel, PushState.SYNCED))
         else:
             parcels.append(parcel)
-    settle(done)
+    settle(done, _holder(built))
     return parcels
 
 
@@ -152,16 +162,24 @@ def pack(parcels: list[Parcel], limit: int) -> list[list[Parcel]]:
 
 def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> bool:
     """Send one request and act on the answer; False when the lane must stop for now."""
-    objects = [obj for parcel in batch for obj in parcel.objects]
     request_id = uuid.uuid4().hex
     # The budget first: the attempt's start is then when the request goes out, which is what
     # `claim.release_dead` counts from when its worker dies with the request in flight.
     _wait_for_budget(conn, destination.kind)
-    record.start(request_id, batch, len(objects))
+    with transaction.atomic():
+        # Only what the worker still holds goes out, under a lease that outlasts the request.
+        held = claims.renew([p.push_id for p in batch], _holder(batch))
+        batch = [p for p in batch if p.push_id in held]
+        if not batch:
+            return True
+        objects = [obj for parcel in batch for obj in parcel.objects]
+        record.start(request_id, batch, len(objects))
     try:
         reply = destination.send(conn, objects)
     except Exception as exc:  # a bug must not lose the batch: retry it, visibly
         reply = Reply(Verdict.RETRY, reason=f"internal error: {exc!r}", maybe_applied=True)
+    if reply.verdict is Verdict.BAD_REQUEST and reply.object_errors:
+        return _refuse_named(destination, conn, batch, reply, request_id, len(objects))
     if reply.verdict is Verdict.BAD_REQUEST:
         return _split(destination, conn, batch, reply, request_id, len(objects))
     # Everything the answer changes is written in one transaction: one commit per request.
@@ -191,7 +209,18 @@ def _act(
         return False
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
     record.failed(conn.workspace_id, kind, reply.reason)
-    _put_back(batch, None, reply.reason, counts_as_failure=True, maybe_applied=reply.maybe_applied)
+    # No answer in time: the far end may still be working on the request, so its people wait
+    # until it can no longer be in flight; a second request about them could otherwise race
+    # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.
+    unanswered = reply.may_still_apply
+    _put_back(
+        batch,
+        None,
+        reply.reason,
+        counts_as_failure=True,
+        maybe_applied=reply.maybe_applied,
+        in_flight_until=_started(request_id) + claims.in_flight() if unanswered else None,
+    )
     return True
 
 
@@ -220,17 +249,76 @@ def _split(
     request_id: str,
     size: int,
 ) -> bool:
-    """A 400 refuses the whole request for one bad object: halve until it is found."""
+    """A 400 that names no object refuses the whole request for one bad object: halve until
+    it is found."""
     with transaction.atomic():
         record.bump(requests=1, objects_sent=size)
         if len(batch) == 1:
             record.finish(request_id, Outcome.FAILED, reply.status, reply.reason)
             record.bump(pushes_failed=1)
-            settle([_final(batch[0], PushState.FAILED, error=reply.reason)])
+            settle([_final(batch[0], PushState.FAILED, error=reply.reason)], _holder(batch))
             return True
         record.finish(request_id, Outcome.RETRY, reply.status, f"{reply.reason} (splitting)")
     middle = len(batch) // 2
     return all(send(destination, conn, half) for half in (batch[:middle], batch[middle:]))
+
+
+def _refuse_named(
+    destination: Destination,
+    conn: Connection,
+    batch: list[Parcel],
+    reply: Reply,
+    request_id: str,
+    size: int,
+) -> bool:
+    """Nothing was applied, and the answer names the objects it refused: their people fail
+    with its reasons, and everyone else goes again at once, in one request."""
+    refused: list[Settlement] = []
+    rest: list[Parcel] = []
+    for parcel, errors in zip(batch, _by_parcel(batch, reply.object_errors), strict=True):
+        if errors:
+            refused.append(_final(parcel, PushState.FAILED, error=_describe(errors)))
+        else:
+            rest.append(parcel)
+    again = f"{reply.reason} (sent again without the objects it refused)"
+    with transaction.atomic():
+        record.bump(requests=1, objects_sent=size, pushes_failed=len(refused))
+        record.finish(request_id, Outcome.RETRY, reply.status, again)
+        for outcome in refused:
+            record.finish(request_id, Outcome.FAILED, reply.status, outcome.error, outcome.push_id)
+        settle(refused, _holder(batch))
+        record.failed(conn.workspace_id, destination.kind, reply.reason)
+        if reply.blocked_until is not None:
+            record.block(conn.workspace_id, destination.kind, reply.blocked_until)
+        if rest and reply.blocked_until is not None:
+            # Sending now would only earn a 429: the others wait for the window like any push.
+            _put_back(
+                rest, reply.blocked_until, again, counts_as_failure=False, maybe_applied=False
+            )
+            return False
+    return send(destination, conn, rest) if rest else True
+
+
+def _by_parcel(batch: list[Parcel], flat: Mapping[int, str]) -> list[dict[int, str]]:
+    """`flat`, keyed by index in the request's object list, as each parcel's own indexes."""
+    found, offset = [], 0
+    for parcel in batch:
+        end = offset + len(parcel.objects)
+        found.append({i - offset: flat[i] for i in range(offset, end) if i in flat})
+        offset = end
+    return found
+
+
+def _holder(batch: Sequence[Parcel]) -> str:
+    holders = {parcel.holder for parcel in batch}
+    if len(holders) != 1 or not next(iter(holders)):
+        raise ValueError(f"a request's parcels come from one worker's claim, not {holders}")
+    return holders.pop()
+
+
+def _started(request_id: str) -> datetime:
+    started = Attempt.objects.filter(request_id=request_id).values_list("started_at", flat=True)
+    return started.first() or timezone.now()
 
 
 # --- record the outcome --------------------------------------------------------------------
@@ -239,52 +327,122 @@ def _split(
 def _delivered(
     batch: list[Parcel], reply: Reply, request_id: str, workspace_id: int, kind: str
 ) -> None:
-    offset = 0
     outcomes = []
+    doubtful: list[tuple[Parcel, Settlement]] = []
+    ambiguous: dict[int, int] = {}
     # Merge into what is stored now, not what was read before the request: "Resend all" may
     # have cleared it meanwhile, and must win. The caller's transaction holds the rows.
     stored = {
         row["id"]: row["acknowledged"] or {}
         for row in Push.objects.select_for_update()
-        .filter(id__in=[p.push_id for p in batch])
+        .filter(id__in=[p.push_id for p in batch], claimed_by=_holder(batch))
         .values("id", "acknowledged")
     }
-    for parcel in batch:
-        errors = {
-            i - offset: reply.object_errors[i]
-            for i in range(offset, offset + len(parcel.objects))
-            if i in reply.object_errors
-        }
-        offset += len(parcel.objects)
-        outcome = _acknowledge(parcel, errors, stored.get(parcel.push_id, {}))
+    # Pushes another worker took over meanwhile (this request outlived its lease): their
+    # outcome is not ours to write, but the values we just set are on the profile now.
+    taken = {p.push_id: p.attributes.keys() for p in batch if p.push_id not in stored}
+    unconfirmed.mark(taken)
+    refused = _by_parcel(batch, reply.object_errors)
+    unknown = _by_parcel(batch, dict.fromkeys(reply.unconfirmed, reply.reason))
+    for parcel, errors, unsure in zip(batch, refused, unknown, strict=True):
+        outcome = _acknowledge(
+            parcel, errors, stored.get(parcel.push_id, {}), unsure.keys(), reply.reason
+        )
+        if unsure:
+            doubtful.append((parcel, outcome))
+            events = sum(1 for index in parcel.events.values() if index in unsure)
+            if events:
+                ambiguous[parcel.push_id] = events
+            record.finish(request_id, Outcome.RETRY, reply.status, outcome.error, parcel.push_id)
+            continue
         outcomes.append(outcome)
         if not outcome.success:
             record.finish(request_id, Outcome.FAILED, reply.status, outcome.error, parcel.push_id)
-    settle(outcomes)
+    settle(outcomes, _holder(batch))
     record.finish_remaining(request_id, Outcome.OK, reply.status)
-    failed = sum(1 for o in outcomes if not o.success)
+    if doubtful:
+        _doubt(doubtful, ambiguous, reply.reason, workspace_id, kind)
+    failed = sum(1 for o in outcomes if o.state == PushState.FAILED)
     record.bump(pushes_sent=len(outcomes) - failed, pushes_failed=failed)
     record.succeeded(workspace_id, kind)
+
+
+def _doubt(
+    doubtful: list[tuple[Parcel, Settlement]],
+    ambiguous: dict[int, int],
+    reason: str,
+    workspace_id: int,
+    kind: str,
+) -> None:
+    """The answer counted fewer objects than were sent without saying which: what it did
+    confirm is kept, the rest goes again after a backoff, and the events among the rest, which
+    may have arrived, are counted."""
+    log.warning("%s took fewer objects than sent (workspace %s): %s", kind, workspace_id, reason)
+    record.failed(workspace_id, kind, reason)
+    parcels = [parcel for parcel, _ in doubtful]
+    holder = _holder(parcels)
+    now = timezone.now()
+    # One delay for all, as `_put_back` does. Not `settle` then `_put_back`: settling ends the
+    # lease, and a push whose lease ended is no longer this worker's to back off.
+    when = now + timedelta(seconds=backoff(max(p.attempts for p in parcels) + 1))
+    for parcel, outcome in doubtful:
+        Push.objects.filter(pk=parcel.push_id, claimed_by=holder).update(
+            acknowledged=outcome.acknowledged,
+            attempts=F("attempts") + 1,
+            next_attempt_at=when,
+            last_attempt_at=now,
+            last_error=outcome.error[:2000],
+            claimed_by="",
+            claimed_until=None,
+        )
+    for push_id, count in ambiguous.items():
+        Push.objects.filter(pk=push_id).update(ambiguous_events=F("ambiguous_events") + count)
+    record.bump(pushes_retried=len(parcels), events_ambiguous=sum(ambiguous.values()))
 
 
 def _describe(errors: dict[int, str]) -> str:
     return "; ".join(sorted(set(errors.values())))
 
 
-def _acknowledge(parcel: Parcel, errors: dict[int, str], stored: dict[str, Any]) -> Settlement:
-    """What the destination applied, as the push's new state."""
+def _acknowledge(
+    parcel: Parcel,
+    errors: dict[int, str],
+    stored: dict[str, Any],
+    unsure: Collection[int] = (),
+    doubt: str = "",
+) -> Settlement:
+    """What the destination applied, as the push's new state. Objects it refused or did not
+    confirm (`unsure`) are not acknowledged."""
     now = timezone.now().isoformat()
     acknowledged = dict(stored)
-    attributes_failed = any(parcel.objects[i][0] == "attributes" for i in errors)
-    if parcel.attributes and not attributes_failed:
+    missed = any(parcel.objects[i][0] == "attributes" for i in (*errors, *unsure))
+    if parcel.attributes and not missed:
         acknowledged["attributes"] = {**acknowledged.get("attributes", {}), **parcel.attributes}
+    elif parcel.attributes and any(parcel.objects[i][0] == "attributes" for i in unsure):
+        # They may be on the profile or not: neither they nor the values before are known.
+        marked = dict.fromkeys(parcel.attributes, unconfirmed.UNCONFIRMED)
+        acknowledged["attributes"] = {**acknowledged.get("attributes", {}), **marked}
     events = dict(acknowledged.get("events", {}))
     for event_id, index in parcel.events.items():
         # A refused event is recorded as such and not sent again: it would be refused again.
-        events[event_id] = f"refused: {errors[index]}" if index in errors else now
+        if index in errors:
+            events[event_id] = f"refused: {errors[index]}"
+        elif index not in unsure:
+            events[event_id] = now
     if events:
         acknowledged["events"] = events
-    if attributes_failed:
+    if unsure:
+        # Still owed, whatever else happened to the push: the caller backs it off.
+        error = "; ".join(filter(None, (doubt, _describe(errors))))
+        return Settlement(
+            parcel.push_id,
+            parcel.version,
+            PushState.PENDING,
+            success=False,
+            error=error,
+            acknowledged=acknowledged,
+        )
+    if errors:
         return Settlement(
             parcel.push_id,
             parcel.version,
@@ -316,13 +474,20 @@ def _put_back(
     *,
     counts_as_failure: bool,
     maybe_applied: bool,
+    in_flight_until: datetime | None = None,
 ) -> None:
     now = timezone.now()
     step = 1 if counts_as_failure else 0
     # One delay for the whole request: its pushes come back together and fill one request,
     # while the jitter keeps different failed requests apart.
     when = until or now + timedelta(seconds=backoff(max(p.attempts for p in batch) + step))
-    Push.objects.filter(id__in=[p.push_id for p in batch]).update(
+    if in_flight_until is not None:
+        when = max(when, in_flight_until)
+    if maybe_applied:
+        # Whoever holds the push now, what this request carried may be on the profile.
+        unconfirmed.mark({p.push_id: p.attributes.keys() for p in batch})
+    # A worker whose lease was taken over leaves the push to its new holder.
+    Push.objects.filter(id__in=[p.push_id for p in batch], claimed_by=_holder(batch)).update(
         attempts=F("attempts") + step,
         next_attempt_at=when,
         last_attempt_at=now,

@@ -114,6 +114,9 @@ class Attempt(models.Model):
     # Events among this push's objects: if the request's outcome is never recorded (its worker
     # died), they may have arrived, and their re-send is counted as ambiguous.
     events = models.PositiveSmallIntegerField(default=0)
+    # Attribute names among this push's objects: if the outcome is never recorded, the values
+    # they carried may or may not be on the profile (`unconfirmed`).
+    attributes = models.JSONField(default=list)
 
     class Meta:
         indexes = [

@@ -48,9 +48,11 @@ class Parcel:
     notes: list[str] = field(default_factory=list)
     # Something owed was left for the next request (too many objects for one): stay pending.
     deferred: bool = False
-    # Filled in by the core: what was acknowledged before, and failed tries so far.
+    # Filled in by the core: what was acknowledged before, failed tries so far, and the worker
+    # whose lease the parcel was built under (only that worker may write the push's outcome).
     prior: Mapping[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    holder: str = ""
     # Set when the response cannot be sent at all (no usable identifier): a permanent failure.
     unsendable: str = ""
     # Set when the destination was turned off for the survey since the answer: nothing is
@@ -62,7 +64,9 @@ class Verdict(enum.Enum):
     OK = "ok"  # answered; per-object failures may be listed
     RETRY = "retry"  # transient: back off and send again
     RATE_LIMITED = "rate_limited"  # wait as told, then send again; not the request's fault
-    BAD_REQUEST = "bad_request"  # something in the request is refused: split to find it
+    # Nothing applied, something in the request refused: the objects in `object_errors`, or,
+    # when none is named, found by splitting the request.
+    BAD_REQUEST = "bad_request"
     REFUSED = "refused"  # credentials or account refused: pause the lane until they change
 
 
@@ -76,8 +80,15 @@ class Answer:
     retry_after: float | None = None  # seconds, when the destination said how long to wait
     # For RETRY: whether the request may have been applied (a timeout, a 5xx after applying).
     maybe_applied: bool = False
+    # For RETRY: no answer came in time, so the far end may still be working on the request
+    # and apply it later: its people are not sent again until it cannot be in flight.
+    may_still_apply: bool = False
     # Pacing read from the answer: block the lane until then (rate-limit window exhausted).
     blocked_until: datetime | None = None
+    # For OK: indexes in the flat object list whose outcome the answer leaves unknown (the
+    # destination counted fewer objects than it was sent). They are not acknowledged: sent
+    # again, their events counted as ambiguous. `reason` then says what was missing.
+    unconfirmed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from sounding.delivery import unconfirmed
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Parcel
 
@@ -38,6 +39,7 @@ def start(request_id: str, parcels: Iterable[Parcel], total: int) -> None:
             payload=[obj for _, obj in p.objects],
             detail="; ".join(p.notes),
             events=len(p.events),
+            attributes=sorted(p.attributes),
         )
         for p in parcels
     )
@@ -72,10 +74,11 @@ ABANDONED = (
 def abandoned(push_ids: Iterable[int]) -> int:
     """Close the attempts of these pushes that never got an outcome: the worker that sent them
     stopped before writing one. Braze may have applied them, so their events, sent again, are
-    counted as ambiguous, exactly as after a timeout. Returns how many attempts were closed."""
+    counted as ambiguous, and the attribute values they carried are unconfirmed, exactly as
+    after a timeout. Returns how many attempts were closed."""
     open_attempts = list(
         Attempt.objects.filter(push_id__in=list(push_ids), outcome=Outcome.SENDING).values_list(
-            "id", "push_id", "events"
+            "id", "push_id", "events", "attributes"
         )
     )
     if not open_attempts:
@@ -83,8 +86,12 @@ def abandoned(push_ids: Iterable[int]) -> int:
     Attempt.objects.filter(id__in=[row[0] for row in open_attempts]).update(
         finished_at=timezone.now(), outcome=Outcome.RETRY, detail=ABANDONED
     )
+    names: dict[int, set[str]] = {}
+    for _, push_id, _, carried in open_attempts:
+        names.setdefault(push_id, set()).update(carried or ())
+    unconfirmed.mark(names)
     events: dict[int, int] = {}
-    for _, push_id, count in open_attempts:
+    for _, push_id, count, _ in open_attempts:
         events[push_id] = events.get(push_id, 0) + count
     for push_id, count in events.items():
         if count:
@@ -128,8 +135,12 @@ def bump(**counts: int) -> None:
 
 
 def lane(workspace_id: int, kind: str) -> Lane:
-    found, _ = Lane.objects.get_or_create(workspace_id=workspace_id, destination=kind)
-    return found
+    # Insert-or-nothing, then read: two workers' first requests for a workspace may get here
+    # together, and an IntegrityError would roll back the outcome being recorded with it.
+    Lane.objects.bulk_create(
+        [Lane(workspace_id=workspace_id, destination=kind)], ignore_conflicts=True
+    )
+    return Lane.objects.get(workspace_id=workspace_id, destination=kind)
 
 
 def block(workspace_id: int, kind: str, until: datetime) -> None:
@@ -165,9 +176,8 @@ def resume(workspace_id: int, kind: str) -> int:
 def succeeded(workspace_id: int, kind: str) -> None:
     lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
     if not lanes.update(last_success_at=timezone.now()):
-        Lane.objects.create(
-            workspace_id=workspace_id, destination=kind, last_success_at=timezone.now()
-        )
+        lane(workspace_id, kind)
+        lanes.update(last_success_at=timezone.now())
 
 
 def failed(workspace_id: int, kind: str, reason: str) -> None:

@@ -26,9 +26,14 @@ class Settlement:
     notes: str = ""
 
 
-def settle(rows: Sequence[Settlement]) -> None:
+def settle(rows: Sequence[Settlement], holder: str) -> int:
+    """Write these outcomes on the pushes that `holder` still holds; return how many it did.
+
+    A worker whose lease ran out and was taken by another says nothing more about the push:
+    the new holder may have a request about the same person in flight, and only it knows
+    what it carried."""
     if not rows:
-        return
+        return 0
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     ack = "CAST(v.column5 AS jsonb)" if connection.vendor == "postgresql" else "v.column5"
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
@@ -43,7 +48,8 @@ def settle(rows: Sequence[Settlement]) -> None:
         "synced_at = CASE WHEN v.column7 = 1 THEN %s ELSE delivery_push.synced_at END, "
         "notes = CASE WHEN v.column7 = 1 THEN v.column6 ELSE delivery_push.notes END, "
         "last_attempt_at = %s, next_attempt_at = %s, claimed_by = '', claimed_until = NULL "
-        f"FROM (VALUES {values}) AS v WHERE delivery_push.id = v.column1"
+        f"FROM (VALUES {values}) AS v "
+        "WHERE delivery_push.id = v.column1 AND delivery_push.claimed_by = %s"
     )
     params: list[Any] = [now, now, now]
     for row in rows:
@@ -56,6 +62,8 @@ def settle(rows: Sequence[Settlement]) -> None:
             row.notes[:2000],
             1 if row.success else 0,
         ]
-    # The three timestamps come first in the SQL text, before the VALUES rows.
+    # The three timestamps come first in the SQL text, then the VALUES rows, then the holder.
+    params.append(holder)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.rowcount

@@ -13,7 +13,7 @@ from typing import Any
 
 from sounding import outbound
 from sounding.delivery.protocol import Answer, Verdict
-from sounding.destinations.braze import clusters, errors
+from sounding.destinations.braze import clusters, errors, replies
 
 # A reset value below this is "seconds from now", above it a UTC epoch (both are in use).
 EPOCH_THRESHOLD = 10**9
@@ -53,7 +53,10 @@ def send(target: Target, objects: Sequence[tuple[str, dict[str, Any]]]) -> Answe
         )
     except outbound.OutboundError as exc:
         return Answer(
-            Verdict.RETRY, reason=errors.unreachable(str(exc)), maybe_applied=exc.maybe_applied
+            Verdict.RETRY,
+            reason=errors.unreachable(str(exc)),
+            maybe_applied=exc.maybe_applied,
+            may_still_apply=exc.timed_out,
         )
     return read(reply.status, reply.headers, reply.body, positions)
 
@@ -64,15 +67,12 @@ def read(
     body: Any,
     positions: Mapping[str, list[int]] | None = None,
 ) -> Answer:
+    """The verdict on one answer; `positions` (from `request_body`) places the objects that
+    Braze names by array and index in the request's flat object list."""
     blocked = _blocked_until(headers)
-    message = body.get("message", "") if isinstance(body, dict) else str(body)[:300]
     if 200 <= status < 300:
-        return Answer(
-            Verdict.OK,
-            status=status,
-            object_errors=_object_errors(body, positions or {}),
-            blocked_until=blocked,
-        )
+        # A 2xx is only as good as its body (see `replies`).
+        return replies.read_2xx(status, body, positions or {}, blocked)
     if status == 429:
         retry_after = _retry_after(headers)
         return Answer(
@@ -93,21 +93,14 @@ def read(
         return Answer(
             Verdict.RETRY, reason=errors.server_error(status), status=status, maybe_applied=True
         )
-    reason = f"Braze refused the request ({status}): {message or 'no reason given'}"
-    return Answer(Verdict.BAD_REQUEST, reason=reason, status=status)
-
-
-def _object_errors(body: Any, positions: Mapping[str, list[int]]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    listed = body.get("errors") if isinstance(body, dict) else None
-    for error in listed or ():
-        if not isinstance(error, dict):
-            continue
-        slots = positions.get(str(error.get("input_array", "")), [])
-        index = error.get("index")
-        if isinstance(index, int) and 0 <= index < len(slots):
-            found[slots[index]] = str(error.get("type") or "refused by Braze")[:500]
-    return found
+    message = body.get("message", "") if isinstance(body, dict) else body
+    return Answer(
+        Verdict.BAD_REQUEST,
+        reason=errors.refused(status, str(message or "")[: replies.MESSAGE_LIMIT]),
+        status=status,
+        # Named bad objects fail alone; without names the core splits the request to find them.
+        object_errors=replies.listed(body, positions or {}).objects,
+    )
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -174,6 +167,7 @@ def check(target: Target) -> Check:
     answer = read(reply.status, reply.headers, reply.body)
     if answer.verdict is Verdict.REFUSED:
         return Check(False, answer.reason)
-    if answer.verdict is Verdict.RETRY:
+    # Any 2xx got past the key, even one whose body refuses the empty request.
+    if answer.verdict is Verdict.RETRY and not 200 <= reply.status < 300:
         return Check(False, answer.reason)
     return Check(True, "Connected: Braze accepted the key, and it may update users.")

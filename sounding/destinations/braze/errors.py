@@ -39,3 +39,24 @@ NO_IDENTIFIER = (
     "The survey link carried no Braze identifier (user_braze_id, user_external_id or "
     "user_email), so there is no profile to update."
 )
+
+
+def fatal(status: int, message: str) -> str:
+    return f"Braze answered {status} but reported a fatal error: {message}"
+
+
+def refused(status: int, message: str) -> str:
+    return f"Braze refused the request ({status}): {message or 'no reason given'}"
+
+
+def silent(status: int, body: object) -> str:
+    said = "an empty body" if body in ("", None) else f"a body that says nothing: {body!r:.200}"
+    return (
+        f"Braze answered {status} with {said}, so whether it took the answers is unknown; "
+        "they will be sent again."
+    )
+
+
+def short(array: str, processed: int, expected: int) -> str:
+    again = "sent again and may arrive twice" if array == "events" else "sent again"
+    return f"Braze processed {processed} of {expected} {array} sent; those unconfirmed are {again}."

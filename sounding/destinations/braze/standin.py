@@ -4,6 +4,9 @@ Sounding's delivery tests and demos need a Braze that
 - enforces the documented rules (see `standin_rules`), so what it accepts Braze accepts too;
 - misbehaves on demand: 5xx, 429 in either rate-limit header dialect, dropped connections,
   slowness, "applied but answered 500", one-shot from a queue or at random rates;
+- answers the way Braze is met in production, also on demand: a fatal error under a 2xx, a
+  2xx with an empty body, `errors` as plain strings, a 400 naming the objects it refuses,
+  and counts of processed objects short of what was taken (see `FAULT_FIELDS`);
 - keeps evidence: every request it received, the profiles it built, and a *violation* each
   time one user was in two requests in flight at once, which Sounding promises never to do
   because Braze processes requests asynchronously and two of them can race.
@@ -45,6 +48,7 @@ from sounding.destinations.braze.standin_rules import (
     apply_change,
     check_body,
     count_objects,
+    errors_naming,
     parse_json,
     rate_headers,
     stored_record,
@@ -56,15 +60,48 @@ TRACK_PATH = "/users/track"
 CONTROL_PREFIX = "/_standin/"
 DEFAULT_KEY = "standin-key"
 DIALECTS = ("epoch", "seconds")
+# Each fault kind of the queue (`POST /_standin/faults {"queue": [{"kind": ...}, ...]}`) and
+# the fields it takes besides "kind":
+# - status: answer `status` (400-599, default 500) with `body` (default {"message": phrase});
+#   no key check, nothing applied.
+# - rate_limited: a 429 asking to wait `retry_after` seconds (default 1), in the dialect set.
+# - drop: close the connection without an answer.
+# - slow: answer as usual, but only after `seconds`.
+# - applied_then_500: apply the request, then answer 500.
+# The next five check the key, the rate limit and the body as usual first, then:
+# - fatal: answer `status` (200-299, default 201) with {"message": `message`, "errors": [...]}
+#   and apply nothing. `message` defaults to FATAL_MESSAGE; `errors` (any JSON entries,
+#   default none) are listed as given, followed by one {"type", "input_array", "index"} entry
+#   for each object naming one of `users` (profile keys such as "braze_id:u-1").
+# - bad_objects: answer `status` (400-499, default 400) with {"message": `message`, "errors":
+#   [...]} naming every object the rules refuse and every object naming one of `users`, and
+#   apply nothing (as Braze does for a 400).
+# - empty_body: answer `status` (200-299, default 201) with `text` as the whole body (default
+#   "": no body at all); the request is applied unless `applied` is false.
+# - string_errors: apply the request and answer 201 "success" whose `errors` also lists
+#   `errors` (non-empty strings, default STRING_ERRORS) as plain strings, naming no object.
+# - short_counts: apply the request and answer 201 "success", but with `attributes_processed`
+#   and `events_processed` lowered by `attributes` and `events` (default 1 each, never below 0).
 FAULT_FIELDS = {
     "status": {"status", "body"},
     "rate_limited": {"retry_after"},
     "drop": set(),
     "slow": {"seconds"},
     "applied_then_500": set(),
+    "fatal": {"status", "message", "errors", "users"},
+    "bad_objects": {"status", "message", "users"},
+    "empty_body": {"status", "text", "applied"},
+    "string_errors": {"errors"},
+    "short_counts": {"attributes", "events"},
 }
 # Faults that answer instead of Braze; the others change how a normal answer is given.
 TERMINAL_FAULTS = ("status", "rate_limited", "drop")
+# Faults that answer once the request has passed the key, rate-limit and body checks.
+MISREPORTS = ("fatal", "bad_objects", "empty_body", "string_errors", "short_counts")
+# What Braze answers, under a 201, to a request it could not use.
+FATAL_MESSAGE = "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields."
+BAD_OBJECTS_MESSAGE = "Invalid objects in the request"
+STRING_ERRORS = ("Something went wrong",)
 PAGE_REQUESTS = 50
 # Path -> HTTP method -> name of the StandinHandler method answering it.
 ROUTES = {
@@ -140,6 +177,12 @@ class Fault:
     body: Any = None
     seconds: float = 0.0
     source: str = "queue"
+    message: str = ""
+    errors: tuple[Any, ...] = ()
+    users: tuple[str, ...] = ()
+    text: str = ""
+    applied: bool = True
+    short: tuple[int, int] = (0, 0)  # attributes, events
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "source": self.source}
@@ -149,6 +192,16 @@ class Fault:
             out["retry_after"] = self.seconds
         elif self.kind == "slow":
             out["seconds"] = self.seconds
+        elif self.kind in ("fatal", "bad_objects"):
+            out.update(status=self.status, message=self.message, users=list(self.users))
+            if self.kind == "fatal":
+                out["errors"] = list(self.errors)
+        elif self.kind == "empty_body":
+            out.update(status=self.status, text=self.text, applied=self.applied)
+        elif self.kind == "string_errors":
+            out["errors"] = list(self.errors)
+        elif self.kind == "short_counts":
+            out.update(attributes=self.short[0], events=self.short[1])
         return out
 
 
@@ -172,7 +225,67 @@ def parse_fault(spec: Any) -> Fault:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
             raise ValueError(f"{name} must be a number of seconds >= 0")
         return Fault(kind, seconds=float(seconds))
+    if kind in MISREPORTS:
+        return _parse_misreport(kind, spec)
     return Fault(kind)
+
+
+def _parse_misreport(kind: str, spec: dict[str, Any]) -> Fault:
+    if kind == "fatal":
+        errors = spec.get("errors", [])
+        if not isinstance(errors, list):
+            raise ValueError("errors must be an array")
+        return Fault(
+            kind,
+            status=_status_in(spec, 200, 299, 201),
+            message=_message(spec, FATAL_MESSAGE),
+            errors=tuple(errors),
+            users=_strings(spec, "users", ()),
+        )
+    if kind == "bad_objects":
+        return Fault(
+            kind,
+            status=_status_in(spec, 400, 499, 400),
+            message=_message(spec, BAD_OBJECTS_MESSAGE),
+            users=_strings(spec, "users", ()),
+        )
+    if kind == "empty_body":
+        text, applied = spec.get("text", ""), spec.get("applied", True)
+        if not isinstance(text, str):
+            raise ValueError("text must be a string")
+        if not isinstance(applied, bool):
+            raise ValueError("applied must be true or false")
+        return Fault(kind, status=_status_in(spec, 200, 299, 201), text=text, applied=applied)
+    if kind == "string_errors":
+        return Fault(kind, errors=_strings(spec, "errors", STRING_ERRORS))
+    short = []
+    for name in ("attributes", "events"):
+        value = spec.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a whole number >= 0")
+        short.append(value)
+    return Fault(kind, short=(short[0], short[1]))
+
+
+def _status_in(spec: dict[str, Any], low: int, high: int, default: int) -> int:
+    status = spec.get("status", default)
+    if isinstance(status, bool) or not isinstance(status, int) or not low <= status <= high:
+        raise ValueError(f"status must be an HTTP status from {low} to {high}")
+    return status
+
+
+def _message(spec: dict[str, Any], default: str) -> str:
+    message = spec.get("message", default)
+    if not isinstance(message, str) or not message.strip():
+        raise ValueError("message must be a non-empty string")
+    return message
+
+
+def _strings(spec: dict[str, Any], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = spec.get(name, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{name} must be an array of non-empty strings")
+    return tuple(value)
 
 
 def _rate(payload: dict[str, Any], name: str) -> float:
@@ -452,6 +565,7 @@ class Reply:
     applied: bool = False
     skipped: list[str] = field(default_factory=list)
     drop: bool = False
+    raw: bool = False  # `body` is the text to send as is, not JSON
 
 
 def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -627,8 +741,14 @@ class StandinHandler(BaseHTTPRequestHandler):
         self.state.record(entry)
         if reply.drop:
             self.close_connection = True
-        elif not self._send_json(reply.status, reply.body, reply.headers):
+        elif not self._answer(reply):
             self.state.note(entry, client_gone=True)
+
+    def _answer(self, reply: Reply) -> bool:
+        if reply.raw:
+            data = str(reply.body).encode()
+            return self._send(reply.status, data, "application/json", reply.headers)
+        return self._send_json(reply.status, reply.body, reply.headers)
 
     def _track_reply(
         self, seq: int, raw: bytes | None, body: Any, error: BodyError | None, fault: Fault | None
@@ -637,7 +757,7 @@ class StandinHandler(BaseHTTPRequestHandler):
             return self._faulted(fault)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
-        reply = self._process(seq, raw, body, error)
+        reply = self._process(seq, raw, body, error, fault)
         if fault is not None and fault.kind == "applied_then_500":
             reply = replace(reply, status=500, body={"message": "Internal Server Error"})
         return reply
@@ -651,7 +771,9 @@ class StandinHandler(BaseHTTPRequestHandler):
         key, _ = self.state.authorize(self.headers.get("Authorization"))
         return Reply(fault.status, fault.body, self.state.peek_rate(key))
 
-    def _process(self, seq: int, raw: bytes | None, body: Any, error: BodyError | None) -> Reply:
+    def _process(
+        self, seq: int, raw: bytes | None, body: Any, error: BodyError | None, fault: Fault | None
+    ) -> Reply:
         if raw is None:
             message = f"Request body larger than {MAX_BODY_BYTES} bytes"
             return Reply(413, {"message": message}, self.state.peek_rate(None))
@@ -668,8 +790,34 @@ class StandinHandler(BaseHTTPRequestHandler):
             checked = check_body(body, strict=self.state.config.strict)
         except BodyError as exc:
             return Reply(400, {"message": str(exc)}, headers)
+        if fault is not None and fault.kind in MISREPORTS:
+            return self._misreport(seq, fault, body, checked, headers)
         skipped = self.state.apply(seq, checked)
         return Reply(201, success_body(checked), headers, applied=True, skipped=skipped)
+
+    def _misreport(
+        self, seq: int, fault: Fault, body: Any, checked: CheckedBody, headers: dict[str, str]
+    ) -> Reply:
+        """The answer of a misreporting fault to a request that passed every check."""
+        if fault.kind in ("fatal", "bad_objects"):
+            named = errors_naming(body, fault.users)
+            if fault.kind == "bad_objects":
+                named = sorted(
+                    {(e["input_array"], e["index"]): e for e in named + checked.errors}.values(),
+                    key=lambda e: (e["input_array"], e["index"]),
+                )
+            answer = {"message": fault.message, "errors": [*fault.errors, *named]}
+            return Reply(fault.status, answer, headers)
+        skipped = self.state.apply(seq, checked) if fault.applied else []
+        if fault.kind == "empty_body":
+            return Reply(fault.status, fault.text, headers, fault.applied, skipped, raw=True)
+        answer = success_body(checked)
+        if fault.kind == "string_errors":
+            answer["errors"] = [*answer.get("errors", []), *fault.errors]
+        for name, short in zip(("attributes", "events"), fault.short, strict=True):
+            if f"{name}_processed" in answer:
+                answer[f"{name}_processed"] = max(answer[f"{name}_processed"] - short, 0)
+        return Reply(201, answer, headers, applied=True, skipped=skipped)
 
     # -- control endpoints --------------------------------------------------------------------
 

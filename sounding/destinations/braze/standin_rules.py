@@ -18,6 +18,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -179,6 +180,24 @@ def user_keys(body: Any) -> set[str]:
                 if isinstance(obj, dict):
                     keys.update(_candidate_keys(obj))
     return keys
+
+
+# The reason given for an object a fault names (a rule would give its own).
+NAMED_BY_FAULT = "Invalid object for this user"
+
+
+def errors_naming(body: Any, users: Iterable[str]) -> list[dict[str, Any]]:
+    """A Braze-style error entry for each object of `body` that names one of `users`."""
+    wanted = set(users)
+    found: list[dict[str, Any]] = []
+    if not wanted or not isinstance(body, dict):
+        return found
+    for name in ARRAYS:
+        items = body.get(name)
+        for index, obj in enumerate(items if isinstance(items, list) else ()):
+            if isinstance(obj, dict) and wanted.intersection(_candidate_keys(obj)):
+                found.append({"type": NAMED_BY_FAULT, "input_array": name, "index": index})
+    return found
 
 
 def _candidate_keys(obj: dict[str, Any]) -> list[str]:
