@@ -88,7 +88,7 @@ def test_a_signed_survey_costs_no_extra_query_on_a_warm_request(
     save_survey_config(signed, config)
     signed.refresh_from_db()
     secret = SurveyBraze.objects.get(survey=signed).signing_secret()
-    signature = signatures.signature(secret.encode(), "abc")
+    signature = signatures.signature(secret.encode(), "braze_id:abc")
 
     unsigned_sql = _answer_nps(plain, {"user_braze_id": "abc"})
     signed_sql = _answer_nps(signed, {"user_braze_id": "abc", "sig": signature})

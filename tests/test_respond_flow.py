@@ -52,14 +52,20 @@ def test_every_question_type_is_stored_with_its_natural_type(live_survey: Survey
 
 @pytest.mark.django_db
 def test_the_same_identity_continues_its_one_response(live_survey: Survey) -> None:
-    html = start(Client(), live_survey, "?user_braze_id=abc")
-    html = answer(Client(), html, "7").content.decode()
-    html = answer(Client(), html, "3").content.decode()
-    # A new device, same link: it picks up after the last answer.
-    again = start(Client(), live_survey, "?user_braze_id=abc")
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    html = answer(client, html, "7").content.decode()
+    html = answer(client, html, "3").content.decode()
+    # The same browser, same link: it picks up after the last answer.
+    again = start(client, live_survey, "?user_braze_id=abc")
     assert question_of(again) == "csat"
     assert form_state(again)["r"] == Response.objects.get().token
+    # A new device, same link: it starts over, blank, and still answers into that response.
+    elsewhere = start(Client(), live_survey, "?user_braze_id=abc")
+    assert question_of(elsewhere) == "nps" and form_state(elsewhere)["r"] == ""
+    answer(Client(), elsewhere, "5")
     assert Response.objects.count() == 1
+    assert Answer.objects.get(question_key="nps").value == 5
 
 
 @pytest.mark.django_db
@@ -245,7 +251,9 @@ def test_the_thank_you_screen_shows_on_return_and_allows_changes(live_survey: Su
     html = start(client, live_survey, "?user_braze_id=abc")
     for _key, submitted, _e in EVERY_ANSWER:
         html = answer(client, html, submitted).content.decode()
-    again = start(Client(), live_survey, "?user_braze_id=abc")
+    # In the browser that answered; anyone else with the link starts over (see
+    # test_identity_exposure.py).
+    again = start(client, live_survey, "?user_braze_id=abc")
     assert screen_of(again) == "done" and "Change my answers" in again
 
 

@@ -47,8 +47,9 @@ def sign_links(survey: Survey, on: bool = True) -> SurveyBraze:
     return SurveyBraze.objects.get(survey=survey)
 
 
-def sig(secret: str, value: str) -> str:
-    return signatures.signature(secret.encode(), value)
+def sig(secret: str, value: str, kind: str = "braze_id") -> str:
+    """What Braze puts in `sig`: the identifier's kind and value, signed together."""
+    return signatures.signature(secret.encode(), f"{kind}:{value}")
 
 
 def link(survey: Survey, **params: str) -> str:
@@ -73,16 +74,20 @@ def test_the_signature_is_brazes_hmac_sha256_hex() -> None:
 @pytest.mark.parametrize(
     ("identifier", "expected"),
     [
-        ("braze_id", "?user_braze_id={{${braze_id}}}&sig={{${braze_id} | hmac_sha256_hex: 'S'}}"),
+        (
+            "braze_id",
+            "?user_braze_id={{${braze_id}}}"
+            "&sig={{${braze_id} | prepend: 'braze_id:' | hmac_sha256_hex: 'S'}}",
+        ),
         (
             "external_id",
             "?user_external_id={{${user_id} | url_param_escape}}"
-            "&sig={{${user_id} | hmac_sha256_hex: 'S'}}",
+            "&sig={{${user_id} | prepend: 'external_id:' | hmac_sha256_hex: 'S'}}",
         ),
         (
             "email",
             "?user_email={{${email_address} | url_param_escape}}"
-            "&sig={{${email_address} | hmac_sha256_hex: 'S'}}",
+            "&sig={{${email_address} | prepend: 'email:' | hmac_sha256_hex: 'S'}}",
         ),
     ],
 )
@@ -141,10 +146,14 @@ def test_the_right_signature_lands_the_answers_on_that_profile(
 def test_external_ids_and_emails_are_signed_as_braze_has_them(live_survey: Survey) -> None:
     secret = sign_links(live_survey).signing_secret()
     value = "Ana+test@example.com"
-    ok = Client().get(link(live_survey, user_email=value, sig=sig(secret, value), nps="7"))
+    signature = sig(secret, value, "email")
+    ok = Client().get(link(live_survey, user_email=value, sig=signature, nps="7"))
     assert ok.status_code == 200
-    assert Response.objects.get().email == value
-    bad = Client().get(link(live_survey, user_external_id="u 1", sig=sig(secret, "u1")))
+    # Signed as Braze has it, stored as Sounding matches emails: in lower case.
+    assert Response.objects.get().email == "ana+test@example.com"
+    bad = Client().get(
+        link(live_survey, user_external_id="u 1", sig=sig(secret, "u1", "external_id"))
+    )
     assert bad.status_code == 403
 
 
@@ -325,7 +334,8 @@ def test_an_editor_turns_signing_on_and_sees_the_secret_inside_the_link(
     assert config.signed_links
     html = unescape(client.get(braze_page(live_survey)).content.decode())
     secret = config.signing_secret()
-    assert f"&sig={{{{${{braze_id}} | hmac_sha256_hex: '{secret}'}}}}" in html
+    signs = f"{{{{${{braze_id}} | prepend: 'braze_id:' | hmac_sha256_hex: '{secret}'}}}}"
+    assert f"&sig={signs}" in html
     assert html.count(secret) == 4  # the link shown, and the three in the identifier switch
     assert "Make a new secret" in html
 
@@ -382,7 +392,8 @@ def test_the_api_round_trips_signed_links_and_never_shows_the_secret(
     assert body["signed_links"] is True and body["signing_secret_created_at"]
     assert body["previous_signing_secret_valid_until"] is None
     assert body["link"].endswith(
-        "?user_braze_id={{${braze_id}}}&sig={{${braze_id} | hmac_sha256_hex: 'SIGNING_SECRET'}}"
+        "?user_braze_id={{${braze_id}}}"
+        "&sig={{${braze_id} | prepend: 'braze_id:' | hmac_sha256_hex: 'SIGNING_SECRET'}}"
     )
     url = f"/api/v1/surveys/{live_survey.pk}/integrations/braze"
     assert client.get(url).json()["signed_links"] is True

@@ -206,5 +206,5 @@ def test_a_returning_respondent_resumes_at_the_next_question_they_are_shown(
     client = Client()
     html = client.get(branching.public_path() + "?user_braze_id=u4").content.decode()
     answer(client, html, "9")
-    again = Client().get(branching.public_path() + "?user_braze_id=u4").content.decode()
+    again = client.get(branching.public_path() + "?user_braze_id=u4").content.decode()
     assert question_of(again) == "plan"

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sounding.collect import store
-from sounding.collect.models import IDENTITY_PARAMS, Response
+from sounding.collect.models import IDENTITY_PARAMS, Response, normalize_identity
 from sounding.delivery.outbox import mark_due
 from sounding.surveys.definition import RESERVED_KEYS
 from sounding.surveys.models import Survey
@@ -31,6 +31,9 @@ class LinkContext:
     identity: dict[str, str] = field(default_factory=dict)  # braze_id/external_id/email
     hidden: dict[str, str] = field(default_factory=dict)
     prefill: dict[str, str] = field(default_factory=dict)
+    # Whether a signed link vouches for the identity (sounding.collect.signatures): only then
+    # may the link alone show that person's earlier answers.
+    signed: bool = False
 
     @property
     def primary(self) -> tuple[str, str]:
@@ -43,7 +46,7 @@ class LinkContext:
 def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
     ctx = LinkContext()
     for param, kind in IDENTITY_PARAMS:
-        value = (params.get(param) or "").strip()
+        value = normalize_identity(kind, params.get(param) or "")
         if value and len(value) <= MAX_PARAM_LENGTH and "\x00" not in value:
             ctx.identity[kind] = value
     for name, value in params.items():
@@ -66,6 +69,12 @@ def find_response(survey: Survey, ctx: LinkContext) -> Response | None:
 
 def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Response:
     """Create the response for this link, or return the one a concurrent request created."""
+    return open_response(survey, ctx, language)[0]
+
+
+def open_response(survey: Survey, ctx: LinkContext, language: str = "") -> tuple[Response, bool]:
+    """Like `start_response`, and whether this call created it: a request that lost the race
+    to another browser did not give that response's answers."""
     kind, value = ctx.primary
     fields = {
         "survey": survey,
@@ -78,16 +87,16 @@ def start_response(survey: Survey, ctx: LinkContext, language: str = "") -> Resp
         "language": language,
     }
     if not kind:
-        return Response.objects.create(**fields)
+        return Response.objects.create(**fields), True
     try:
         with transaction.atomic():
-            return Response.objects.create(**fields)
+            return Response.objects.create(**fields), True
     except IntegrityError:
         # A double tap or two tabs: the other request created it first; continue that one.
         existing = find_response(survey, ctx)
         if existing is None:
             raise
-        return existing
+        return existing, False
 
 
 def save_answer(

@@ -18,6 +18,14 @@ IDENTITY_PARAMS = (
 )
 
 
+def normalize_identity(kind: str, value: str) -> str:
+    """The identity as stored and looked up: an email in any case, with stray spaces, is one
+    person (`IVY@x.test ` and `ivy@x.test` are one response). Other identifiers are Braze's
+    own, compared exactly."""
+    value = value.strip()
+    return value.lower() if kind == "email" else value
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(18)
 

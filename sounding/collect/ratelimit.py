@@ -7,6 +7,12 @@ process counts on its own, and the effective limit is the setting times the numb
 processes. A bucket holds half a minute's worth of requests, so a burst (thirty people opening
 the same email at once behind one office NAT) passes, and a flood is cut down to the rate.
 
+The two limits are checked at different moments. The address limit comes first, before
+anything else is looked at: whoever floods pays from their own bucket. The survey's limit is
+shared by everyone answering it, so it is spent only by a request about to store something,
+after its signature, its response and its answer were found good: a stream of refused links or
+forged tokens must not lock real respondents out of the survey.
+
 Requests from the machine itself (loopback) have no per-address limit: they are the operator's
 own tools, or a reverse proxy on the same host that was not declared in
 `SOUNDING_TRUSTED_PROXIES`, whose address would otherwise stand for every respondent at once.
@@ -122,21 +128,27 @@ def stores(request: HttpRequest, ctx: LinkContext) -> bool:
     return request.method == "POST" or (request.method == "GET" and bool(ctx.prefill))
 
 
-def check(request: HttpRequest, survey: Survey, ctx: LinkContext) -> Refusal | None:
-    """A 429 refusal when this request is over a limit, else None (and it is counted)."""
+def check_address(request: HttpRequest, ctx: LinkContext) -> Refusal | None:
+    """A 429 refusal when the client's address is over its limit, else None (and the request
+    is counted, if it is one that can store something)."""
     if not stores(request, ctx):
         return None
-    now = clock()
     address = client_address(request)
     per_address = settings.RATE_LIMIT_IP
     if per_address and address is not None and not address.is_loopback:
-        wait = by_address.take(address_key(address), per_address, now)
+        wait = by_address.take(address_key(address), per_address, clock())
         if wait:
             return Refusal(429, HEADING, FROM_ADDRESS, math.ceil(wait))
+    return None
+
+
+def check_survey(survey: Survey) -> Refusal | None:
+    """A 429 refusal when the survey is over its limit, else None (and it is counted). Called
+    just before storing an answer, never for a request refused for another reason."""
     per_survey = settings.RATE_LIMIT_SURVEY
     if per_survey:
         # By slug: random and never reused, unlike an id.
-        wait = by_survey.take(survey.slug, per_survey, now)
+        wait = by_survey.take(survey.slug, per_survey, clock())
         if wait:
             return Refusal(429, HEADING, FOR_SURVEY, math.ceil(wait))
     return None

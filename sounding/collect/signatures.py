@@ -1,8 +1,12 @@
 """Signed links on the respondent path: refuse a link whose identity Braze did not sign.
 
 A survey with signed links on (`sounding.destinations.braze.signing`) accepts a link only when
-its one identity parameter comes with `sig`, the HMAC-SHA256 of that value under the survey's
-secret (or the previous secret, during its grace period). A visit without any identity is
+its one identity parameter comes with `sig`, the HMAC-SHA256 of the identifier's kind and value
+(`braze_id:abc`) under the survey's secret (or the previous secret, during its grace period).
+The kind is signed so that a signature Braze made for someone's Braze id cannot pass for an
+external id or an email that happens to be the same text. Links signed over the value alone,
+sent before kinds were signed, keep working until the date the upgrade set
+(`Keys.legacy_until`). A visit without any identity is
 refused too, unless it continues a response that exists already (the `r` token of its form or
 the cookie of its device): such a response could only have been started by a signed link.
 
@@ -20,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from sounding.collect import store
+from sounding.collect.flow import LinkContext
 from sounding.collect.models import IDENTITY_PARAMS
 from sounding.collect.refusals import Refusal
 from sounding.destinations.braze.signing import Keys, keys_for
@@ -56,15 +61,25 @@ def signature(secret: bytes, value: str) -> str:
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
 
 
-def signed(keys: Keys, value: str, sig: str) -> bool:
+def signed_message(kind: str, value: str) -> str:
+    """What is signed: Braze computes it with `prepend: 'braze_id:'` before the HMAC."""
+    return f"{kind}:{value}"
+
+
+def signed(keys: Keys, kind: str, value: str, sig: str) -> bool:
     sig = sig.strip().lower()
     if not sig or len(sig) > MAX_SIGNATURE_LENGTH:
         return False
     given = sig.encode()
-    # Every valid key is tried, so the time taken does not tell which one matched.
+    now = timezone.now()
+    messages = [signed_message(kind, value)]
+    if keys.legacy_until is not None and now < keys.legacy_until:
+        messages.append(value)
+    # Every valid key and form is tried, so the time taken does not tell which one matched.
     matches = [
-        hmac.compare_digest(signature(secret, value).encode(), given)
-        for secret in keys.valid_now(timezone.now())
+        hmac.compare_digest(signature(secret, message).encode(), given)
+        for secret in keys.valid_now(now)
+        for message in messages
     ]
     return any(matches)
 
@@ -79,18 +94,25 @@ def _continues(request: HttpRequest, survey: Survey) -> bool:
     return bool(token) and store.response_by_token(survey, token[:64]) is not None
 
 
-def check(request: HttpRequest, survey: Survey) -> Refusal | None:
-    """Why this request may not go on, or None. Nothing has been stored when it is called."""
+def check(request: HttpRequest, survey: Survey, ctx: LinkContext) -> Refusal | None:
+    """Why this request may not go on, or None; a link whose identity is signed marks `ctx`
+    as such. Nothing has been stored, nor counted against the survey, when it is called."""
     keys = keys_of(survey)
     if not keys.required:
         return None
     # The raw values: the signature covers exactly what Braze put in the link.
-    given = [request.GET[param] for param, _kind in IDENTITY_PARAMS if request.GET.get(param)]
+    given = [
+        (kind, request.GET[param]) for param, kind in IDENTITY_PARAMS if request.GET.get(param)
+    ]
     if len(given) > 1:
         # An identity added beside the signed one could still name the profile updated.
         return CHANGED
     if given:
-        return None if signed(keys, given[0], request.GET.get("sig", "")) else CHANGED
+        kind, value = given[0]
+        if not signed(keys, kind, value, request.GET.get("sig", "")):
+            return CHANGED
+        ctx.signed = True
+        return None
     return None if _continues(request, survey) else MISSING
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from sounding.collect.models import Answer, Response
+from sounding.collect.models import Answer, Response, normalize_identity
 from sounding.surveys.models import Survey
 
 SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]
@@ -81,9 +81,11 @@ def response_by_token(survey: Survey, token: str) -> Response | None:
 
 
 def response_by_identity(survey: Survey, kind: str, value: str) -> Response | None:
+    # Stored identities are normalized (a migration brought older ones along), so normalizing
+    # the one asked for makes the lookup ignore an email's case while it still uses the index.
     found = _response(
         "survey_id = %s AND identity_kind = %s AND identity_value = %s",
-        [survey.pk, kind, value],
+        [survey.pk, kind, normalize_identity(kind, value)],
     )
     return _of(survey, found)
 

@@ -3,10 +3,18 @@
 The same URL serves every screen. GET shows where the respondent stands (storing a
 pre-answer from the link first); POST stores one answer and shows the next screen directly,
 without a redirect, so a six-question survey costs seven requests, not thirteen.
+
+An identity in a link decides whose one response an answer goes to, but knowing someone's
+email is not enough to read what they said. Earlier answers are shown (pre-filled, resumed,
+"Change my answers") only to the browser that gave them, which holds the response's token in
+its form or cookie, or to a link whose signature vouches for the identity. Anyone else sees
+the survey as a new respondent would: blank questions from the first one, even when the
+response is complete, and what they answer still updates that person's response.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +28,7 @@ from django.views.decorators.http import require_http_methods
 
 from sounding.collect import flow, ratelimit, signatures, store, widgets
 from sounding.collect.models import Response
+from sounding.collect.refusals import Refusal
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec
@@ -108,17 +117,55 @@ def _may_preview(request: HttpRequest, survey: Survey) -> bool:
     )
 
 
-def _find(request: HttpRequest, survey: Survey, ctx: flow.LinkContext) -> Response | None:
+def _find(
+    request: HttpRequest, survey: Survey, ctx: flow.LinkContext
+) -> tuple[Response | None, bool]:
+    """The response this request continues, and whether this visitor may see its answers."""
     token = request.POST.get("r") or request.GET.get("r") or ""
-    if not token:
-        token = request.COOKIES.get(COOKIE_PREFIX + str(survey.pk), "")
+    if token:
+        response = store.response_by_token(survey, token)
+        return response, True
+    cookie = request.COOKIES.get(COOKIE_PREFIX + str(survey.pk), "")
+    if ctx.primary[0]:
+        # A link naming a person wins over a cookie left by someone else on this device.
         response = flow.find_response(survey, ctx)
-        if response is not None or ctx.primary[0]:
-            # A link naming a person wins over a cookie left by someone else on this device.
-            return response
-    if not token:
-        return None
-    return store.response_by_token(survey, token)
+        if response is None:
+            return None, True
+        gave_it = bool(cookie) and hmac.compare_digest(cookie.encode(), response.token.encode())
+        return response, ctx.signed or gave_it
+    if not cookie:
+        return None, True
+    return store.response_by_token(survey, cookie), True
+
+
+class Held:
+    """The response a request continues: every answer, to store the next one against, and the
+    answers this visitor may see (all of them for whoever gave them; for anyone else only what
+    they answered in this request)."""
+
+    def __init__(self, response: Response | None, own: bool) -> None:
+        self.response = response
+        self.own = own or response is None
+        self.stored: dict[str, Any] = store.answers(response.pk) if response else {}
+        self.seen: dict[str, Any] = self.stored if self.own else {}
+
+    def start(self, visit: Visit, ctx: flow.LinkContext) -> Response:
+        response, created = flow.open_response(visit.survey, ctx, visit.language)
+        self.response = response
+        if not created:
+            # Another browser created it a moment ago: its answers are not this visitor's.
+            self.own = False
+            self.stored = store.answers(response.pk)
+            self.seen = {}
+        return response
+
+    def save(self, survey: Survey, question: Question, value: Any, completes: bool = False) -> None:
+        assert self.response is not None
+        flow.save_answer(survey, self.response, question, value, self.stored, completes)
+        if self.seen is not self.stored:
+            self.seen.pop(question.key, None)
+            if value is not EMPTY:
+                self.seen[question.key] = value
 
 
 class Screen:
@@ -132,8 +179,11 @@ class Screen:
         question: Question | None,
         error: str = "",
         submitted: list[str] | None = None,
+        own: bool = True,
     ) -> None:
         self.visit = visit
+        # Whether the visitor may hold the response's token: it opens every answer.
+        self.own = own
         self.survey = visit.survey
         self.spec = visit.spec
         self.response = response
@@ -169,7 +219,7 @@ class Screen:
             "is_last": q is not None and not flow.may_follow(spec, index, self.answers),
             "can_go_back": q is not None
             and flow.previous_before(spec, index, self.answers) is not None,
-            "token": self.response.token if self.response else "",
+            "token": self.response.token if self.response and self.own else "",
             "options": widgets.options(q, self.values) if q else [],
             "attrs": widgets.input_attrs(q) if q else {},
             "auto": q is not None and widgets.auto_advances(q),
@@ -201,7 +251,9 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
     if screen.visit.preview:
         # The builder shows the preview in a frame of its own pages.
         response["X-Frame-Options"] = "SAMEORIGIN"
-    elif screen.response is not None and not screen.response.identity_kind:
+    elif screen.response is not None and screen.own:
+        # Identified responses too: reopening the link in the browser that answered resumes
+        # with the answers, which the link alone no longer shows.
         response.set_cookie(
             COOKIE_PREFIX + str(screen.survey.pk),
             screen.response.token,
@@ -215,13 +267,13 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
 
 
 def _first_screen(
-    visit: Visit, response: Response | None, answers: dict[str, Any], done: bool
+    visit: Visit, response: Response | None, answers: dict[str, Any], done: bool, own: bool = True
 ) -> Screen:
     if done:
-        return Screen(visit, response, answers, None)
+        return Screen(visit, response, answers, None, own=own)
     spec = visit.spec
     question = flow.resume_at(spec, answers) if answers else (spec.questions or (None,))[0]
-    return Screen(visit, response, answers, question)
+    return Screen(visit, response, answers, question, own=own)
 
 
 def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
@@ -234,38 +286,43 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
         if wanted is not None:
             return _render(request, Screen(visit, None, answers, wanted))
         return _render(request, _first_screen(visit, None, answers, done))
-    response = _find(request, visit.survey, ctx)
+    response, own = _find(request, visit.survey, ctx)
     if response is not None and response.erase_requested_at is not None:
         return _erasing(request, visit.survey)
-    answers = store.answers(response.pk) if response else {}
+    held = Held(response, own)
     if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
-        response = _apply_prefill(request, visit, ctx, response, answers)
-    if wanted is not None and response is not None:
-        return _render(request, Screen(visit, response, answers, wanted))
-    done = response is not None and response.completed_at is not None
-    return _render(request, _first_screen(visit, response, answers, done))
+        refused = _apply_prefill(visit, ctx, held)
+        if refused is not None:
+            return refused.page(request, visit.survey, spec)
+    if wanted is not None and held.response is not None:
+        return _render(request, Screen(visit, held.response, held.seen, wanted, own=held.own))
+    # A finished response shows its thank-you page only to whoever may see its answers; anyone
+    # else starts at the first question, and answering it updates the response.
+    done = held.own and held.response is not None and held.response.completed_at is not None
+    return _render(request, _first_screen(visit, held.response, held.seen, done, held.own))
 
 
-def _apply_prefill(
-    request: HttpRequest,
-    visit: Visit,
-    ctx: flow.LinkContext,
-    response: Response | None,
-    answers: dict[str, Any],
-) -> Response | None:
+def _apply_prefill(visit: Visit, ctx: flow.LinkContext, held: Held) -> Refusal | None:
     """Store answers carried by the link (one-click NPS); invalid ones are ignored."""
+    valid = []
     for key, raw in ctx.prefill.items():
         question = visit.spec.get(key)
         try:
             value = question.kind.parse(question, [raw]) if question else EMPTY
         except AnswerError:
             continue
-        if value is EMPTY:
-            continue
-        if response is None:
-            response = flow.start_response(visit.survey, ctx, visit.language)
-        flow.save_answer(visit.survey, response, question, value, answers)
-    return response
+        if question is not None and value is not EMPTY:
+            valid.append((question, value))
+    if not valid:
+        return None
+    refused = ratelimit.check_survey(visit.survey)
+    if refused is not None:
+        return refused
+    if held.response is None:
+        held.start(visit, ctx)
+    for question, value in valid:
+        held.save(visit.survey, question, value)
+    return None
 
 
 def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
@@ -275,42 +332,60 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     if question is None:
         return _bad_request(request, survey, gettext_noop("This form does not match the survey."))
     if visit.preview:
-        response = None
+        held = None
+        response, own = None, True
         answers, _done = _preview_state(request, visit)
     else:
-        response = _find(request, survey, ctx)
+        response, own = _find(request, survey, ctx)
         if response is None and request.POST.get("r"):
             return _bad_request(request, survey, gettext_noop("This response could not be found."))
         if response is not None and response.erase_requested_at is not None:
             return _erasing(request, survey)
-        answers = store.answers(response.pk) if response else {}
+        held = Held(response, own)
+        own, answers = held.own, held.seen
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
         previous = flow.previous_before(spec, index, answers) or question
-        return _render(request, Screen(visit, response, answers, previous))
+        return _render(request, Screen(visit, response, answers, previous, own=own))
     values = request.POST.getlist("a")
     try:
         value = question.kind.parse(question, values, request.POST.get("other", ""))
         if value is EMPTY and question.required:
             raise AnswerError(translation.gettext("This question needs an answer."))
     except AnswerError as error:
-        screen = Screen(visit, response, answers, question, str(error), submitted=values)
+        screen = Screen(visit, response, answers, question, str(error), submitted=values, own=own)
         screen.other = request.POST.get("other", "")[:5000]
         return _render(request, screen, status=400)
     following = flow.after_answer(spec, index, answers, value)
-    if visit.preview:
+    if held is None:
         answers.pop(question.key, None)
         if value is not EMPTY:
             answers[question.key] = value
         _preview_save(request, visit, answers, done=following is None)
         return _render(request, Screen(visit, None, answers, following))
-    if response is None:
-        if value is EMPTY and following is not None:
-            # Skipping an optional first question creates nothing yet.
-            return _render(request, Screen(visit, None, answers, following))
-        response = flow.start_response(survey, ctx, visit.language)
-    flow.save_answer(survey, response, question, value, answers, completes=following is None)
-    return _render(request, Screen(visit, response, answers, following))
+    if value is EMPTY and held.response is None and following is not None:
+        # Skipping an optional first question creates nothing yet.
+        return _render(request, Screen(visit, None, answers, following))
+    # The survey's limit is spent only by a request that stores something.
+    if value is EMPTY and not held.own:
+        # The question was shown blank to someone who never saw its stored answer: leaving it
+        # blank cannot mean to clear that answer, which stays. On the last question it still
+        # finishes the response.
+        assert held.response is not None
+        if following is None and held.response.completed_at is None:
+            refused = ratelimit.check_survey(survey)
+            if refused is not None:
+                return refused.page(request, survey, spec)
+            kept = held.stored.get(question.key, EMPTY)
+            flow.save_answer(survey, held.response, question, kept, held.stored, completes=True)
+        return _render(request, Screen(visit, held.response, answers, following, own=False))
+    refused = ratelimit.check_survey(survey)
+    if refused is not None:
+        return refused.page(request, survey, spec)
+    if held.response is None:
+        held.start(visit, ctx)
+    held.save(survey, question, value, completes=following is None)
+    return _render(request, Screen(visit, held.response, held.seen, following, own=held.own))
 
 
 def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
@@ -343,8 +418,9 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     visit = Visit(survey, language, preview)
     ctx = flow.read_link(request.GET, visit.spec)
     if not preview:
-        # Before anything is stored: a flood, or a link whose signature does not hold.
-        refused = ratelimit.check(request, survey, ctx) or signatures.check(request, survey)
+        # Before anything is looked up or stored: a flood from one address, or a link whose
+        # signature does not hold. Neither spends the survey's own limit (see _submit).
+        refused = ratelimit.check_address(request, ctx) or signatures.check(request, survey, ctx)
         if refused is not None:
             return refused.page(request, survey, visit.spec)
     if request.method == "POST":

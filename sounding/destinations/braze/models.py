@@ -63,6 +63,9 @@ class SurveyBraze(models.Model):
     signing_secret_created_at = models.DateTimeField(null=True, blank=True)
     previous_secret_encrypted = models.TextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Links signed over the identifier's value alone (before its kind was signed too) are
+    # accepted until then: set once, by the upgrade, for the secrets that existed before it.
+    legacy_signatures_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -1,7 +1,9 @@
 """Signed survey links: a secret per survey that Braze uses to sign each recipient's identity.
 
-The link Braze sends carries `sig={{${braze_id} | hmac_sha256_hex: '<secret>'}}`: Braze's
-Liquid filter computes HMAC-SHA256 of the identity with the secret, as hex. The respondent page
+The link Braze sends carries
+`sig={{${braze_id} | prepend: 'braze_id:' | hmac_sha256_hex: '<secret>'}}`: Braze's Liquid
+filters compute HMAC-SHA256 of the identifier's kind and value (`braze_id:abc`) with the
+secret, as hex. The respondent page
 (`sounding.collect.signatures`) recomputes it and refuses a link that does not match, so
 nobody can answer under someone else's Braze id by editing the link.
 
@@ -39,6 +41,7 @@ STATE_FIELDS = (
     "signing_secret_encrypted",
     "previous_secret_encrypted",
     "previous_secret_expires_at",
+    "legacy_signatures_until",
 )
 
 
@@ -51,8 +54,11 @@ def grace() -> timedelta:
 
 
 def liquid_signature(identifier: str, secret: str) -> str:
-    """The `sig` value of a Braze message: Braze signs the identity per recipient."""
-    return f"{{{{{LIQUID_FIELDS[Identifier(identifier)]} | hmac_sha256_hex: '{secret}'}}}}"
+    """The `sig` value of a Braze message: Braze signs the identity, kind and value, per
+    recipient (`sounding.collect.signatures.signed_message`)."""
+    kind = Identifier(identifier)
+    field = LIQUID_FIELDS[kind]
+    return f"{{{{{field} | prepend: '{kind.value}:' | hmac_sha256_hex: '{secret}'}}}}"
 
 
 def set_signed(config: SurveyBraze, signed: bool) -> None:
@@ -87,6 +93,9 @@ class Keys:
     current: bytes = b""
     previous: bytes = b""
     previous_until: datetime | None = None
+    # Until then a signature over the value alone (links made before kinds were signed) is
+    # accepted too; None for secrets made since.
+    legacy_until: datetime | None = None
 
     def valid_now(self, now: datetime) -> tuple[bytes, ...]:
         keys = (self.current,) if self.current else ()
@@ -107,4 +116,10 @@ def keys_for(survey_id: int) -> Keys:
     except vault.VaultError as error:
         logger.error("Survey %s: every signed link is refused. %s", survey_id, error)
         return Keys(required=True)
-    return Keys(True, current, previous, config.previous_secret_expires_at)
+    return Keys(
+        True,
+        current,
+        previous,
+        config.previous_secret_expires_at,
+        config.legacy_signatures_until,
+    )
