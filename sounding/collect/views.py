@@ -8,6 +8,7 @@ without a redirect, so a six-question survey costs seven requests, not thirteen.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -194,6 +195,15 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
+def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | None) -> str:
+    """This link, leading back to where its respondent stands."""
+    url = _action(request, spec)
+    if response is not None and not response.identity_kind and "r" not in request.GET:
+        # An anonymous respondent may have no cookie (blocked in many in-app browsers).
+        url += ("&" if "?" in url else "?") + urlencode({"r": response.token})
+    return url
+
+
 def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
     template = "collect/question.html" if screen.question else "collect/done.html"
     response = _page(request, template, screen.context(request), status)
@@ -240,7 +250,7 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
     answers = store.answers(response.pk) if response else {}
     if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
         response = _apply_prefill(request, visit, ctx, response, answers)
-    if wanted is not None and response is not None:
+    if wanted is not None and response is not None and flow.is_shown(spec, wanted, answers):
         return _render(request, Screen(visit, response, answers, wanted))
     done = response is not None and response.completed_at is not None
     return _render(request, _first_screen(visit, response, answers, done))
@@ -253,18 +263,25 @@ def _apply_prefill(
     response: Response | None,
     answers: dict[str, Any],
 ) -> Response | None:
-    """Store answers carried by the link (one-click NPS); invalid ones are ignored."""
-    for key, raw in ctx.prefill.items():
-        question = visit.spec.get(key)
+    """Store answers carried by the link (one-click NPS), in the survey's order.
+
+    One is ignored when it is not valid for its question, when the answers hide the question,
+    or when a required question before it is still unanswered: a link never skips one.
+    """
+    spec = visit.spec
+    for key in sorted(ctx.prefill, key=spec.position):
+        question = spec.get(key)
         try:
-            value = question.kind.parse(question, [raw]) if question else EMPTY
+            value = question.kind.parse(question, [ctx.prefill[key]]) if question else EMPTY
         except AnswerError:
             continue
-        if value is EMPTY:
+        if value is EMPTY or not flow.may_preanswer(spec, question, answers):
             continue
+        # A one-click answer to the last question the answers show completes the response.
+        completes = flow.resume_at(spec, flow.with_answer(answers, key, value)) is None
         if response is None:
             response = flow.start_response(visit.survey, ctx, visit.language)
-        flow.save_answer(visit.survey, response, question, value, answers)
+        flow.save_answer(visit.survey, response, question, value, answers, completes=completes)
     return response
 
 
@@ -288,6 +305,17 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     if request.POST.get("nav") == "back":
         previous = flow.previous_before(spec, index, answers) or question
         return _render(request, Screen(visit, response, answers, previous))
+    if not visit.preview and not flow.is_shown(spec, question, answers):
+        # A stale page, or a crafted post: the answers given since hide this question.
+        return _bad_request(
+            request,
+            survey,
+            gettext_noop(
+                "This question does not apply to your answers, so this answer was not saved."
+            ),
+            status=409,
+            resume=_resume_url(request, spec, response),
+        )
     values = request.POST.getlist("a")
     try:
         value = question.kind.parse(question, values, request.POST.get("other", ""))
@@ -297,20 +325,28 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         screen = Screen(visit, response, answers, question, str(error), submitted=values)
         screen.other = request.POST.get("other", "")[:5000]
         return _render(request, screen, status=400)
-    following = flow.after_answer(spec, index, answers, value)
     if visit.preview:
+        # An author jumps to any question to try it: the preview only follows the skip logic.
+        following = flow.after_answer(spec, index, answers, value)
         answers.pop(question.key, None)
         if value is not EMPTY:
             answers[question.key] = value
         _preview_save(request, visit, answers, done=following is None)
         return _render(request, Screen(visit, None, answers, following))
+    future = flow.standing(spec, flow.with_answer(answers, question.key, value))
+    following = flow.ahead(spec, index, future)
+    # A required question the answers show is still unanswered before the next one (a stale
+    # page, or a crafted post): the answer is kept, and that question is asked with the reason.
+    gap = following is not None and spec.position(following.key) < index
+    error = translation.gettext("This question needs an answer.") if gap else ""
+    status = 400 if gap else 200
     if response is None:
         if value is EMPTY and following is not None:
-            # Skipping an optional first question creates nothing yet.
-            return _render(request, Screen(visit, None, answers, following))
+            # Skipping an optional question first creates nothing yet.
+            return _render(request, Screen(visit, None, answers, following, error), status)
         response = flow.start_response(survey, ctx, visit.language)
     flow.save_answer(survey, response, question, value, answers, completes=following is None)
-    return _render(request, Screen(visit, response, answers, following))
+    return _render(request, Screen(visit, response, answers, following, error), status)
 
 
 def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
@@ -319,10 +355,14 @@ def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
     return _bad_request(request, survey, gettext_noop("This response could not be found."))
 
 
-def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
-    """A form that cannot be true (edited by hand, or from before the survey changed)."""
-    context = {"survey": survey, "message": translation.gettext(message)}
-    return _page(request, "collect/problem.html", context, 400)
+def _bad_request(
+    request: HttpRequest, survey: Survey, message: str, status: int = 400, resume: str = ""
+) -> HttpResponse:
+    """A form that cannot be true (edited by hand, or from before the survey changed).
+
+    `resume` links back to where the respondent stands instead of to a fresh start."""
+    context = {"survey": survey, "message": translation.gettext(message), "resume": resume}
+    return _page(request, "collect/problem.html", context, status)
 
 
 # Answers are not protected by a CSRF token on purpose: a respondent holds no session to
