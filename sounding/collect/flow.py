@@ -99,6 +99,10 @@ def open_response(survey: Survey, ctx: LinkContext, language: str = "") -> tuple
         return existing, False
 
 
+class QuestionHidden(ValueError):
+    """An answer to a question the other answers hide: it must not be stored."""
+
+
 def save_answer(
     survey: Survey,
     response: Response,
@@ -109,48 +113,111 @@ def save_answer(
 ) -> bool:
     """Store (or clear, for EMPTY) one answer; return whether anything changed.
 
-    One short transaction: the answer, the response's version and the outbox rows, together.
-    `current` is the response's answers as read before; it is updated in place.
+    One short transaction: the answer, the removal of answers to questions it now hides, the
+    response's version and the outbox rows, together. `current` is the response's answers as
+    read before; it is updated in place. `completes` completes the response only if every
+    required question the answers show is answered. Raises QuestionHidden for a question the
+    answers hide.
     """
+    spec = survey.spec
+    future = dict(current)
+    future.pop(question.key, None)
+    if value is not EMPTY:
+        future[question.key] = value
+    kept = standing(spec, future)
+    if question.key in future and question.key not in kept:
+        raise QuestionHidden(question.key)
+    # A change of mind can hide later questions: their answers go with it, so no report,
+    # export or profile keeps an answer to a question the person no longer sees.
+    stale = [key for key in future if key not in kept and spec.get(key) is not None]
+    for key in stale:
+        del future[key]
     before = current.get(question.key, EMPTY)
     # Compare types too: True == 1 in Python, but not in a Braze profile.
-    unchanged = type(before) is type(value) and before == value
-    now = timezone.now()
-    if unchanged and not (completes and response.completed_at is None):
+    same = type(before) is type(value) and before == value
+    completes = (
+        completes and response.completed_at is None and unanswered_required(spec, kept) is None
+    )
+    if same and not stale and not completes:
         return False
-    completed = now if completes and response.completed_at is None else None
+    now = timezone.now()
+    completed = now if completes else None
     # Completing changes what destinations are owed (a completion event) even when the last
     # answer did not change, so it bumps the version too.
-    bump = not unchanged or completed is not None
     with transaction.atomic():
-        if not unchanged:
+        if not same:
             if value is EMPTY:
                 store.delete_answer(response.pk, question.key)
             else:
                 store.upsert_answer(response.pk, question.key, value, now)
-        version = store.touch_response(response.pk, now, bump=bump, completed=completed)
-        if bump:
-            mark_due(response, survey, version)
+        if stale:
+            store.delete_answers(response.pk, stale)
+        version = store.touch_response(response.pk, now, bump=True, completed=completed)
+        mark_due(response, survey, version)
     if completed is not None:
         response.completed_at = completed
-    if value is EMPTY:
-        current.pop(question.key, None)
-    else:
-        current[question.key] = value
-    return not unchanged
+    current.clear()
+    current.update(future)
+    return not same or bool(stale)
 
 
 def shown(question: Question, answers: Mapping[str, Any]) -> bool:
     return question.show_if is None or question.show_if.holds(answers)
 
 
+def standing(spec: SurveySpec, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers the survey's rules let stand: each to a question the answers before it
+    show. A condition names an earlier question only, so one pass in order settles it."""
+    kept: dict[str, Any] = {}
+    for q in spec.questions:
+        if q.key in answers and shown(q, kept):
+            kept[q.key] = answers[q.key]
+    return kept
+
+
+def is_shown(spec: SurveySpec, question: Question, answers: Mapping[str, Any]) -> bool:
+    """Whether the answers show `question` (an answer to it would stand)."""
+    return question.show_if is None or question.show_if.holds(standing(spec, answers))
+
+
+def unanswered_required(
+    spec: SurveySpec, answers: Mapping[str, Any], before: int | None = None
+) -> Question | None:
+    """The first required question the answers show and leave unanswered, among the first
+    `before` questions (all when None). `answers` must be standing ones."""
+    for q in spec.questions[:before]:
+        if q.required and q.key not in answers and shown(q, answers):
+            return q
+    return None
+
+
+def ahead(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> Question | None:
+    """The screen after question `index`: the next question the answers show, unless a
+    required one they show before it is unanswered (then that one). None: the response is
+    complete. `answers` must be standing ones."""
+    following = next_after(spec, index, answers)
+    limit = None if following is None else spec.position(following.key)
+    return unanswered_required(spec, answers, limit) or following
+
+
+def may_preanswer(spec: SurveySpec, question: Question, answers: Mapping[str, Any]) -> bool:
+    """Whether a link's pre-answer to `question` may be stored: the answers show it, and no
+    required question before it that they show is unanswered (a link never skips one)."""
+    kept = standing(spec, answers)
+    return shown(question, kept) and (
+        unanswered_required(spec, kept, spec.position(question.key)) is None
+    )
+
+
 def resume_at(spec: SurveySpec, answers: Mapping[str, Any]) -> Question | None:
-    """Where a returning respondent continues: just after the last question they answered."""
+    """Where a returning respondent continues: just after the last question they answered,
+    or at an earlier required question still unanswered."""
+    kept = standing(spec, answers)
     last = -1
     for i, q in enumerate(spec.questions):
-        if q.key in answers and shown(q, answers):
+        if q.key in kept:
             last = i
-    return next_after(spec, last, answers)
+    return ahead(spec, last, kept)
 
 
 def next_after(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> Question | None:
@@ -178,12 +245,17 @@ def may_follow(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> bool
     )
 
 
+def with_answer(answers: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """The standing answers once `key` holds `value` (EMPTY to clear); not yet pruned."""
+    future = {k: v for k, v in answers.items() if k != key}
+    if value is not EMPTY:
+        future[key] = value
+    return future
+
+
 def after_answer(
     spec: SurveySpec, index: int, answers: Mapping[str, Any], value: Any
 ) -> Question | None:
     """The question that follows once question `index` holds `value` (EMPTY to clear)."""
     key = spec.questions[index].key
-    future = {k: v for k, v in answers.items() if k != key}
-    if value is not EMPTY:
-        future[key] = value
-    return next_after(spec, index, future)
+    return next_after(spec, index, standing(spec, with_answer(answers, key, value)))

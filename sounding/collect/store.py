@@ -134,6 +134,16 @@ def delete_answer(response_id: int, key: str) -> int:
         return cursor.rowcount
 
 
+def delete_answers(response_id: int, keys: list[str]) -> int:
+    marks = ", ".join(["%s"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM collect_answer WHERE response_id = %s AND question_key IN ({marks})",
+            [response_id, *keys],
+        )
+        return cursor.rowcount
+
+
 def touch_response(response_id: int, now: datetime, bump: bool, completed: datetime | None) -> int:
     """Record activity; `bump` the answers' version; set `completed` if given.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -244,6 +245,15 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     return f"{request.path}?{query.urlencode()}" if query else request.path
 
 
+def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | None) -> str:
+    """This link, leading back to where its respondent stands."""
+    url = _action(request, spec)
+    if response is not None and not response.identity_kind and "r" not in request.GET:
+        # An anonymous respondent may have no cookie (blocked in many in-app browsers).
+        url += ("&" if "?" in url else "?") + urlencode({"r": response.token})
+    return url
+
+
 def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
     template = "collect/question.html" if screen.question else "collect/done.html"
     response = _page(request, template, screen.context(request), status)
@@ -294,7 +304,8 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
         refused = _apply_prefill(visit, ctx, held)
         if refused is not None:
             return refused.page(request, visit.survey, spec)
-    if wanted is not None and held.response is not None:
+    shown = wanted is not None and flow.is_shown(spec, wanted, held.seen)
+    if shown and held.response is not None:
         return _render(request, Screen(visit, held.response, held.seen, wanted, own=held.own))
     # A finished response shows its thank-you page only to whoever may see its answers; anyone
     # else starts at the first question, and answering it updates the response.
@@ -303,25 +314,37 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
 
 
 def _apply_prefill(visit: Visit, ctx: flow.LinkContext, held: Held) -> Refusal | None:
-    """Store answers carried by the link (one-click NPS); invalid ones are ignored."""
+    """Store answers carried by the link (one-click NPS), in the survey's order.
+
+    One is ignored when it is not valid for its question, when the answers hide the question,
+    or when a required question before it is still unanswered: a link never skips one. The
+    rules read the response's stored answers, whoever the visitor is.
+    """
+    spec = visit.spec
     valid = []
-    for key, raw in ctx.prefill.items():
-        question = visit.spec.get(key)
+    for key in sorted(ctx.prefill, key=spec.position):
+        question = spec.get(key)
         try:
-            value = question.kind.parse(question, [raw]) if question else EMPTY
+            value = question.kind.parse(question, [ctx.prefill[key]]) if question else EMPTY
         except AnswerError:
             continue
         if question is not None and value is not EMPTY:
             valid.append((question, value))
-    if not valid:
-        return None
-    refused = ratelimit.check_survey(visit.survey)
-    if refused is not None:
-        return refused
-    if held.response is None:
-        held.start(visit, ctx)
+    counted = False
     for question, value in valid:
-        held.save(visit.survey, question, value)
+        if not flow.may_preanswer(spec, question, held.stored):
+            continue
+        if not counted:
+            # The survey's limit is spent only by a request that stores something.
+            refused = ratelimit.check_survey(visit.survey)
+            if refused is not None:
+                return refused
+            counted = True
+        if held.response is None:
+            held.start(visit, ctx)
+        # A one-click answer to the last question the answers show completes the response.
+        future = flow.with_answer(held.stored, question.key, value)
+        held.save(visit.survey, question, value, completes=flow.resume_at(spec, future) is None)
     return None
 
 
@@ -347,6 +370,17 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     if request.POST.get("nav") == "back":
         previous = flow.previous_before(spec, index, answers) or question
         return _render(request, Screen(visit, response, answers, previous, own=own))
+    if held is not None and not flow.is_shown(spec, question, held.stored):
+        # A stale page, or a crafted post: the answers given since hide this question.
+        return _bad_request(
+            request,
+            survey,
+            gettext_noop(
+                "This question does not apply to your answers, so this answer was not saved."
+            ),
+            status=409,
+            resume=_resume_url(request, spec, held.response),
+        )
     values = request.POST.getlist("a")
     try:
         value = question.kind.parse(question, values, request.POST.get("other", ""))
@@ -356,16 +390,24 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         screen = Screen(visit, response, answers, question, str(error), submitted=values, own=own)
         screen.other = request.POST.get("other", "")[:5000]
         return _render(request, screen, status=400)
-    following = flow.after_answer(spec, index, answers, value)
     if held is None:
+        # An author jumps to any question to try it: the preview only follows the skip logic.
+        following = flow.after_answer(spec, index, answers, value)
         answers.pop(question.key, None)
         if value is not EMPTY:
             answers[question.key] = value
         _preview_save(request, visit, answers, done=following is None)
         return _render(request, Screen(visit, None, answers, following))
+    future = flow.standing(spec, flow.with_answer(answers, question.key, value))
+    following = flow.ahead(spec, index, future)
+    # A required question the answers show is still unanswered before the next one (a stale
+    # page, or a crafted post): the answer is kept, and that question is asked with the reason.
+    gap = following is not None and spec.position(following.key) < index
+    error = translation.gettext("This question needs an answer.") if gap else ""
+    status = 400 if gap else 200
     if value is EMPTY and held.response is None and following is not None:
-        # Skipping an optional first question creates nothing yet.
-        return _render(request, Screen(visit, None, answers, following))
+        # Skipping an optional question first creates nothing yet.
+        return _render(request, Screen(visit, None, answers, following, error), status)
     # The survey's limit is spent only by a request that stores something.
     if value is EMPTY and not held.own:
         # The question was shown blank to someone who never saw its stored answer: leaving it
@@ -378,14 +420,16 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
                 return refused.page(request, survey, spec)
             kept = held.stored.get(question.key, EMPTY)
             flow.save_answer(survey, held.response, question, kept, held.stored, completes=True)
-        return _render(request, Screen(visit, held.response, answers, following, own=False))
+        screen = Screen(visit, held.response, answers, following, error, own=False)
+        return _render(request, screen, status)
     refused = ratelimit.check_survey(survey)
     if refused is not None:
         return refused.page(request, survey, spec)
     if held.response is None:
         held.start(visit, ctx)
     held.save(survey, question, value, completes=following is None)
-    return _render(request, Screen(visit, held.response, held.seen, following, own=held.own))
+    screen = Screen(visit, held.response, held.seen, following, error, own=held.own)
+    return _render(request, screen, status)
 
 
 def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
@@ -394,10 +438,14 @@ def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
     return _bad_request(request, survey, gettext_noop("This response could not be found."))
 
 
-def _bad_request(request: HttpRequest, survey: Survey, message: str) -> HttpResponse:
-    """A form that cannot be true (edited by hand, or from before the survey changed)."""
-    context = {"survey": survey, "message": translation.gettext(message)}
-    return _page(request, "collect/problem.html", context, 400)
+def _bad_request(
+    request: HttpRequest, survey: Survey, message: str, status: int = 400, resume: str = ""
+) -> HttpResponse:
+    """A form that cannot be true (edited by hand, or from before the survey changed).
+
+    `resume` links back to where the respondent stands instead of to a fresh start."""
+    context = {"survey": survey, "message": translation.gettext(message), "resume": resume}
+    return _page(request, "collect/problem.html", context, status)
 
 
 # Answers are not protected by a CSRF token on purpose: a respondent holds no session to
