@@ -398,7 +398,12 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
             answers[question.key] = value
         _preview_save(request, visit, answers, done=following is None)
         return _render(request, Screen(visit, None, answers, following))
-    future = flow.standing(spec, flow.with_answer(answers, question.key, value))
+    # The rules read the response as stored, whoever the visitor: a second browser sees only
+    # what it answered, but may not skip what the person left unanswered either. Its blank
+    # keeps the stored answer (below).
+    truth = held.stored
+    keeps = value is EMPTY and not held.own
+    future = flow.standing(spec, truth if keeps else flow.with_answer(truth, question.key, value))
     following = flow.ahead(spec, index, future)
     # A required question the answers show is still unanswered before the next one (a stale
     # page, or a crafted post): the answer is kept, and that question is asked with the reason.
