@@ -3,12 +3,13 @@
 Two measurements per database, each on a fresh database with a fresh Braze stand-in
 (`sounding fake-braze`, started outside the measured processes):
 
-- steady: `sounding serve` takes one-click answers (`GET /s/<slug>?user_braze_id=..&nps=..`)
-  sent by client threads on a fixed schedule. An answer's delay runs from the moment its GET
+- steady: `sounding serve` takes confirmed one-click answers (the form POST a person's Next
+  makes on `/s/<slug>?user_braze_id=..&nps=..`; opening the link alone stores nothing) sent by
+  client threads on a fixed schedule. An answer's delay runs from the moment its POST
   returned 200 (the client's wall clock) to the moment the stand-in received the first accepted
   request carrying that person (the stand-in's wall clock; same machine, same clock).
-- backlog: `sounding web` alone stores answers with no worker running (one GET per respondent
-  carrying up to five answers), then `sounding worker` starts and is timed until the stand-in
+- backlog: `sounding web` alone stores answers with no worker running (one POST per answer,
+  up to five per respondent), then `sounding worker` starts and is timed until the stand-in
   holds every profile. Its requests are compared with the fewest possible (75 objects each),
   and its CPU and peak memory are read from /proc.
 """
@@ -246,6 +247,16 @@ def steady_params(ticket: int, pool: int) -> dict[str, str]:
     return params
 
 
+def post_answers(http: httpx.Client, slug: str, params: dict[str, str | list[str]]) -> None:
+    """Answer as a person confirming a one-click link: each answer the form POST of its screen
+    to the link (opening a link that carries an answer stores nothing: mail scanners do)."""
+    identity = {k: v for k, v in params.items() if k.startswith("user_")}
+    for key, value in params.items():
+        if key not in identity:
+            data = {"q": key, "a": value, "nav": "next", "from_link": "1"}
+            http.post(f"/s/{slug}", params=identity, data=data).raise_for_status()
+
+
 def paced(
     url: str, slug: str, total: int, rate: float, params: Callable[[int], dict[str, str]]
 ) -> Steady:
@@ -262,7 +273,7 @@ def paced(
                 time.sleep(max(0.0, start + ticket / rate - time.monotonic()))
                 query = params(ticket)
                 try:
-                    http.get(f"/s/{slug}", params=query).raise_for_status()
+                    post_answers(http, slug, query)
                 except httpx.HTTPError as error:
                     with lock:
                         result.errors.append(f"{type(error).__name__}: {error}")
@@ -336,8 +347,8 @@ def backlog_params(respondent: int, count: int) -> dict[str, str]:
 
 
 def fill(url: str, slug: str, plan: list[int]) -> tuple[float, list[str]]:
-    """One GET per respondent, respondent i carrying plan[i] answers, as fast as the server
-    takes them; the seconds it took and the errors."""
+    """Respondent i posts plan[i] answers, as fast as the server takes them; the seconds it
+    took and the errors."""
     tickets = itertools.count()
     errors: list[str] = []
 
@@ -345,7 +356,7 @@ def fill(url: str, slug: str, plan: list[int]) -> tuple[float, list[str]]:
         with httpx.Client(base_url=url, timeout=60) as http:
             while (n := next(tickets)) < len(plan):
                 try:
-                    http.get(f"/s/{slug}", params=backlog_params(n, plan[n])).raise_for_status()
+                    post_answers(http, slug, backlog_params(n, plan[n]))
                 except httpx.HTTPError as error:
                     errors.append(f"{type(error).__name__}: {error}")  # list.append is atomic
 

@@ -220,6 +220,17 @@ RATE_LIMIT_IP = _whole("SOUNDING_RATE_LIMIT_IP", os.environ.get("SOUNDING_RATE_L
 RATE_LIMIT_SURVEY = _whole(
     "SOUNDING_RATE_LIMIT_SURVEY", os.environ.get("SOUNDING_RATE_LIMIT_SURVEY", "30000")
 )
+# A link that carries an answer (one-click scores in an email) only shows it selected: mail
+# scanners open every link. It counts once the person confirms it: a submit, a tap on the
+# page, or, with JavaScript, the page having been visible this many seconds (0: never by
+# time alone). Clicks of one person this close together, with different answers, are a
+# scanner's, and time alone never confirms them (see sounding.collect.clicks).
+CONFIRM_AFTER_SECONDS = _whole(
+    "SOUNDING_CONFIRM_AFTER_SECONDS", os.environ.get("SOUNDING_CONFIRM_AFTER_SECONDS", "4")
+)
+CLICK_BURST_SECONDS = _whole(
+    "SOUNDING_CLICK_BURST_SECONDS", os.environ.get("SOUNDING_CLICK_BURST_SECONDS", "120")
+)
 # Reverse proxies whose X-Forwarded-For names the client, for the per-address limit.
 TRUSTED_PROXIES = _networks(
     "SOUNDING_TRUSTED_PROXIES", os.environ.get("SOUNDING_TRUSTED_PROXIES", "")

@@ -37,3 +37,21 @@ def answer(client: _Client | Client, html: str, values: list[str] | str, **extra
     data["a"] = values if isinstance(values, list) else [values]
     data.update(extra)
     return client.post(state["action"], data)
+
+
+def offered(html: str) -> bool:
+    """Whether the screen shows an answer the link carried, not yet confirmed."""
+    return 'name="from_link" value="1"' in html
+
+
+def confirm(client: _Client | Client, html: str, values: list[str] | str, **extra: str):
+    """Confirm the answer a link carried, as a person tapping Next without JavaScript."""
+    assert offered(html), "the screen offers no answer from the link"
+    return answer(client, html, values, from_link="1", **extra)
+
+
+def one_click(client: _Client | Client, url: str, values: list[str] | str, **extra: str):
+    """Open a link that carries an answer and confirm it; return the next screen."""
+    page = client.get(url)
+    assert page.status_code == 200, page.content
+    return confirm(client, page.content.decode(), values, **extra)

@@ -43,17 +43,28 @@ CHAOS = {
 def answer(
     client: httpx.Client, base: str, slug: str, who: str, nps: int, channels: list[str] | None
 ) -> None:
-    # A one-click score from the email, then the second question as a plain form.
-    page = client.get(f"{base}/s/{slug}", params={"user_braze_id": who, "nps": str(nps)})
-    assert page.status_code == 200, page.text
+    # A one-click score from the email, confirmed with Next, then the second question.
+    page = one_click(client, f"{base}/s/{slug}", {"user_braze_id": who, "nps": str(nps)})
     if channels is None:
-        return  # a returning respondent changing the score: the one click is the answer
+        return  # a returning respondent changing the score
     state = form_state(page.text)
     posted = client.post(
         base + state["action"],
         data={"r": state["r"], "q": state["q"], "nav": "next", "a": channels},
     )
     assert posted.status_code == 200, posted.text
+
+
+def one_click(client: httpx.Client, url: str, params: dict[str, str]) -> httpx.Response:
+    """Open a link that carries an answer (shown selected, not stored) and confirm it."""
+    page = client.get(url, params=params)
+    assert page.status_code == 200, page.text
+    state = form_state(page.text)
+    key, value = next((k, v) for k, v in params.items() if not k.startswith("user_"))
+    data = {"r": state["r"], "q": key, "nav": "next", "a": value, "from_link": "1"}
+    posted = client.post(url.split("/s/")[0] + state["action"], data=data)
+    assert posted.status_code == 200, posted.text
+    return posted
 
 
 def answer_all(base: str, slug: str, people: list[tuple[str, int, list[str] | None]]) -> None:
@@ -282,8 +293,8 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
     def both(who: str) -> None:
         # The same person answers two surveys at once: two pushes, one profile.
         with httpx.Client(timeout=30) as client:
-            client.get(f"{base}/s/{first}", params={"user_braze_id": who, "nps": "7"})
-            client.get(f"{base}/s/{second}", params={"user_braze_id": who, "plan": "Pro"})
+            one_click(client, f"{base}/s/{first}", {"user_braze_id": who, "nps": "7"})
+            one_click(client, f"{base}/s/{second}", {"user_braze_id": who, "plan": "Pro"})
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(both, people))

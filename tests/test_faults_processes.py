@@ -74,9 +74,18 @@ class Respondents:
     proc: Any = None  # the web process
 
     def score(self, client: httpx.Client, who: str, nps: int) -> None:
-        """The one-click score from an email: GET with the answer in the link."""
-        params = {"user_braze_id": who, "nps": str(nps)}
-        self._try(who, "nps", nps, lambda: client.get(f"{self.base}/s/{self.slug}", params=params))
+        """The one-click score from an email: the link shows it selected, and the person's Next
+        posts it (opening the link alone stores nothing)."""
+        url = f"{self.base}/s/{self.slug}"
+        try:
+            page = client.get(url, params={"user_braze_id": who, "nps": str(nps)})
+        except httpx.HTTPError:
+            return  # never posted: nothing to acknowledge
+        if page.status_code != 200 or "action" not in form_state(page.text):
+            return
+        state = form_state(page.text)
+        data = {"r": state["r"], "q": "nps", "nav": "next", "a": str(nps), "from_link": "1"}
+        self._try(who, "nps", nps, lambda: client.post(self.base + state["action"], data=data))
 
     def channels(self, client: httpx.Client, who: str, picked: list[str]) -> None:
         """The page of the next question, then its form posted: the survey is complete."""

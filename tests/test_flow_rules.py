@@ -18,7 +18,7 @@ from sounding.destinations.braze.models import BrazeSettings
 from sounding.surveys.models import Status, Survey
 from tests.conftest import logged_in
 from tests.delivery_fixtures import drain, integrate
-from tests.respondent import answer, form_state, question_of, screen_of
+from tests.respondent import answer, confirm, form_state, offered, one_click, question_of, screen_of
 from tests.standin import StandinHarness
 
 RULES: dict[str, Any] = {
@@ -223,7 +223,10 @@ def test_pre_answers_count_in_survey_order_only_as_far_as_nothing_required_is_sk
     # Link order does not matter; nps may be stored, improve would skip plan and renew, and
     # why_low is hidden by a score of 9.
     link = "?user_braze_id=u-8&improve=Price&why_low=x&nps=9"
-    html = Client().get(rules.public_path() + link).content.decode()
+    client = Client()
+    html = client.get(rules.public_path() + link).content.decode()
+    assert question_of(html) == "nps" and offered(html)
+    html = confirm(client, html, "9").content.decode()
     assert question_of(html) == "plan"
     assert stored() == {"nps": 9}
 
@@ -238,6 +241,8 @@ def test_a_pre_answer_to_a_later_question_counts_once_the_required_ones_are_answ
         html = answer(client, html, value).content.decode()
     # The link again, in the browser that answered (another one sees no earlier answers).
     html = client.get(url + "&improve=Support").content.decode()
+    assert question_of(html) == "improve" and offered(html)
+    html = confirm(client, html, "Support").content.decode()
     assert screen_of(html) == "done"
     response = Response.objects.get()
     assert stored(response)["improve"] == "Support"
@@ -297,8 +302,8 @@ def test_a_one_click_answer_to_the_only_question_completes_and_tells_braze(
 ) -> None:
     single = {"title": "One", "questions": [RULES["questions"][0]]}
     survey = make(workspace, single, completion_event=True)
-    html = Client().get(survey.public_path() + "?user_braze_id=u-11&nps=9").content.decode()
-    assert screen_of(html) == "done"
+    html = one_click(Client(), survey.public_path() + "?user_braze_id=u-11&nps=9", "9")
+    assert screen_of(html.content.decode()) == "done"
     response = Response.objects.get()
     assert response.completed_at is not None
     drain()
@@ -309,10 +314,10 @@ def test_a_one_click_score_completes_only_when_nothing_more_is_shown(
     workspace: Workspace,
 ) -> None:
     survey = make(workspace, {"title": "Two", "questions": RULES["questions"][:2]})
-    promoter = Client().get(survey.public_path() + "?user_braze_id=u-12&nps=9")
+    promoter = one_click(Client(), survey.public_path() + "?user_braze_id=u-12&nps=9", "9")
     assert screen_of(promoter.content.decode()) == "done"
     assert Response.objects.get(braze_id="u-12").completed_at is not None
 
-    detractor = Client().get(survey.public_path() + "?user_braze_id=u-13&nps=3")
+    detractor = one_click(Client(), survey.public_path() + "?user_braze_id=u-13&nps=3", "3")
     assert question_of(detractor.content.decode()) == "why_low"
     assert Response.objects.get(braze_id="u-13").completed_at is None

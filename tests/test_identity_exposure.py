@@ -26,7 +26,7 @@ from sounding.destinations.braze.destination import survey_link
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.destinations.braze.setup import save_survey_config, survey_config
 from sounding.surveys.models import Survey
-from tests.respondent import answer, form_state, question_of, screen_of
+from tests.respondent import answer, confirm, form_state, one_click, question_of, screen_of
 
 VICTIM = "victim@corp.test"
 SECRET_TEXT = "My manager is the reason I am leaving"
@@ -42,16 +42,27 @@ def link(survey: Survey, **params: str) -> str:
     return f"{survey.public_path()}?{urlencode(params)}"
 
 
+def page_at(client: Client, url: str) -> str:
+    got = client.get(url)
+    assert got.status_code == 200, got.content
+    return got.content.decode()
+
+
 def page(client: Client, survey: Survey, **params: str) -> str:
     got = client.get(link(survey, **params))
     assert got.status_code == 200, got.content
     return got.content.decode()
 
 
+def clicked(client: Client, survey: Survey, value: str, **params: str) -> str:
+    """Open a link that carries an answer and confirm it; return the next screen."""
+    return confirm(client, page(client, survey, **params), value).content.decode()
+
+
 def answer_as_victim(survey: Survey, finish: bool = False) -> Client:
     """The victim answers from their own browser: a score, a nickname and free text."""
     client = Client()
-    html = page(client, survey, user_email=VICTIM, nps="3")
+    html = clicked(client, survey, "3", user_email=VICTIM, nps="3")
     given = {"rating": "2", "csat": "1", "effort": "2", "plan": "Pro", "channels": ["Email"]}
     given |= {"country": "Spain", "renew": "no", "nickname": "Vic", "feedback": SECRET_TEXT}
     if finish:
@@ -133,8 +144,10 @@ def test_what_a_second_browser_answers_still_updates_that_persons_one_response(
     assert stored["nps"] == 10 and stored["nickname"] == "Someone else"
     assert stored["feedback"] == SECRET_TEXT
     # A one-click answer from the email works the same way, and shows nothing either.
-    one_click = page(Client(), live_survey, user_email=VICTIM, nps="0")
-    assert shows_nothing_of_the_victim(one_click, response)
+    third = Client()
+    one_click = page(third, live_survey, user_email=VICTIM, nps="0")
+    assert SECRET_TEXT not in one_click and response.token not in one_click
+    assert shows_nothing_of_the_victim(confirm(third, one_click, "0").content.decode(), response)
     assert Answer.objects.get(question_key="nps").value == 0
     assert Response.objects.count() == 1
 
@@ -182,9 +195,9 @@ def test_a_signed_link_shows_the_answers_anywhere_and_an_unsigned_one_nowhere_el
 
 @pytest.mark.django_db
 def test_an_email_in_any_case_or_with_spaces_is_one_response(live_survey: Survey) -> None:
-    page(Client(), live_survey, user_email="IVY@x.test ", nps="9")
-    page(Client(), live_survey, user_email="ivy@x.test", rating="4")
-    page(Client(), live_survey, user_email=" Ivy@X.Test", csat="5")
+    clicked(Client(), live_survey, "9", user_email="IVY@x.test ", nps="9")
+    clicked(Client(), live_survey, "4", user_email="ivy@x.test", rating="4")
+    clicked(Client(), live_survey, "5", user_email=" Ivy@X.Test", csat="5")
     response = Response.objects.get()
     assert (response.identity_value, response.email) == ("ivy@x.test", "ivy@x.test")
     assert dict(Answer.objects.values_list("question_key", "value")) == {
@@ -194,8 +207,8 @@ def test_an_email_in_any_case_or_with_spaces_is_one_response(live_survey: Survey
     }
     assert store.response_by_identity(live_survey, "email", "IVY@X.TEST") == response
     # Other identifiers are Braze's own, compared exactly.
-    page(Client(), live_survey, user_external_id="U-1", nps="1")
-    page(Client(), live_survey, user_external_id="u-1", nps="2")
+    clicked(Client(), live_survey, "1", user_external_id="U-1", nps="1")
+    clicked(Client(), live_survey, "2", user_external_id="u-1", nps="2")
     assert Response.objects.filter(identity_kind="external_id").count() == 2
 
 
@@ -339,7 +352,7 @@ def test_the_link_braze_renders_opens_and_cannot_be_turned_into_another_kind(
     template = survey_link(live_survey, identifier, "", secret)
     profile = {"${braze_id}": recipient, "${user_id}": recipient, "${email_address}": recipient}
     rendered = render_liquid(template, profile) + "&nps=8"
-    assert Client().get(rendered).status_code == 200
+    assert one_click(Client(), rendered, "8").status_code == 200
     response = Response.objects.get()
     assert response.identity_kind == identifier
     # The same signature beside another kind of identifier is refused.
@@ -375,6 +388,8 @@ def test_refused_requests_do_not_spend_the_surveys_limit(
     for i in range(12):
         who = f"real{i}"
         real = link(live_survey, user_braze_id=who, sig=sig(secret, f"braze_id:{who}"), nps="9")
-        statuses.append(Client().get(real).status_code)
+        # Opening the link spends nothing; the confirmed answer does.
+        client = Client()
+        statuses.append(confirm(client, page_at(client, real), "9").status_code)
     assert statuses == [200] * 10 + [429] * 2
     assert Response.objects.count() == 10

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from sounding.collect import ratelimit
-from sounding.collect.models import Answer, Response
+from sounding.collect.models import Answer, LinkClick, Response
 from sounding.surveys.models import Status, Survey
 from tests.delivery_fixtures import PULSE
 from tests.procs import SOUNDING, cli_env
@@ -125,7 +125,8 @@ def test_opening_a_survey_is_not_counted_but_a_link_with_an_answer_is(
         client.get(survey.public_path(), {"user_braze_id": f"v{i}", "nps": "9"}) for i in range(2)
     ]
     assert [page.status_code for page in one_click] == [200, 429]
-    assert list(Response.objects.values_list("braze_id", flat=True)) == ["v0"]
+    # The refused click is not even kept as an intent.
+    assert list(LinkClick.objects.values_list("who", flat=True)) == ["braze_id:v0"]
 
 
 def test_the_survey_limit_counts_everyone(survey: Survey, settings: Any) -> None:

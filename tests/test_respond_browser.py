@@ -28,6 +28,14 @@ def publish_every_type(token: str) -> dict[str, Any]:
     return survey
 
 
+def confirm_link(page: Any, url: str) -> None:
+    """Open a link that carries a score and confirm it with Next, as a person does."""
+    page.goto(url)
+    page.wait_for_selector('main[data-question="nps"] form[data-confirm-after]')
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_selector('main[data-question="rating"]')
+
+
 def answer_every_question(page: Any) -> None:
     """Answer the EVERY_TYPE survey as a person would, tapping and typing."""
 
@@ -145,7 +153,9 @@ def test_errors_are_announced_and_say_what_to_do(
     live_server: Any, phone: Any, owner_token: str
 ) -> None:
     survey = publish_every_type(owner_token)
-    phone.goto(f"{live_server.url}/s/{survey['slug']}?user_braze_id=e1&nps=8&q=contact")
+    base = f"{live_server.url}/s/{survey['slug']}?user_braze_id=e1"
+    confirm_link(phone, base + "&nps=8")
+    phone.goto(base + "&q=contact")
     phone.get_by_label("Your email for a reply").fill("not-an-email")
     phone.get_by_role("button", name="Next").click()
     alert = phone.get_by_role("alert")
@@ -176,8 +186,13 @@ def test_respondent_pages_have_no_serious_accessibility_violations(
     live_server: Any, phone: Any, owner_token: str
 ) -> None:
     survey = publish_every_type(owner_token)
-    base = f"{live_server.url}/s/{survey['slug']}?user_braze_id=a11y&nps=8"
-    problems = {}
+    base = f"{live_server.url}/s/{survey['slug']}?user_braze_id=a11y"
+    # The screen of a one-click link, its score selected and not sent yet.
+    phone.goto(base + "&nps=8")
+    phone.wait_for_selector('main[data-question="nps"] form[data-confirm-after]')
+    problems = {"nps-offered": serious_violations(phone)}
+    screenshot(phone, "respondent-one-click-offered")
+    confirm_link(phone, base + "&nps=8")
     for key in [q["key"] for q in EVERY_TYPE["questions"]]:
         phone.goto(f"{base}&q={key}")
         phone.wait_for_selector(f'main[data-question="{key}"]')
@@ -208,7 +223,7 @@ def test_the_other_box_appears_once_other_is_picked(
 ) -> None:
     survey = publish_every_type(owner_token)
     base = f"{live_server.url}/s/{survey['slug']}?user_external_id=other-1"
-    phone.goto(base + "&nps=9")  # the one-click answer starts the response
+    confirm_link(phone, base + "&nps=9")  # the one-click answer starts the response
     phone.goto(base + "&q=channels")
     box = phone.get_by_role("textbox", name="Other")
     assert box.is_hidden()

@@ -7,7 +7,7 @@ from django.test import Client
 
 from sounding.collect.models import Answer, Response
 from sounding.surveys.models import Status, Survey
-from tests.respondent import answer, form_state, question_of, screen_of
+from tests.respondent import answer, confirm, form_state, offered, question_of, screen_of
 
 EVERY_ANSWER = [
     ("nps", "9", 9),
@@ -70,7 +70,11 @@ def test_the_same_identity_continues_its_one_response(live_survey: Survey) -> No
 
 @pytest.mark.django_db
 def test_a_link_can_carry_the_first_answer(live_survey: Survey) -> None:
-    html = start(Client(), live_survey, "?user_braze_id=abc&nps=10&utm_source=email")
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc&nps=10&utm_source=email")
+    # Shown selected, stored only once confirmed: mail scanners open every link.
+    assert question_of(html) == "nps" and offered(html) and not Response.objects.exists()
+    html = confirm(client, html, "10").content.decode()
     assert question_of(html) == "rating"
     stored = Response.objects.get()
     assert dict(stored.answers.values_list("question_key", "value")) == {"nps": 10}
@@ -146,7 +150,8 @@ def test_bad_answers_get_a_clear_message_and_a_400(
 @pytest.mark.django_db
 def test_other_needs_its_text_and_stores_it(live_survey: Survey) -> None:
     client = Client()
-    html = start(client, live_survey, "?user_braze_id=abc&nps=5&q=channels")
+    confirm(client, start(client, live_survey, "?user_braze_id=abc&nps=5"), "5")
+    html = start(client, live_survey, "?user_braze_id=abc&q=channels")
     state = form_state(html)
     data = {"r": state["r"], "q": "channels", "nav": "next", "a": ["SMS", "__other__"]}
     assert client.post(state["action"], data).status_code == 400
@@ -158,8 +163,8 @@ def test_other_needs_its_text_and_stores_it(live_survey: Survey) -> None:
 @pytest.mark.django_db
 def test_skipping_an_optional_question_stores_nothing_for_it(live_survey: Survey) -> None:
     client = Client()
-    html = start(client, live_survey, "?user_braze_id=abc&nps=5")
-    html = answer(client, html, []).content.decode()
+    html = confirm(client, start(client, live_survey, "?user_braze_id=abc&nps=5"), "5")
+    html = answer(client, html.content.decode(), []).content.decode()
     assert question_of(html) == "csat"
     assert list(Answer.objects.values_list("question_key", flat=True)) == ["nps"]
 
@@ -167,8 +172,9 @@ def test_skipping_an_optional_question_stores_nothing_for_it(live_survey: Survey
 @pytest.mark.django_db
 def test_clearing_an_answer_removes_it(live_survey: Survey) -> None:
     client = Client()
-    html = start(client, live_survey, "?user_braze_id=abc&nps=5&rating=3&q=rating")
-    answer(client, html, [])
+    html = confirm(client, start(client, live_survey, "?user_braze_id=abc&nps=5"), "5")
+    answer(client, html.content.decode(), "3")
+    answer(client, start(client, live_survey, "?user_braze_id=abc&q=rating"), [])
     assert not Answer.objects.filter(question_key="rating").exists()
     assert Response.objects.get().answers_version == 3
 
@@ -263,6 +269,7 @@ def test_answer_post_is_one_short_transaction(
 ) -> None:
     client = Client()
     html = start(client, live_survey, "?user_braze_id=abc&nps=5")
+    html = confirm(client, html, "5").content.decode()
     with django_assert_max_num_queries(8):
         response = answer(client, html, "4")
     assert response.status_code == 200
@@ -298,6 +305,7 @@ def test_the_form_target_drops_the_pre_answer_so_it_is_never_applied_twice(
 def test_link_parameters_with_nul_characters_are_ignored_not_a_500(live_survey: Survey) -> None:
     client = Client()
     html = start(client, live_survey, "?user_braze_id=a%00b&utm=x%00&nps=5")
+    html = confirm(client, html, "5").content.decode()
     assert question_of(html) == "rating"
     stored = Response.objects.get()
     assert stored.braze_id == "" and stored.hidden == {}
@@ -329,6 +337,7 @@ def test_with_braze_on_the_answer_and_its_push_are_written_together(
     live_survey.save(update_fields=["destinations"])
     client = Client()
     html = start(client, live_survey, "?user_braze_id=abc&nps=5")
+    html = confirm(client, html, "5").content.decode()
     with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as queries:
         response = answer(client, html, "4")
     assert response.status_code == 200

@@ -24,6 +24,7 @@ from sounding.destinations.braze.setup import save_survey_config, survey_config
 from sounding.surveys.models import Survey
 from tests.conftest import logged_in
 from tests.delivery_fixtures import drain
+from tests.respondent import one_click
 from tests.standin import StandinHarness
 
 NPS = "How likely are you to recommend us?"
@@ -134,7 +135,9 @@ def test_the_right_signature_lands_the_answers_on_that_profile(
     assert page.status_code == 200
     action = unescape(ACTION.search(page.content.decode())[1])
     assert "sig=" in action  # the form posts back to the signed link
-    token = TOKEN.search(page.content.decode())[1]
+    # The score is shown selected; the person confirms it, then answers the next question.
+    confirmed = client.post(action, {"q": "nps", "a": "9", "from_link": "1", "nav": "next"})
+    token = TOKEN.search(confirmed.content.decode())[1]
     done = client.post(action, {"q": "channels", "a": ["SMS"], "r": token})
     assert done.status_code == 200
     response = Response.objects.get()
@@ -147,7 +150,7 @@ def test_external_ids_and_emails_are_signed_as_braze_has_them(live_survey: Surve
     secret = sign_links(live_survey).signing_secret()
     value = "Ana+test@example.com"
     signature = sig(secret, value, "email")
-    ok = Client().get(link(live_survey, user_email=value, sig=signature, nps="7"))
+    ok = one_click(Client(), link(live_survey, user_email=value, sig=signature, nps="7"), "7")
     assert ok.status_code == 200
     # Signed as Braze has it, stored as Sounding matches emails: in lower case.
     assert Response.objects.get().email == "ana+test@example.com"
@@ -184,7 +187,9 @@ def test_a_second_identity_beside_the_signed_one_is_refused(live_survey: Survey)
 def test_the_forms_token_goes_on_without_the_signature(live_survey: Survey) -> None:
     secret = sign_links(live_survey).signing_secret()
     client = Client()
-    page = client.get(link(live_survey, user_braze_id="abc", sig=sig(secret, "abc"), nps="9"))
+    page = one_click(
+        client, link(live_survey, user_braze_id="abc", sig=sig(secret, "abc"), nps="9"), "9"
+    )
     token = TOKEN.search(page.content.decode())[1]
     # The plain address, as after "Change my answers" or a shortened link: the token suffices.
     answer = client.post(live_survey.public_path(), {"q": "rating", "a": "4", "r": token})
@@ -209,11 +214,15 @@ def test_a_made_up_token_stores_nothing(live_survey: Survey) -> None:
 
 
 def test_a_survey_without_signed_links_ignores_sig(live_survey: Survey) -> None:
-    assert Client().get(link(live_survey, user_braze_id="abc", nps="9")).status_code == 200
+    assert (
+        one_click(Client(), link(live_survey, user_braze_id="abc", nps="9"), "9").status_code == 200
+    )
     sign_links(live_survey)
     assert Client().get(link(live_survey, user_braze_id="abd", nps="9")).status_code == 403
     sign_links(live_survey, on=False)
-    assert Client().get(link(live_survey, user_braze_id="abe", nps="9")).status_code == 200
+    assert (
+        one_click(Client(), link(live_survey, user_braze_id="abe", nps="9"), "9").status_code == 200
+    )
     assert sorted(Response.objects.values_list("braze_id", flat=True)) == ["abc", "abe"]
 
 

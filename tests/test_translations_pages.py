@@ -14,6 +14,7 @@ from sounding.accounts.models import User, Workspace
 from sounding.surveys import translate
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
+from tests.respondent import one_click
 
 
 @pytest.fixture
@@ -221,8 +222,9 @@ def test_a_respondent_reads_the_translation_and_the_answer_is_stored_in_english(
     survey.refresh_from_db()
     survey.set_status(Status.LIVE)
     respondent = Client()
-    link = {"lang": "fr", "user_braze_id": "u1", "nps": "9", "q": "plan"}
-    page = respondent.get(survey.public_path(), link)  # the NPS answer starts the response
+    one_click(respondent, survey.public_path() + "?lang=fr&user_braze_id=u1&nps=9", "9")
+    link = {"lang": "fr", "user_braze_id": "u1", "q": "plan"}
+    page = respondent.get(survey.public_path(), link)
     html = page.content.decode()
     assert "Quelle offre avez-vous ?" in html
     assert '<input type="radio" name="a" value="Free"' in html and "<span>Gratuite</span>" in html

@@ -99,3 +99,30 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_key}={self.value!r}"
+
+
+class LinkClick(models.Model):
+    """A link that carried an answer was opened: what it meant to say, never an answer.
+
+    Mail scanners open every link of an email, so a one-click score only counts once the
+    person confirms it (sounding.collect.clicks). The click is kept to tell a person from a
+    scanner (several different answers from one person within seconds), and so that a
+    response can show "clicked 9, not confirmed".
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    # The link's identity ("braze_id:u-1"), or for an anonymous link a keyed hash of the
+    # client address: clicks are compared within one person, never shown by who.
+    who = models.CharField(max_length=300)
+    question_key = models.CharField(max_length=64)
+    value = models.CharField(max_length=255)
+    method = models.CharField(max_length=4)
+    at = models.DateTimeField(default=timezone.now)
+    suspected = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["survey", "who", "at"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.who} clicked {self.question_key}={self.value}"

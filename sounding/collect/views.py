@@ -1,8 +1,10 @@
 """The respondent pages: one question per screen, plain forms that JavaScript only smooths.
 
-The same URL serves every screen. GET shows where the respondent stands (storing a
-pre-answer from the link first); POST stores one answer and shows the next screen directly,
-without a redirect, so a six-question survey costs seven requests, not thirteen.
+The same URL serves every screen. GET shows where the respondent stands, and never stores
+anything: a link that carries an answer (one-click NPS) shows it selected, to be confirmed,
+because mail scanners open every link (sounding.collect.clicks). POST stores one answer and
+shows the next screen directly, without a redirect, so a six-question survey costs seven
+requests, not thirteen.
 
 An identity in a link decides whose one response an answer goes to, but knowing someone's
 email is not enough to read what they said. Earlier answers are shown (pre-filled, resumed,
@@ -27,9 +29,8 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import flow, ratelimit, signatures, store, widgets
+from sounding.collect import clicks, flow, ratelimit, signatures, store, widgets
 from sounding.collect.models import Response
-from sounding.collect.refusals import Refusal
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec
@@ -181,8 +182,14 @@ class Screen:
         error: str = "",
         submitted: list[str] | None = None,
         own: bool = True,
+        offered: bool = False,
+        saved: bool = False,
     ) -> None:
         self.visit = visit
+        # The answer shown was carried by the link and is not stored yet: the person confirms
+        # it (sounding.collect.clicks).
+        self.offered = offered
+        self.saved = saved
         # Whether the visitor may hold the response's token: it opens every answer.
         self.own = own
         self.survey = visit.survey
@@ -229,6 +236,9 @@ class Screen:
             "error": self.error,
             "action": _action(request, spec),
             "preview": self.visit.preview,
+            "offered": self.offered,
+            "confirm_after": settings.CONFIRM_AFTER_SECONDS if self.offered else 0,
+            "saved": self.saved,
         }
 
 
@@ -300,10 +310,12 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
     if response is not None and response.erase_requested_at is not None:
         return _erasing(request, visit.survey)
     held = Held(response, own)
-    if request.method == "GET":  # never HEAD: link scanners must not answer for anyone
-        refused = _apply_prefill(visit, ctx, held)
-        if refused is not None:
-            return refused.page(request, visit.survey, spec)
+    offer = _link_answer(request, visit, ctx, held)
+    if offer is not None:
+        question, value = offer
+        answers = flow.with_answer(held.seen, question.key, value)
+        screen = Screen(visit, held.response, answers, question, own=held.own, offered=True)
+        return _render(request, screen)
     shown = wanted is not None and flow.is_shown(spec, wanted, held.seen)
     if shown and held.response is not None:
         return _render(request, Screen(visit, held.response, held.seen, wanted, own=held.own))
@@ -313,38 +325,30 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
     return _render(request, _first_screen(visit, held.response, held.seen, done, held.own))
 
 
-def _apply_prefill(visit: Visit, ctx: flow.LinkContext, held: Held) -> Refusal | None:
-    """Store answers carried by the link (one-click NPS), in the survey's order.
+def _link_answer(
+    request: HttpRequest, visit: Visit, ctx: flow.LinkContext, held: Held
+) -> tuple[Question, Any] | None:
+    """The answer the link carries (one-click score), to show selected and not yet stored.
 
-    One is ignored when it is not valid for its question, when the answers hide the question,
-    or when a required question before it is still unanswered: a link never skips one. The
-    rules read the response's stored answers, whoever the visitor is.
+    Opening a link is not answering: mail scanners open every link of an email. The first
+    valid pre-answer in the survey's order is offered, unless the answers hide its question
+    or a required question before it is still unanswered (a link never skips one). The click
+    is recorded, a HEAD as a scanner's.
     """
     spec = visit.spec
-    valid = []
     for key in sorted(ctx.prefill, key=spec.position):
         question = spec.get(key)
+        if question is None:
+            continue
         try:
-            value = question.kind.parse(question, [ctx.prefill[key]]) if question else EMPTY
+            value = question.kind.parse(question, [ctx.prefill[key]])
         except AnswerError:
             continue
-        if question is not None and value is not EMPTY:
-            valid.append((question, value))
-    counted = False
-    for question, value in valid:
-        if not flow.may_preanswer(spec, question, held.stored):
+        if value is EMPTY or not flow.may_preanswer(spec, question, held.stored):
             continue
-        if not counted:
-            # The survey's limit is spent only by a request that stores something.
-            refused = ratelimit.check_survey(visit.survey)
-            if refused is not None:
-                return refused
-            counted = True
-        if held.response is None:
-            held.start(visit, ctx)
-        # A one-click answer to the last question the answers show completes the response.
-        future = flow.with_answer(held.stored, question.key, value)
-        held.save(visit.survey, question, value, completes=flow.resume_at(spec, future) is None)
+        person = clicks.who(request, ctx)
+        clicks.record(visit.survey, person, key, ctx.prefill[key], request.method or "GET")
+        return (question, value) if request.method == "GET" else None
     return None
 
 
@@ -427,12 +431,26 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
             flow.save_answer(survey, held.response, question, kept, held.stored, completes=True)
         screen = Screen(visit, held.response, answers, following, error, own=False)
         return _render(request, screen, status)
+    from_link = request.POST.get("from_link") == "1"
+    if from_link and request.POST.get("via") == "timer":
+        person = clicks.who(request, ctx)
+        if clicks.suspected(survey, person):
+            # Time alone never confirms a click that looks like a scanner's; a tap still does.
+            offered = flow.with_answer(answers, question.key, value)
+            screen = Screen(visit, held.response, offered, question, own=held.own, offered=True)
+            return _render(request, screen)
     refused = ratelimit.check_survey(survey)
     if refused is not None:
         return refused.page(request, survey, spec)
     if held.response is None:
         held.start(visit, ctx)
     held.save(survey, question, value, completes=following is None)
+    if from_link:
+        clicks.confirmed(survey, clicks.who(request, ctx), question.key)
+    if request.POST.get("nav") == "stay" and following is not None and not gap:
+        # Confirmed in the background: the person stays on the screen they are reading.
+        screen = Screen(visit, held.response, held.seen, question, own=held.own, saved=True)
+        return _render(request, screen)
     screen = Screen(visit, held.response, held.seen, following, error, own=held.own)
     return _render(request, screen, status)
 

@@ -17,6 +17,7 @@ import time
 from django.db import close_old_connections
 
 from sounding import destinations
+from sounding.collect import clicks
 from sounding.delivery import claim, engine, record
 from sounding.responses import erasure
 
@@ -57,6 +58,7 @@ def run_forever(stop: threading.Event) -> None:
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 record.prune()
+                clicks.prune()
             if time.monotonic() - swept_at > erasure.SWEEP_EVERY_SECONDS:
                 swept_at = time.monotonic()
                 erasure.sweep()

@@ -76,6 +76,13 @@
     });
   }
 
+  function go(next, doc, ok) {
+    var state = { html: next.innerHTML, attrs: screenAttrs(next), title: doc.title };
+    if (ok) history.pushState(state, "", next.getAttribute("data-url") || location.href);
+    else history.replaceState(state, "", location.href);
+    show(state, !ok);
+  }
+
   function submit(form, submitter) {
     if (busy) return;
     busy = true;
@@ -87,10 +94,7 @@
       var doc = new DOMParser().parseFromString(result.text, "text/html");
       var next = doc.getElementById("screen");
       if (!next) { location.reload(); return; }
-      var state = { html: next.innerHTML, attrs: screenAttrs(next), title: doc.title };
-      if (result.ok) history.pushState(state, "", next.getAttribute("data-url") || location.href);
-      else history.replaceState(state, "", location.href);
-      show(state, !result.ok);
+      go(next, doc, result.ok);
     }).catch(function () {
       status(form, form.dataset.failed || "Your answer could not be sent. Check your connection and try again.");
       buttons.forEach(function (b) { b.disabled = false; });
@@ -144,10 +148,55 @@
     }
   });
 
+  // A score the link carried is shown selected, not stored (mail scanners open every link).
+  // A tap or key anywhere confirms it, or the page staying visible a few seconds (which the
+  // server refuses for clicks that look like a scanner's); the person stays on the screen.
+  function confirmOffered() {
+    var form = screen.querySelector("form[data-confirm-after]");
+    if (!form) return;
+    var wait = 1000 * form.getAttribute("data-confirm-after"), seen = 0, last = Date.now();
+    var timer = setInterval(function () {
+      var now = Date.now();
+      if (document.visibilityState === "visible") seen += now - last;
+      last = now;
+      if (wait && seen >= wait) confirm("timer");
+    }, 250);
+    function stop() {
+      clearInterval(timer);
+      ["pointerdown", "keydown"].forEach(function (t) { document.removeEventListener(t, touched, true); });
+    }
+    function touched(e) {
+      // Choices, buttons and the answer keys answer by themselves.
+      var own = e.target.closest && e.target.closest("input,select,textarea,button,label,a");
+      if (!e.isTrusted || own || (e.type === "keydown" && /^([0-9]|Enter| )$/.test(e.key))) stop();
+      else confirm("touch");
+    }
+    function confirm(via) {
+      stop();
+      if (busy || !form.isConnected) return;
+      busy = true;
+      var data = new FormData(form);
+      data.append("nav", "stay");
+      data.append("via", via);
+      send(form, new URLSearchParams(data), 0).then(function (result) {
+        var doc = new DOMParser().parseFromString(result.text, "text/html");
+        var next = doc.getElementById("screen");
+        if (!next || !form.isConnected) return;
+        if (next.getAttribute("data-screen") !== "question") return go(next, doc, true);
+        // Kept on screen: take the response's token and the server's note.
+        form.r.value = next.querySelector("[name=r]").value;
+        form.querySelector(".status").textContent = next.querySelector("form .status").textContent;
+        if (!next.querySelector("[name=from_link]")) form.from_link.remove();
+      }).catch(function () {}).then(function () { busy = false; });
+    }
+    ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, touched, true); });
+  }
+
   window.addEventListener("popstate", function (e) {
     if (e.state && e.state.html) show(e.state, false);
   });
   syncOther(false);
+  confirmOffered();
   // Drop answers carried by the link from the address bar, so a reload cannot re-apply them.
   history.replaceState(snapshot(), "", screen.getAttribute("data-url") || location.href);
 })();
