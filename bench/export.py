@@ -38,6 +38,7 @@ SMALL = 10_000
 BATCH = 5_000
 SURVEY = {
     "title": "Export bench",
+    "hidden_fields": ["utm_source"],
     "questions": [
         {"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?"},
         {"key": "rating", "type": "rating", "prompt": "How was your last visit?"},

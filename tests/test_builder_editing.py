@@ -265,6 +265,7 @@ def builder_requests(survey: Survey) -> list[tuple[str, dict[str, Any]]]:
         (url("question-move", survey, "plan"), {"position": "1"}),
         (url("question-undo", survey), {}),
         (url("question-add", survey), {"type": "yes_no", "prompt": "New?", "after": "nps"}),
+        (url("survey-hidden-fields", survey), {"names": "hacked", "version": survey.version}),
     ]
 
 

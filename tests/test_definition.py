@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from sounding.api.errors import INVALID_DEFINITION
 from sounding.surveys.definition import (
     KEY_PATTERN,
+    LINK_PARAMETERS,
+    MAX_HIDDEN_FIELDS,
     MAX_QUESTIONS,
     RESERVED_KEYS,
     DefinitionError,
@@ -124,6 +126,7 @@ def test_survey_fields_get_their_defaults() -> None:
         "intro": "",
         "thank_you": "",
         "language": "en",
+        "hidden_fields": [],
         "questions": [],
     }
 
@@ -584,6 +587,87 @@ def test_a_definition_error_reads_as_its_problems() -> None:
         {"path": "$.title", "message": "must be a string"},
         {"path": "$.questions", "message": "must be a list"},
     ]
+
+
+# --- hidden fields -------------------------------------------------------------------------
+
+NAME_RULE = (
+    "must hold only letters, digits, _, - and . (at most 64 characters, not starting with - or .)"
+)
+RESERVED = "is reserved for survey links: their pages read it themselves"
+HF = "$.hidden_fields"
+
+
+def test_hidden_fields_are_kept_as_given_and_default_to_none() -> None:
+    names = ["utm_source", "plan.tier", "A-1", "_ga", "x" * 64, "2fa", "users", "Sig"]
+    assert normalize(survey(hidden_fields=names))["hidden_fields"] == names
+    assert normalize(survey(hidden_fields=None))["hidden_fields"] == []
+    assert normalize(survey())["hidden_fields"] == []
+    many = [f"f{i}" for i in range(MAX_HIDDEN_FIELDS)]
+    assert normalize(survey(hidden_fields=many))["hidden_fields"] == many
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        ("utm_source", [(HF, "must be a list of names")]),
+        ({"utm": 1}, [(HF, "must be a list of names")]),
+        ([7], [(f"{HF}[0]", NAME_RULE)]),
+        (["ok", None], [(f"{HF}[1]", NAME_RULE)]),
+        ([""], [(f"{HF}[0]", NAME_RULE)]),
+        (["utm source"], [(f"{HF}[0]", NAME_RULE)]),
+        (["-x", ".x"], [(f"{HF}[0]", NAME_RULE), (f"{HF}[1]", NAME_RULE)]),
+        (["x" * 65], [(f"{HF}[0]", NAME_RULE)]),
+        (["préféré"], [(f"{HF}[0]", NAME_RULE)]),
+        (["a&b=c"], [(f"{HF}[0]", NAME_RULE)]),
+        (["sig", "lang", "r"], [(f"{HF}[{i}]", RESERVED) for i in range(3)]),
+        (["q", "restart", "preview"], [(f"{HF}[{i}]", RESERVED) for i in range(3)]),
+        (["user_email", "user_plan"], [(f"{HF}[0]", RESERVED), (f"{HF}[1]", RESERVED)]),
+        (["utm", "plan", "utm"], [(f"{HF}[2]", "repeats $.hidden_fields[0]")]),
+        (
+            [f"f{i}" for i in range(MAX_HIDDEN_FIELDS + 1)],
+            [(HF, "must have at most 20 names")],
+        ),
+    ],
+    ids=lambda v: repr(v)[:30],
+)
+def test_hidden_field_problems(names: Any, expected: list[tuple[str, str]]) -> None:
+    assert problems(survey(hidden_fields=names)) == expected
+
+
+def test_a_hidden_field_may_not_be_a_question_key() -> None:
+    data = survey(
+        {"key": "nps", "type": "nps", "prompt": "Score?"},
+        {"key": "plan", "type": "short_text", "prompt": "Plan?"},
+        hidden_fields=["utm", "plan"],
+    )
+    assert problems(data) == [
+        (
+            "$.hidden_fields[1]",
+            "is the key of $.questions[1]: a link parameter of that name answers the question",
+        )
+    ]
+
+
+def test_a_key_made_from_a_prompt_avoids_the_hidden_fields() -> None:
+    out = normalize(survey({"type": "yes_no", "prompt": "Plan"}, hidden_fields=["plan"]))
+    assert out["questions"][0]["key"] == "plan_2"
+    assert normalize(out) == out
+
+
+def test_the_hidden_fields_reserve_every_parameter_a_survey_link_reads() -> None:
+    assert {"q", "restart"} | RESERVED_KEYS == LINK_PARAMETERS
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Hidden fields\n", 1)[1].split("\n## ")[0]
+    assert "[reserved key](#reserved-keys)" in section
+    assert "`q`, `restart`, or any name starting with `user_`" in section
+
+
+def test_build_spec_carries_the_hidden_fields() -> None:
+    spec = build_spec(normalize(survey(hidden_fields=["utm_source", "plan"])))
+    assert spec.hidden_fields == ("utm_source", "plan")
+    # A definition stored before hidden fields were declared reads as declaring none.
+    assert build_spec({"title": "Old", "questions": []}).hidden_fields == ()
 
 
 # --- build_spec ----------------------------------------------------------------------------

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from sounding.surveys.definition import COMMON_FIELDS, RESERVED_KEYS, DefinitionError, normalize
+from sounding.surveys.definition import (
+    COMMON_FIELDS,
+    LINK_PARAMETERS,
+    MAX_HIDDEN_FIELDS,
+    RESERVED_KEYS,
+    DefinitionError,
+    normalize,
+)
 from sounding.surveys.questions import QUESTION_TYPES
 from sounding.surveys.schema import SCHEMA_FILE, definition_schema, schema_text
 from tests.conftest import EVERY_TYPE
@@ -73,6 +80,10 @@ def test_the_schema_names_the_types_and_reserved_keys_of_the_code() -> None:
     assert question["properties"]["type"]["enum"] == list(QUESTION_TYPES)
     assert set(question["properties"]["key"]["not"]["enum"]) == RESERVED_KEYS
     assert set(question["properties"]) == COMMON_FIELDS
+    hidden = definition_schema()["properties"]["hidden_fields"]
+    assert hidden["maxItems"] == MAX_HIDDEN_FIELDS
+    refused = hidden["items"]["not"]["anyOf"]
+    assert set(refused[0]["enum"]) == LINK_PARAMETERS and refused[1] == {"pattern": "^user_"}
 
 
 # --- what both accept ----------------------------------------------------------------------
@@ -104,6 +115,12 @@ VALID = {
         ],
     },
     "200 questions": survey(*[{"type": "yes_no", "prompt": f"Q{i}"} for i in range(200)]),
+    "hidden fields": {
+        "title": "Pulse",
+        "hidden_fields": ["utm_source", "plan.tier", "A-1", "_ga", "x" * 64, "users"],
+    },
+    "20 hidden fields": {"title": "Pulse", "hidden_fields": [f"f{i}" for i in range(20)]},
+    "null hidden fields": {"title": "Pulse", "hidden_fields": None},
 }
 
 
@@ -149,6 +166,21 @@ INVALID: list[tuple[str, Any, str]] = [
     ("long language", {"title": "T", "language": "english-gb-x"}, "$.language"),
     ("questions not a list", {"title": "T", "questions": {"a": 1}}, "$.questions"),
     ("201 questions", survey(*[minimal("date")] * 201), "$.questions"),
+    ("hidden fields not a list", {"title": "T", "hidden_fields": "utm"}, "$.hidden_fields"),
+    (
+        "21 hidden fields",
+        {"title": "T", "hidden_fields": [f"f{i}" for i in range(21)]},
+        "$.hidden_fields",
+    ),
+    ("hidden field a number", {"title": "T", "hidden_fields": [1]}, "$.hidden_fields[0]"),
+    ("hidden field blank", {"title": "T", "hidden_fields": [""]}, "$.hidden_fields[0]"),
+    ("hidden field spaced", {"title": "T", "hidden_fields": ["a b"]}, "$.hidden_fields[0]"),
+    ("hidden field long", {"title": "T", "hidden_fields": ["x" * 65]}, "$.hidden_fields[0]"),
+    ("hidden field -x", {"title": "T", "hidden_fields": ["-x"]}, "$.hidden_fields[0]"),
+    ("hidden field sig", {"title": "T", "hidden_fields": ["sig"]}, "$.hidden_fields[0]"),
+    ("hidden field q", {"title": "T", "hidden_fields": ["q"]}, "$.hidden_fields[0]"),
+    ("hidden field user_", {"title": "T", "hidden_fields": ["user_x"]}, "$.hidden_fields[0]"),
+    ("hidden field twice", {"title": "T", "hidden_fields": ["a", "a"]}, "$.hidden_fields"),
     ("question not an object", survey("nps"), Q0),  # type: ignore[arg-type]
     ("no type", survey({"prompt": "Hi"}), Q0),
     ("unknown type", survey({"type": "stars", "prompt": "Hi"}), f"{Q0}.type"),
@@ -228,6 +260,11 @@ def test_invalid_definitions_are_refused_by_the_schema_and_normalize(data: Any, 
 
 ONLY_THE_SERVER = {
     "repeated key": survey({**minimal("nps"), "key": "a"}, {**minimal("date"), "key": "a"}),
+    "hidden field named like a key": {
+        "title": "T",
+        "questions": [{**minimal("nps"), "key": "nps"}],
+        "hidden_fields": ["nps"],
+    },
     "choices equal once trimmed": survey({**minimal("dropdown"), "choices": ["Pro", "Pro "]}),
     "scale range of 0": survey({**minimal("scale"), "min": 3, "max": 3}),
     "scale range over 20": survey({**minimal("scale"), "min": 0, "max": 21}),

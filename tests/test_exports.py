@@ -36,6 +36,11 @@ FIXED = [
 KEYS = [q["key"] for q in EVERY_TYPE["questions"]]
 
 
+def declare(survey: Survey, *names: str) -> None:
+    """Make `names` the survey's hidden fields, as the builder or the API would."""
+    survey.replace_definition({**survey.definition, "hidden_fields": list(names)})
+
+
 def add(survey: Survey, answers: dict[str, Any], **fields: Any) -> Response:
     response = Response.objects.create(survey=survey, **fields)
     Answer.objects.bulk_create(
@@ -65,6 +70,7 @@ def json_url(survey: Survey, **params: str) -> str:
 
 @pytest.fixture
 def answered(live_survey: Survey) -> Response:
+    declare(live_survey, "utm", "campaign", "source")
     done = timezone.now()
     response = add(
         live_survey,
@@ -83,7 +89,8 @@ def answered(live_survey: Survey) -> Response:
         braze_id="u-1",
         email="@sam",
         language="fr",
-        hidden={"utm": "mail", "campaign": "+spring"},
+        # "ref" is not declared: stored before fields were declared, it makes no column.
+        hidden={"utm": "mail", "campaign": "+spring", "ref": "old"},
         completed_at=done,
     )
     Push.objects.create(
@@ -111,12 +118,15 @@ def test_csv_columns_come_in_a_stable_order_with_typed_safe_cells(
     text = body(reply)
     assert not text.startswith("\ufeff")
     header, first, second = rows_of(text)
-    assert header == [*FIXED, "hidden.campaign", "hidden.utm", *KEYS, "gone_a", "gone_b"]
+    # Hidden fields in the order the survey declares them, with or without a value.
+    hidden = ["hidden.utm", "hidden.campaign", "hidden.source"]
+    assert header == [*FIXED, *hidden, *KEYS, "gone_a", "gone_b"]
     row = dict(zip(header, first, strict=True))
     assert row["response_token"] == answered.token
     assert row["braze_id"] == "u-1" and row["email"] == "'@sam" and row["language"] == "fr"
     assert row["braze_sync"] == "synced" and row["completed_at"].endswith("Z")
     assert row["hidden.campaign"] == "'+spring" and row["hidden.utm"] == "mail"
+    assert row["hidden.source"] == ""
     assert row["nps"] == "9" and row["seats"] == "12.5" and row["renew"] == "false"
     assert row["channels"] == "Email; SMS"
     assert row["feedback"] == '\'=HYPERLINK("http://evil")'
@@ -140,7 +150,8 @@ def test_json_is_an_array_of_objects_with_the_same_keys_and_typed_values(
     assert item["channels"] == ["Email", "SMS"] and item["renew"] is False
     assert item["seats"] == 12.5 and item["nps"] == 9 and item["rating"] is None
     assert item["feedback"] == '=HYPERLINK("http://evil")'  # JSON is data, not a sheet
-    assert item["hidden.campaign"] == "+spring"
+    assert item["hidden.campaign"] == "+spring" and item["hidden.source"] is None
+    assert "hidden.ref" not in item
 
 
 def test_an_empty_survey_exports_a_header_and_an_empty_array(

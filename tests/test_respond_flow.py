@@ -70,14 +70,16 @@ def test_the_same_identity_continues_its_one_response(live_survey: Survey) -> No
 
 @pytest.mark.django_db
 def test_a_link_can_carry_the_first_answer(live_survey: Survey) -> None:
+    live_survey.replace_definition({**live_survey.definition, "hidden_fields": ["utm_source"]})
     client = Client()
-    html = start(client, live_survey, "?user_braze_id=abc&nps=10&utm_source=email")
+    html = start(client, live_survey, "?user_braze_id=abc&nps=10&utm_source=email&lid=x1")
     # Shown selected, stored only once confirmed: mail scanners open every link.
     assert question_of(html) == "nps" and offered(html) and not Response.objects.exists()
     html = confirm(client, html, "10").content.decode()
     assert question_of(html) == "rating"
     stored = Response.objects.get()
     assert dict(stored.answers.values_list("question_key", "value")) == {"nps": 10}
+    # Only the declared hidden field is kept; what a mail provider adds (lid) is ignored.
     assert stored.hidden == {"utm_source": "email"}
 
 

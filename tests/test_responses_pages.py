@@ -236,6 +236,7 @@ def test_one_response_shows_every_answer_readably_removed_ones_hidden_fields_and
         "feedback": "<b>Faster</b>",
         "old_question": "kept",
     }
+    braze_survey.replace_definition({**braze_survey.definition, "hidden_fields": ["campaign"]})
     response = add(braze_survey, "u-1", answers, hidden={"campaign": "spring", "ab": "B"})
     push = pushed(
         response,
@@ -256,7 +257,13 @@ def test_one_response_shows_every_answer_readably_removed_ones_hidden_fields_and
     assert "&lt;b&gt;Faster&lt;/b&gt;" in html  # escaped, never markup
     removed = html.split("No longer in the survey")[1]
     assert "<code>old_question</code>" in removed and "kept" in removed
-    assert "<code>ab</code></dt><dd>B</dd>" in html and "<code>campaign</code>" in html
+    # The declared field first; a value under a name the survey does not declare still shows,
+    # marked as left out of exports.
+    fields = html.split('id="hidden-h"')[1].split("</section>")[0]
+    assert fields.index("<code>campaign</code></dt><dd>spring</dd>") < fields.index(
+        "<code>ab</code></dt><dd>B <span"
+    )
+    assert fields.count("left out of exports") == 1
     assert "Braze answered 503" in html and "<dt>Failed tries</dt><dd>2</dd>" in html
     assert f"<dt>Held in Braze</dt><dd>{NPS}</dd>" in html
     assert "Delete…" not in html  # a viewer may not

@@ -63,13 +63,24 @@ def answers_by_response(ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def declared_hidden(response: Response, names: tuple[str, ...]) -> dict[str, Any]:
+    """The response's values of the survey's declared hidden fields: values stored under any
+    other name (before fields were declared, or since removed) stay out of the API, as they
+    stay out of exports."""
+    stored = response.hidden if isinstance(response.hidden, dict) else {}
+    return {name: stored[name] for name in names if name in stored}
+
+
 def response_out(
-    response: Response, answers: dict[str, Any], sync: dict[str, status.SyncState]
+    response: Response,
+    answers: dict[str, Any],
+    sync: dict[str, status.SyncState],
+    hidden_fields: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     return {
         "id": response.token,
         "identity": {name: value or None for name, value in response.identity.items()},
-        "hidden": response.hidden,
+        "hidden": declared_hidden(response, hidden_fields),
         "language": response.language or None,
         "started_at": response.started_at,
         "updated_at": response.updated_at,
@@ -95,8 +106,9 @@ def list_responses(
     page = rows[:limit]
     answers = answers_by_response([r.pk for r in page])
     sync = status.page_states(page, survey)
+    declared = survey.spec.hidden_fields
     return {
-        "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk]) for r in page],
+        "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk], declared) for r in page],
         "next_cursor": encode_cursor(page[-1].pk) if len(rows) > limit else None,
     }
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
-from sounding.surveys.definition import MAX_QUESTIONS
+from sounding.surveys.definition import HIDDEN_FIELD_PATTERN, MAX_HIDDEN_FIELDS, MAX_QUESTIONS
 from sounding.surveys.questions import QUESTION_TYPES
 
 
@@ -67,7 +67,10 @@ class SyncState(Schema):
 class ResponseOut(Schema):
     id: str = Field(description="The response's public token.")
     identity: Identity
-    hidden: dict[str, Any]
+    hidden: dict[str, Any] = Field(
+        description="The link's values of the survey's declared hidden fields "
+        "(`hidden_fields` in its definition), by name; a field the link did not carry is left out."
+    )
     language: str | None
     started_at: datetime
     updated_at: datetime
@@ -122,6 +125,12 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "intro": {"type": ["string", "null"], "maxLength": 2000},
         "thank_you": {"type": ["string", "null"], "maxLength": 2000},
         "language": {"type": ["string", "null"], "maxLength": 10},
+        "hidden_fields": {
+            "type": ["array", "null"],
+            "maxItems": MAX_HIDDEN_FIELDS,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": HIDDEN_FIELD_PATTERN.pattern},
+        },
         "questions": {"type": "array", "maxItems": MAX_QUESTIONS, "items": _QUESTION_SCHEMA},
     },
 }

@@ -15,12 +15,11 @@ from django.utils import timezone
 from sounding.collect import store
 from sounding.collect.models import IDENTITY_PARAMS, Response, normalize_identity
 from sounding.delivery.outbox import mark_due
-from sounding.surveys.definition import RESERVED_KEYS
+from sounding.surveys.definition import IDENTITY_PREFIX, RESERVED_KEYS
 from sounding.surveys.models import Survey
 from sounding.surveys.questions import EMPTY
 from sounding.surveys.spec import Question, SurveySpec
 
-MAX_HIDDEN_FIELDS = 20
 MAX_PARAM_LENGTH = 255
 
 
@@ -44,19 +43,24 @@ class LinkContext:
 
 
 def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
+    """Who the link says is answering, its pre-answers, and the hidden fields the survey
+    declares. Any other parameter is ignored: mail providers and Braze add their own (`lid`,
+    `utm_*`), and a respondent must not be able to add columns to the survey's exports."""
     ctx = LinkContext()
     for param, kind in IDENTITY_PARAMS:
         value = normalize_identity(kind, params.get(param) or "")
         if value and len(value) <= MAX_PARAM_LENGTH and "\x00" not in value:
             ctx.identity[kind] = value
+    for name in spec.hidden_fields:
+        value = params.get(name)
+        # NUL cannot be stored in PostgreSQL text; such a value is noise, not data.
+        if value is not None and "\x00" not in value:
+            ctx.hidden[name] = value[:MAX_PARAM_LENGTH]
     for name, value in params.items():
-        if name in RESERVED_KEYS or name.startswith("user_") or "\x00" in name + value:
-            # NUL cannot be stored in PostgreSQL text; such a parameter is noise, not data.
+        if name in RESERVED_KEYS or name.startswith(IDENTITY_PREFIX) or "\x00" in value:
             continue
         if spec.get(name) is not None:
             ctx.prefill[name] = value
-        elif len(ctx.hidden) < MAX_HIDDEN_FIELDS and len(name) <= 64:
-            ctx.hidden[name] = value[:MAX_PARAM_LENGTH]
     return ctx
 
 

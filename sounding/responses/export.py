@@ -5,10 +5,13 @@ and written out before the next page is read. The columns are decided first and 
 on the filters, so two exports of the same survey line up:
 
     response_token, braze_id, external_id, email, language, started_at, completed_at,
-    braze_sync, hidden.<name> (sorted), <key> of each current question (survey order),
+    braze_sync, hidden.<name> of each declared hidden field (the definition's order),
+    <key> of each current question (survey order),
     <key> of each removed question that has answers (sorted)
 
-A question whose key is one of the fixed column names gets the column `answer.<key>`.
+A question whose key is one of the fixed column names gets the column `answer.<key>`. Hidden
+field columns come from the survey's definition, never from what responses stored: the
+author decides the columns, not whoever writes a link.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
@@ -45,17 +47,6 @@ FIXED = (
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-_HIDDEN_NAMES = {
-    "postgresql": (
-        "SELECT DISTINCT jsonb_object_keys(hidden) FROM collect_response "
-        "WHERE survey_id = %s AND erase_requested_at IS NULL AND jsonb_typeof(hidden) = 'object'"
-    ),
-    "sqlite": (
-        "SELECT DISTINCT j.key FROM collect_response AS r, json_each(r.hidden) AS j "
-        "WHERE r.survey_id = %s AND r.erase_requested_at IS NULL"
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Columns:
@@ -77,9 +68,7 @@ class Columns:
 
 def columns(survey: Survey) -> Columns:
     current = survey.spec.keys
-    with connection.cursor() as cursor:
-        cursor.execute(_HIDDEN_NAMES[connection.vendor], [survey.pk])
-        hidden = sorted(str(row[0]) for row in cursor.fetchall())
+    hidden = list(survey.spec.hidden_fields)
     removed = (
         Answer.objects.filter(response__survey=survey, response__erase_requested_at__isnull=True)
         .exclude(question_key__in=current)

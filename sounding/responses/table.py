@@ -92,6 +92,16 @@ def _answer_row(question: Question | None, key: str, value: Any, when: datetime)
     }
 
 
+def hidden_values(response: Response, declared: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The response's hidden fields: the survey's declared ones in their order, then whatever
+    else it stored (before fields were declared, or under a name since removed), by name.
+    Only this page shows the others: exports and the API read the declared names alone."""
+    stored = response.hidden if isinstance(response.hidden, dict) else {}
+    found = [{"name": n, "value": stored[n], "declared": True} for n in declared if n in stored]
+    others = sorted(set(stored) - set(declared))
+    return found + [{"name": n, "value": stored[n], "declared": False} for n in others]
+
+
 def detail(response: Response, survey: Survey) -> dict[str, Any]:
     """Everything the response page shows: answers in survey order, removed questions' answers,
     hidden fields, and where it stands with Braze."""
@@ -114,12 +124,11 @@ def detail(response: Response, survey: Survey) -> dict[str, Any]:
     ]
     push = Push.objects.filter(response=response, destination=KIND).first()
     lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=KIND).first()
-    hidden = response.hidden if isinstance(response.hidden, dict) else {}
     return {
         "answers": answers,
         "answered": len([a for a in answers if a["value"] is not None]),
         "removed": removed,
-        "hidden": sorted(hidden.items()),
+        "hidden": hidden_values(response, spec.hidden_fields),
         "identities": display.identities(response),
         "push": push,
         "sync": sync_of(response, push, survey, lane),

@@ -138,6 +138,11 @@ def with_details(definition: Definition, details: dict[str, str]) -> Definition:
     return {**copy.deepcopy(definition), **details}
 
 
+def with_hidden_fields(definition: Definition, names: list[str]) -> Definition:
+    """The link parameters kept with each response replaced; nothing else changes."""
+    return {**copy.deepcopy(definition), "hidden_fields": list(names)}
+
+
 # --- Deleting and undoing ------------------------------------------------------------------
 
 

@@ -23,7 +23,16 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_KEYS = frozenset(
     {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview"}
 )
-SURVEY_FIELDS = frozenset({"title", "intro", "thank_you", "language", "questions", "translations"})
+# Hidden fields: the link parameters a survey keeps with each response (see docs/survey-links.md).
+MAX_HIDDEN_FIELDS = 20
+HIDDEN_FIELD_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+# Parameters the respondent pages read for themselves (who answers, which screen, a fresh
+# start), besides those a question key may not take; and every `user_` one.
+LINK_PARAMETERS = RESERVED_KEYS | {"q", "restart"}
+IDENTITY_PREFIX = "user_"
+SURVEY_FIELDS = frozenset(
+    {"title", "intro", "thank_you", "language", "hidden_fields", "questions", "translations"}
+)
 COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required", "show_if"})
 
 
@@ -117,6 +126,46 @@ def _check_question(raw: Any, path: str, problems: Problems) -> bool:
     return kind is not None
 
 
+def _check_hidden_fields(raw: Any, keys: dict[str, int], problems: Problems) -> list[str]:
+    """The valid names of `hidden_fields` (null: none); a problem for each one that is not.
+
+    `keys` maps the question keys given in the definition to their question's index: a link
+    parameter named after one answers that question, so it cannot also be a hidden field."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(("$.hidden_fields", "must be a list of names"))
+        return []
+    if len(raw) > MAX_HIDDEN_FIELDS:
+        problems.append(("$.hidden_fields", f"must have at most {MAX_HIDDEN_FIELDS} names"))
+    seen: dict[str, int] = {}
+    for i, name in enumerate(raw):
+        path = f"$.hidden_fields[{i}]"
+        if not isinstance(name, str) or not HIDDEN_FIELD_PATTERN.fullmatch(name):
+            problems.append(
+                (
+                    path,
+                    "must hold only letters, digits, _, - and . (at most 64 characters, "
+                    "not starting with - or .)",
+                )
+            )
+        elif name in LINK_PARAMETERS or name.startswith(IDENTITY_PREFIX):
+            problems.append((path, "is reserved for survey links: their pages read it themselves"))
+        elif name in seen:
+            problems.append((path, f"repeats $.hidden_fields[{seen[name]}]"))
+        elif name in keys:
+            problems.append(
+                (
+                    path,
+                    f"is the key of $.questions[{keys[name]}]: a link parameter of that name "
+                    "answers the question",
+                )
+            )
+        else:
+            seen[name] = i
+    return list(seen)
+
+
 def normalize(data: Any) -> dict[str, Any]:
     """Validate a definition and return it with every key and default made explicit.
 
@@ -154,9 +203,11 @@ def normalize(data: Any) -> dict[str, Any]:
             given.setdefault(key, i)
             if valid and key not in earlier:
                 earlier[key] = raw
+    hidden = _check_hidden_fields(data.get("hidden_fields"), given, problems)
     if problems:
         raise DefinitionError(problems)
-    taken = set(given)
+    # A key made from a prompt avoids the hidden fields as well as the keys given.
+    taken = set(given) | set(hidden)
     out_questions = []
     for raw in questions:
         kind = QUESTION_TYPES[raw["type"]]
@@ -181,6 +232,7 @@ def normalize(data: Any) -> dict[str, Any]:
         "intro": data.get("intro") or "",
         "thank_you": data.get("thank_you") or "",
         "language": data.get("language") or "en",
+        "hidden_fields": hidden,
         "questions": out_questions,
     }
     texts = translations.normalize(
@@ -224,5 +276,6 @@ def build_spec(definition: dict[str, Any]) -> SurveySpec:
         intro=definition.get("intro", ""),
         thank_you=definition.get("thank_you", ""),
         language=language,
+        hidden_fields=tuple(definition.get("hidden_fields", ())),
         translations=definition.get("translations", {}),
     )

@@ -55,6 +55,50 @@ class SurveyDetailsForm(SurveyStartForm):
         return {**super().definition(), "thank_you": self.cleaned_data["thank_you"]}
 
 
+class HiddenFieldsForm(Form):
+    """The link parameters the survey keeps with each response, one per line (or separated by
+    commas, as a list pasted from elsewhere often is)."""
+
+    names = forms.CharField(
+        label="Parameters to keep",
+        required=False,
+        max_length=5000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "code"}),
+        help_text="One link parameter per line, such as utm_source. Up to 20; letters, digits, "
+        "_, - and . only.",
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own ids: the page's other forms have a `version` too. The names stay unprefixed,
+        # so the builder script refreshes this form's version after a move like the others.
+        kwargs.setdefault("auto_id", "hidden_fields_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_names(self) -> list[str]:
+        return [
+            name.strip() for name in re.split(r"[\n,]", self.cleaned_data["names"]) if name.strip()
+        ]
+
+    def add_problems(self, problems: Problems) -> None:
+        """Show definition problems about the list beside it, naming the parameter each is
+        about rather than its place in the list."""
+        names = self.cleaned_data.get("names") or []
+        for path, message in problems:
+            found = re.fullmatch(r"\$\.hidden_fields\[(\d+)\]", path)
+            message = re.sub(r"\$\.hidden_fields\[\d+\]", "a name above", message)
+            message = re.sub(
+                r"\$\.questions\[(\d+)\]", lambda m: f"question {int(m[1]) + 1}", message
+            )
+            if found and int(found[1]) < len(names):
+                self.add_error("names", f"“{names[int(found[1])]}” {message}.")
+            elif path == "$.hidden_fields":
+                self.add_error("names", message[:1].upper() + message[1:] + ".")
+            else:
+                self.add_error(None, f"{path}: {message}")
+
+
 def _reject_constant(name: str) -> None:
     # NaN and Infinity are not JSON, and no database stores them in a JSON column.
     raise ValueError(f"{name} is not allowed in JSON")

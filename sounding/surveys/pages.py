@@ -19,7 +19,12 @@ from django.shortcuts import redirect, render
 
 from sounding.surveys import authoring, builder, orphans, undo
 from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import QuestionEditForm, QuestionForm, SurveyDetailsForm
+from sounding.surveys.forms import (
+    HiddenFieldsForm,
+    QuestionEditForm,
+    QuestionForm,
+    SurveyDetailsForm,
+)
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import membership, workspace_survey
 
@@ -73,6 +78,7 @@ def detail_page(
     details_form: SurveyDetailsForm | None = None,
     editing: tuple[str, QuestionEditForm] | None = None,
     status: int = 200,
+    hidden_form: HiddenFieldsForm | None = None,
 ) -> HttpResponse:
     url = public_url(request, survey)
     definition = survey.definition
@@ -102,6 +108,8 @@ def detail_page(
         "details_form": details_form
         or SurveyDetailsForm(initial={**details, "version": survey.version}),
         "details_open": details_form is not None,
+        "hidden_fields": definition.get("hidden_fields", []),
+        "hidden_form": hidden_form or hidden_fields_form(survey),
         "types_with": builder.types_with_fields(),
         "preview_url": builder.preview_url(survey),
         "preview_src": builder.preview_url(survey, focus),
@@ -110,6 +118,11 @@ def detail_page(
         "stale": status == 409,
     }
     return render(request, "surveys/detail.html", context, status=status)
+
+
+def hidden_fields_form(survey: Survey, data: QueryDict | None = None) -> HiddenFieldsForm:
+    names = "\n".join(survey.definition.get("hidden_fields", []))
+    return HiddenFieldsForm(data, initial={"names": names, "version": survey.version})
 
 
 def apply_change(

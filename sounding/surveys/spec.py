@@ -57,6 +57,8 @@ class SurveySpec:
     intro: str = ""
     thank_you: str = ""
     language: str = "en"
+    # The link parameters kept with each response, in the author's order.
+    hidden_fields: tuple[str, ...] = ()
     translations: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     _translated: dict[str, SurveySpec] = field(default_factory=dict, compare=False, repr=False)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("surveys/import", views.survey_import, name="survey-import"),
     path("surveys/<int:pk>/", views.survey_detail, name="survey-detail"),
     path("surveys/<int:pk>/edit", views.survey_edit, name="survey-edit"),
+    path("surveys/<int:pk>/hidden-fields", views.survey_hidden_fields, name="survey-hidden-fields"),
     path("surveys/<int:pk>/publish", views.survey_publish, name="survey-publish"),
     path("surveys/<int:pk>/pause", views.survey_pause, name="survey-pause"),
     path("surveys/<int:pk>/export", views.survey_export, name="survey-export"),

@@ -20,7 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sounding.surveys import authoring, builder, pages, rules
 from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import ImportForm, SurveyDetailsForm, SurveyStartForm
+from sounding.surveys.forms import (
+    HiddenFieldsForm,
+    ImportForm,
+    SurveyDetailsForm,
+    SurveyStartForm,
+)
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.permissions import (
     editor_required,
@@ -123,6 +128,30 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return pages.detail_page(request, survey, details_form=form)
     messages.success(request, "Title and texts saved.")
     return pages.back(survey)
+
+
+@require_POST
+@editor_required
+def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
+    form = HiddenFieldsForm(request.POST)
+    if not form.is_valid():
+        return pages.detail_page(request, workspace_survey(request, pk), hidden_form=form)
+    names = form.cleaned_data["names"]
+    survey, error = pages.apply_change(
+        request,
+        pk,
+        lambda s: authoring.with_hidden_fields(s.definition, names),
+        form.cleaned_data["version"],
+    )
+    if isinstance(error, pages.Stale):
+        form = pages.hidden_fields_form(survey, pages.fresh(request.POST, survey, ""))
+        form.add_error(None, pages.STALE)
+        return pages.detail_page(request, survey, hidden_form=form, status=409)
+    if isinstance(error, DefinitionError):
+        form.add_problems(error.problems)
+        return pages.detail_page(request, survey, hidden_form=form)
+    messages.success(request, "Hidden fields saved.")
+    return pages.back(survey, "hidden-fields")
 
 
 @require_POST
