@@ -27,6 +27,7 @@ from sounding.collect.models import Response
 from sounding.surveys.definition import LINK_PARAMETERS, build_spec, normalize
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
+from tests.respondent import one_click
 
 FIXED = [
     "response_token",
@@ -105,7 +106,7 @@ def test_a_translated_survey_keeps_its_hidden_fields(live_survey: Survey) -> Non
         {**live_survey.definition, "hidden_fields": ["src"], "translations": {"fr": {}}}
     )
     client = Client()
-    page = client.get(live_survey.public_path() + "?lang=fr&src=mail&other=1&nps=8")
+    page = one_click(client, live_survey.public_path() + "?lang=fr&src=mail&other=1&nps=8", "8")
     assert page.status_code == 200
     stored = Response.objects.get()
     assert stored.hidden == {"src": "mail"} and stored.language == "fr"
@@ -128,8 +129,8 @@ def test_500_anonymous_links_with_random_parameters_add_no_export_column(
     for n in range(500):
         junk = {random_name(rng): f"v{n}" for _ in range(20)}
         query = urlencode({**junk, "nps": n % 11, "utm_source": f"mail-{n}"})
-        # A new browser each time: anonymous, no cookie, one response per visit.
-        page = Client().get(f"{live_survey.public_path()}?{query}")
+        # A new browser each time: anonymous, no cookie, one response per confirmed click.
+        page = one_click(Client(), f"{live_survey.public_path()}?{query}", str(n % 11))
         assert page.status_code == 200
     stored = list(Response.objects.filter(survey=live_survey).values_list("hidden", flat=True))
     assert len(stored) == 500
