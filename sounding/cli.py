@@ -120,12 +120,31 @@ def resolve_workers(args: argparse.Namespace) -> int:
     return default_workers()
 
 
+def announce_address(host: str, port: int) -> None:
+    """Before Django is set up: the address this server answers on becomes the canonical one
+    when SOUNDING_SITE_URL is not set, for this process and its children (sounding.addresses).
+    Then the checks that concern a server reachable from other machines are printed."""
+    from sounding.addresses import served_url
+
+    os.environ["SOUNDING_SERVED_AT"] = served_url(host, port)
+
+
+def warn_if_unsafe() -> None:
+    from django.core.checks import run_checks
+
+    for message in run_checks(tags=None):
+        if message.id and message.id.startswith("sounding."):
+            print(f"Warning ({message.id}): {message.msg} {message.hint}", file=sys.stderr)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     workers = resolve_workers(args)
     if is_listening(args.host, args.port):
         # Otherwise the address would be announced while the web server fails to bind it.
         raise CliError(f"Something is already listening on {bind_address(args.host, args.port)}.")
+    announce_address(args.host, args.port)
     setup_django()
+    warn_if_unsafe()
     ensure_migrated()
     first_run = not any_user_exists()
     env = child_environment()
@@ -143,7 +162,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_web(args: argparse.Namespace) -> int:
     workers = resolve_workers(args)
+    announce_address(args.host, args.port)
     setup_django()
+    warn_if_unsafe()
     ensure_migrated()
     env = child_environment()
     close_database()

@@ -20,6 +20,9 @@ WSGI_APP = "sounding.wsgi:application"
 STOP_GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
+# `python -m X` puts the working directory first on the import path: started from a directory
+# holding a `sounding/` or `granian/` folder, a child would run that code. -P leaves it out.
+SAFE_PATH = ["-P"]
 
 
 def bind_address(host: str, port: int) -> str:
@@ -33,6 +36,7 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
     level = os.environ.get("SOUNDING_LOG_LEVEL", "info").lower()
     return [
         sys.executable,
+        *SAFE_PATH,
         "-m",
         "granian",
         "--interface",
@@ -59,7 +63,7 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "sounding", "worker"]
+    return [sys.executable, *SAFE_PATH, "-m", "sounding", "worker"]
 
 
 def child_environment() -> dict[str, str]:

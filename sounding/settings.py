@@ -11,6 +11,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from sounding.addresses import allowed_hosts
 from sounding.datadir import data_dir, persistent_secret, read_secret
 from sounding.settings_email import email_settings
 
@@ -44,9 +45,14 @@ ENCRYPTION_KEYS = (
     read_secret("SOUNDING_ENCRYPTION_KEY") or persistent_secret(DATA_DIR, "encryption_key")
 ).split(",")
 DEBUG = _flag("SOUNDING_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("SOUNDING_ALLOWED_HOSTS", "*").split(",")]
-# The public address used in survey links; without it links are built from the request host.
+# The public address of this installation, used in every link Sounding writes (emails, survey
+# links shown to authors).
 SITE_URL = os.environ.get("SOUNDING_SITE_URL", "").rstrip("/")
+# Set by `sounding serve` and `sounding web` for themselves and their children: the address
+# they were started on, the canonical one when SOUNDING_SITE_URL is not set. A link in an
+# email is never built from a request's Host header, which anyone can write.
+SERVED_AT = os.environ.get("SOUNDING_SERVED_AT", "").rstrip("/")
+ALLOWED_HOSTS = allowed_hosts(os.environ.get("SOUNDING_ALLOWED_HOSTS", ""), SITE_URL, SERVED_AT)
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL else []
 
 INSTALLED_APPS = [

@@ -168,3 +168,70 @@ def test_a_request_that_got_no_answer_in_time_keeps_its_people_until_it_cannot_b
     drain()
     assert nps_on_profile(braze_standin) == 3
     assert braze_standin.violations() == []
+
+
+# --- The chaos run's 75 profiles: one unlucky request's people waited out the test ----------
+#
+# The chaos scenario's stand-in fails 30% of requests at random, seeded. Near the end of a run
+# few groups are left, and one group of 75 can draw failure after failure while other
+# requests, in between, succeed. Each group's wait grew with its own failures (1, 2, 4 ... 128
+# s): after 8 of them its people, the newest answers, were not sent again before the test's
+# three minutes were up, and their profiles still held the score they had given before.
+
+
+def _a_while_ago() -> Any:
+    return timezone.now() - timedelta(seconds=5)  # past the linger
+
+
+def _fail_then_let_others_through(
+    pulse: Survey, standin: StandinHarness, rounds: int
+) -> list[float]:
+    """The unlucky group fails `rounds` times; after each failure another request succeeds.
+    Returns the wait scheduled after each failure, in seconds."""
+    respond(pulse, "u-a", {"nps": 3})
+    unlucky = Push.objects.get()
+    waits = []
+    for i in range(rounds):
+        Push.objects.filter(pk=unlucky.pk).update(next_attempt_at=_a_while_ago())
+        standin.queue({"kind": "status", "status": 503})
+        assert engine.deliver_due("braze", "w") == 1
+        unlucky.refresh_from_db()
+        waits.append((unlucky.next_attempt_at - unlucky.last_attempt_at).total_seconds())
+        # Another person's request goes through while the group waits.
+        Push.objects.filter(pk=unlucky.pk).update(next_attempt_at=timezone.now() + timedelta(1))
+        respond(pulse, f"u-b{i}", {"nps": 5})
+        Push.objects.exclude(pk=unlucky.pk).filter(state=PushState.PENDING).update(
+            next_attempt_at=_a_while_ago()
+        )
+        assert engine.deliver_due("braze", "w") == 1
+        assert Push.objects.exclude(pk=unlucky.pk).filter(state=PushState.PENDING).count() == 0
+    unlucky.refresh_from_db()
+    assert unlucky.attempts == rounds
+    return waits
+
+
+def test_failures_between_other_requests_successes_do_not_grow_a_groups_wait(
+    pulse: Survey, braze_standin: StandinHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BACKOFF_BASE", 1.0)
+    waits = _fail_then_let_others_through(pulse, braze_standin, 8)
+    # The destination is well (every other request went through): each wait is the one after
+    # a single failure in a row, at most 2 s, where the group's own count would give 64-128 s.
+    assert max(waits) <= 2.0, waits
+
+
+def test_an_outage_still_backs_off(
+    pulse: Survey, braze_standin: StandinHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BACKOFF_BASE", 1.0)
+    respond(pulse, "u-a", {"nps": 3})
+    push = Push.objects.get()
+    waits = []
+    for _ in range(5):
+        Push.objects.filter(pk=push.pk).update(next_attempt_at=_a_while_ago())
+        braze_standin.queue({"kind": "status", "status": 503})
+        assert engine.deliver_due("braze", "w") == 1
+        push.refresh_from_db()
+        waits.append((push.next_attempt_at - push.last_attempt_at).total_seconds())
+    # Every request fails in a row: 1, 2, 4, 8, 16 s ceilings, each at least half of its own.
+    assert waits[-1] >= 8.0 and waits[-2] >= 4.0, waits

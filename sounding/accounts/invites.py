@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import Invite, Membership, User, Workspace, hash_token
+from sounding.addresses import canonical
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ class Issued:
 
 
 def site_url(request: HttpRequest, path: str) -> str:
-    """`path` on the public address when one is configured, else on the request's host."""
-    return (settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")) + path
+    """An absolute link for an email: on the installation's canonical address, never on the
+    request's Host header (see sounding.addresses)."""
+    base = canonical(settings.SITE_URL, settings.SERVED_AT, request.build_absolute_uri("/"))
+    return base.rstrip("/") + path
 
 
 def find(raw: str) -> Invite | None:

@@ -208,7 +208,7 @@ def _act(
         _put_back(batch, until, reply.reason, counts_as_failure=False, maybe_applied=False)
         return False
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
-    record.failed(conn.workspace_id, kind, reply.reason)
+    streak = record.failed(conn.workspace_id, kind, reply.reason)
     # No answer in time: the far end may still be working on the request, so its people wait
     # until it can no longer be in flight; a second request about them could otherwise race
     # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.
@@ -220,6 +220,7 @@ def _act(
         counts_as_failure=True,
         maybe_applied=reply.maybe_applied,
         in_flight_until=_started(request_id) + claims.in_flight() if unanswered else None,
+        streak=streak,
     )
     return True
 
@@ -475,12 +476,20 @@ def _put_back(
     counts_as_failure: bool,
     maybe_applied: bool,
     in_flight_until: datetime | None = None,
+    streak: int | None = None,
 ) -> None:
     now = timezone.now()
     step = 1 if counts_as_failure else 0
+    tries = max(p.attempts for p in batch) + step
+    if streak is not None:
+        # The wait grows with how unwell the destination is, not with how unlucky these
+        # people were: failures between other requests' successes are not an outage. Counted
+        # per request, one group's private streak reached 128 s waits while every other
+        # request went through.
+        tries = min(tries, streak + 1)
     # One delay for the whole request: its pushes come back together and fill one request,
     # while the jitter keeps different failed requests apart.
-    when = until or now + timedelta(seconds=backoff(max(p.attempts for p in batch) + step))
+    when = until or now + timedelta(seconds=backoff(tries))
     if in_flight_until is not None:
         when = max(when, in_flight_until)
     if maybe_applied:

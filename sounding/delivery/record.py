@@ -175,16 +175,17 @@ def resume(workspace_id: int, kind: str) -> int:
 
 def succeeded(workspace_id: int, kind: str) -> None:
     lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
-    if not lanes.update(last_success_at=timezone.now()):
+    if not lanes.update(last_success_at=timezone.now(), failures=0):
         lane(workspace_id, kind)
-        lanes.update(last_success_at=timezone.now())
+        lanes.update(last_success_at=timezone.now(), failures=0)
 
 
-def failed(workspace_id: int, kind: str, reason: str) -> None:
+def failed(workspace_id: int, kind: str, reason: str) -> int:
+    """Note a failed request; return how many have failed in a row since the last success."""
     lane(workspace_id, kind)
-    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
-        last_error=reason[:2000], last_error_at=timezone.now()
-    )
+    lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
+    lanes.update(last_error=reason[:2000], last_error_at=timezone.now(), failures=F("failures") + 1)
+    return lanes.values_list("failures", flat=True).first() or 1
 
 
 def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
