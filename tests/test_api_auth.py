@@ -213,3 +213,25 @@ def test_a_token_creates_in_its_own_workspace(
     assert survey.workspace == workspace
     assert survey.created_by == owner
     assert survey.status == Status.DRAFT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("post", "/api/v1/no-such-endpoint", 404),
+        ("put", "/api/v1/no/such/thing", 404),
+        ("get", "/api/v1/nothing", 404),
+        ("delete", "/api/v1/surveys", 405),
+    ],
+)
+def test_every_api_error_is_json_even_before_a_view_runs(
+    method: str, path: str, status: int
+) -> None:
+    from django.test import Client as PlainClient
+
+    # A browser with a session cookie and no CSRF token, as a misdirected script would be.
+    response = getattr(PlainClient(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"]

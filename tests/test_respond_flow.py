@@ -254,6 +254,18 @@ def test_unknown_and_paused_surveys_get_clear_pages(live_survey: Survey) -> None
 
 
 @pytest.mark.django_db
+def test_a_draft_survey_is_indistinguishable_from_an_unknown_address(live_survey: Survey) -> None:
+    live_survey.set_status(Status.DRAFT)
+    client = Client()
+    missing = client.get("/s/no-such-survey")
+    draft = client.get(live_survey.public_path() + "?user_braze_id=a&nps=9")
+    assert (draft.status_code, draft.content) == (missing.status_code, missing.content)
+    posted = client.post(live_survey.public_path(), {"q": "nps", "a": "5"})
+    assert (posted.status_code, posted.content) == (missing.status_code, missing.content)
+    assert live_survey.title.encode() not in draft.content
+
+
+@pytest.mark.django_db
 def test_the_thank_you_screen_shows_on_return_and_allows_changes(live_survey: Survey) -> None:
     client = Client()
     html = start(client, live_survey, "?user_braze_id=abc")

@@ -482,6 +482,9 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     if survey is None:
         return _closed(request, None, 404)
     preview = request.GET.get("preview") == "1" and _may_preview(request, survey)
+    if survey.status == Status.DRAFT and not preview:
+        # Exactly the page of an unknown address: a stranger learns nothing of a draft.
+        return _closed(request, None, 404)
     if survey.status != Status.LIVE and not preview:
         return _closed(request, survey, 403)
     language = choose_language(request, survey.spec)
