@@ -5,6 +5,9 @@ PostgreSQL a transaction-scoped advisory lock does the same), which is what make
 same person in two requests in flight" hold across any number of workers: a push is skipped
 while any push for the same person is leased. A claim takes one workspace's oldest due work,
 at most one push per person, so one request can carry all of it.
+
+Workspaces take turns (`turns`): a backlog of any size in one workspace delays another's
+fresh answer by one claim, not by the backlog.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from sounding import outbound
+from sounding.accounts.models import Workspace
 from sounding.delivery import record
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 
@@ -30,6 +35,9 @@ SCAN = 2000
 # arriving together (one person's next answers, other people's) share it. Well under the
 # one-second promise, and skipped as soon as a request would be full.
 LINGER = timedelta(seconds=0.2)
+# Workspaces a claim looks at, in turn order, for one with work ready to go (the first may
+# still be lingering, or have every due person in flight).
+TURNS = 8
 
 
 def in_flight() -> timedelta:
@@ -60,12 +68,42 @@ def held_lanes(kind: str) -> QuerySet[Lane, int]:
     )
 
 
+def _ready(kind: str, now: datetime) -> QuerySet[Push]:
+    """Pushes that may go now as far as they go: pending, due and not leased."""
+    return Push.objects.filter(
+        destination=kind, state=PushState.PENDING, next_attempt_at__lte=now
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+
+
 def _due(kind: str, now: datetime) -> QuerySet[Push]:
     """Pushes that may go now: pending, due, not leased, and of a workspace free to send."""
-    return (
-        Push.objects.filter(destination=kind, state=PushState.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .exclude(workspace_id__in=held_lanes(kind))
+    return _ready(kind, now).exclude(workspace_id__in=held_lanes(kind))
+
+
+def turns(kind: str, now: datetime) -> list[int]:
+    """Workspaces with work due, the one whose turn it is first.
+
+    A workspace's turn comes at the later of its oldest due push and its last claim. Workspaces
+    with a backlog therefore take turns, each claimed once while the others wait once, and
+    otherwise the oldest answer goes first: however large one workspace's backlog, another
+    workspace's answer waits for one claim per other busy workspace, not for the backlog.
+    One indexed look per workspace (`push_due_by_workspace`), not a scan of the backlog.
+    """
+    oldest = Subquery(
+        _ready(kind, now)
+        .filter(workspace_id=OuterRef("pk"))
+        .order_by("next_attempt_at")
+        .values("next_attempt_at")[:1]
+    )
+    lane = Lane.objects.filter(workspace_id=OuterRef("pk"), destination=kind)
+    claimed = Subquery(lane.values("claimed_at")[:1])
+    return list(
+        Workspace.objects.exclude(pk__in=held_lanes(kind))
+        .annotate(oldest=oldest, claimed=claimed)
+        .filter(oldest__isnull=False)
+        .annotate(turn=Greatest("oldest", Coalesce("claimed", "oldest")))
+        .order_by("turn", "pk")
+        .values_list("pk", flat=True)[:TURNS]
     )
 
 
@@ -90,35 +128,57 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
                 "user_key", flat=True
             )
         )
-        due = (
-            _due(kind, now)
-            .order_by("next_attempt_at", "id")
-            .values_list("id", "workspace_id", "user_key", "next_attempt_at", "claimed_by")[:SCAN]
-        )
-        picked: list[int] = []
-        ended: list[int] = []
-        workspace_id: int | None = None
-        oldest = now
-        for push_id, ws, key, due_at, holder in due:
-            if workspace_id is None:
-                workspace_id, oldest = ws, due_at
-            if ws != workspace_id or key in busy:
-                continue
-            busy.add(key)
-            picked.append(push_id)
-            if holder:
-                ended.append(push_id)
-            if len(picked) >= limit:
-                break
-        if workspace_id is None or not picked:
-            return None
-        if len(picked) < limit and now - oldest < LINGER:
-            return None  # not full yet, and nobody has waited long
-        Push.objects.filter(id__in=picked).update(claimed_by=worker, claimed_until=now + LEASE)
-        if ended:
-            # Leases that ran out (or were cut short by `end_lease`) without their worker
-            # recording an outcome: whatever that worker sent is of unknown outcome.
-            record.abandoned(ended)
+        for workspace_id in turns(kind, now):
+            found = _pick(kind, workspace_id, busy, limit, now)
+            if found is not None:
+                return _take(kind, worker, workspace_id, *found, now)
+    return None
+
+
+def _pick(
+    kind: str, workspace_id: int, busy: set[str], limit: int, now: datetime
+) -> tuple[list[int], list[int]] | None:
+    """The workspace's oldest due pushes, one per person not in flight; None when it has none
+    or should wait for more (not full yet, and nobody has waited long)."""
+    due = (
+        _ready(kind, now)
+        .filter(workspace_id=workspace_id)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", "user_key", "next_attempt_at", "claimed_by")[:SCAN]
+    )
+    picked: list[int] = []
+    ended: list[int] = []
+    taken: set[str] = set()
+    oldest: datetime | None = None
+    for push_id, key, due_at, holder in due:
+        oldest = oldest or due_at
+        if key in busy or key in taken:
+            continue
+        taken.add(key)
+        picked.append(push_id)
+        if holder:
+            ended.append(push_id)
+        if len(picked) >= limit:
+            break
+    if oldest is None or not picked:
+        return None
+    if len(picked) < limit and now - oldest < LINGER:
+        return None
+    return picked, ended
+
+
+def _take(
+    kind: str, worker: str, workspace_id: int, picked: list[int], ended: list[int], now: datetime
+) -> Claim:
+    Push.objects.filter(id__in=picked).update(claimed_by=worker, claimed_until=now + LEASE)
+    if ended:
+        # Leases that ran out (or were cut short by `end_lease`) without their worker
+        # recording an outcome: whatever that worker sent is of unknown outcome.
+        record.abandoned(ended)
+    # The workspace's turn moves behind everyone else's who has waited since.
+    if not Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(claimed_at=now):
+        record.lane(workspace_id, kind)
+        Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(claimed_at=now)
     return Claim(workspace_id, picked)
 
 

@@ -13,10 +13,11 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,6 +33,10 @@ from sounding.surveys.models import Survey
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+# Tries for a push whose parcel cannot be built (the destination raised on its answers): a
+# passing cause gets a few more chances, backing off; then it fails, to be sent again with
+# "Retry failed" once the survey, its answers or Sounding are fixed.
+BROKEN_TRIES = 5
 
 log = logging.getLogger("sounding.delivery")
 
@@ -114,21 +119,47 @@ def build(destination: Destination, push_ids: Sequence[int], holder: str) -> lis
         raise ValueError("parcels are built under a worker's lease")
     items = load_items(push_ids)
     known = {item.push_id: item for item in items}
-    built = destination.parcels(items)
+    built = _parcels(destination, items)
     for parcel in built:
         parcel.prior = known[parcel.push_id].acknowledged
         parcel.attempts = known[parcel.push_id].attempts
         parcel.holder = holder
-    if all(p.objects and not p.unsendable and not p.withdrawn for p in built):
+    if all(p.objects and not p.unsendable and not p.withdrawn and not p.broken for p in built):
         return built
     with transaction.atomic():  # one commit for all the pushes settled here
-        return _sort_out(built)
+        return _sort_out(built, destination.kind)
 
 
-def _sort_out(built: list[Parcel]) -> list[Parcel]:
+def _parcels(destination: Destination, items: Sequence[Item]) -> list[Parcel]:
+    """The destination's parcels, all at once; when that raises, one item at a time, so that
+    one person's answers the destination chokes on hold back no one else of the claim."""
+    if len(items) > 1:
+        try:
+            return destination.parcels(items)
+        except DatabaseError:
+            raise  # not the answers' fault: the round stops and its leases end, as ever
+        except Exception:
+            log.info("building %d parcels failed; building them one by one", len(items))
+    return [_parcel(destination, item) for item in items]
+
+
+def _parcel(destination: Destination, item: Item) -> Parcel:
+    try:
+        (parcel,) = destination.parcels([item])
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        log.exception("%s: could not build push %s", destination.kind, item.push_id)
+        return Parcel(item.push_id, item.version, broken=f"{type(exc).__name__}: {exc}"[:500])
+    return parcel
+
+
+def _sort_out(built: list[Parcel], kind: str) -> list[Parcel]:
     parcels, done = [], []
     for parcel in built:
-        if parcel.withdrawn:
+        if parcel.broken:
+            done += _broken(parcel, kind)
+        elif parcel.withdrawn:
             # Unless an answer came since (then it is owed again, if turned back on).
             Push.objects.filter(
                 pk=parcel.push_id, wanted_version__lte=parcel.version, claimed_by=parcel.holder
@@ -141,6 +172,25 @@ def _sort_out(built: list[Parcel]) -> list[Parcel]:
             parcels.append(parcel)
     settle(done, _holder(built))
     return parcels
+
+
+def _broken(parcel: Parcel, kind: str) -> list[Settlement]:
+    """Put back a push whose parcel could not be built, or fail it after BROKEN_TRIES."""
+    tries = parcel.attempts + 1
+    why = f"These answers could not be prepared for {kind.title()}: {parcel.broken}."
+    if tries < BROKEN_TRIES:
+        _put_back(
+            [parcel],
+            None,
+            f"{why} Trying again later (try {tries} of {BROKEN_TRIES}).",
+            counts_as_failure=True,
+            maybe_applied=False,
+        )
+        return []
+    Push.objects.filter(pk=parcel.push_id, claimed_by=parcel.holder).update(attempts=tries)
+    record.bump(pushes_failed=1)
+    why += f" Gave up after {tries} tries; once it is fixed, use Retry failed to send them."
+    return [_final(parcel, PushState.FAILED, error=why)]
 
 
 def pack(parcels: list[Parcel], limit: int) -> list[list[Parcel]]:
@@ -180,7 +230,10 @@ def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> boo
         reply = Reply(Verdict.RETRY, reason=f"internal error: {exc!r}", maybe_applied=True)
     if reply.verdict is Verdict.BAD_REQUEST and reply.object_errors:
         return _refuse_named(destination, conn, batch, reply, request_id, len(objects))
-    if reply.verdict is Verdict.BAD_REQUEST:
+    if reply.verdict is Verdict.TOO_LARGE and len(batch) == 1:
+        # No smaller request to try, and nothing says the answers are bad: wait and go again.
+        reply = replace(reply, verdict=Verdict.RETRY)
+    if reply.verdict in (Verdict.BAD_REQUEST, Verdict.TOO_LARGE):
         return _split(destination, conn, batch, reply, request_id, len(objects))
     # Everything the answer changes is written in one transaction: one commit per request.
     with transaction.atomic():
@@ -251,7 +304,7 @@ def _split(
     size: int,
 ) -> bool:
     """A 400 that names no object refuses the whole request for one bad object: halve until
-    it is found."""
+    it is found. A request too large as a whole is halved the same way, until it fits."""
     with transaction.atomic():
         record.bump(requests=1, objects_sent=size)
         if len(batch) == 1:

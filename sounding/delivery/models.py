@@ -61,6 +61,11 @@ class Push(models.Model):
         ]
         indexes = [
             models.Index(fields=["destination", "state", "next_attempt_at"], name="push_due"),
+            # A workspace's oldest due push, one look per workspace when claims take turns.
+            models.Index(
+                fields=["workspace", "destination", "state", "next_attempt_at"],
+                name="push_due_by_workspace",
+            ),
             models.Index(fields=["claimed_until"], name="push_claimed"),
         ]
 
@@ -78,6 +83,8 @@ class Lane(models.Model):
     blocked_until = models.DateTimeField(null=True, blank=True)
     # The next free slot under the workspace's own request budget.
     next_slot_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last claimed the workspace's pushes: whose turn it is (`claim.turns`).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

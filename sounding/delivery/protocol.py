@@ -58,6 +58,9 @@ class Parcel:
     # Set when the destination was turned off for the survey since the answer: nothing is
     # owed any more, and the push goes (as if the answer had come after turning it off).
     withdrawn: bool = False
+    # Set by the core when building the parcel raised: what went wrong. The push is retried
+    # after a backoff, then failed; the rest of its claim goes on without it.
+    broken: str = ""
 
 
 class Verdict(enum.Enum):
@@ -67,6 +70,9 @@ class Verdict(enum.Enum):
     # Nothing applied, something in the request refused: the objects in `object_errors`, or,
     # when none is named, found by splitting the request.
     BAD_REQUEST = "bad_request"
+    # Nothing applied, the body was too large as a whole: sent again in halves. One parcel
+    # still too large alone is not called bad for it: it is retried like any RETRY.
+    TOO_LARGE = "too_large"
     REFUSED = "refused"  # credentials or account refused: pause the lane until they change
 
 

@@ -5,6 +5,7 @@ This is the only module that knows Braze's status codes and rate-limit headers.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,15 @@ def read(
         return Answer(
             Verdict.RETRY, reason=errors.server_error(status), status=status, maybe_applied=True
         )
+    if status == 413:
+        # The body as a whole was too large for something on the way (Braze's own "too many
+        # objects" is a 400): no object is said to be bad, and only a smaller body can fit.
+        return Answer(Verdict.TOO_LARGE, reason=errors.too_large(_said(body)), status=status)
+    if status != 400:
+        # Only a 400 says something in the request is bad. Any other status (408, 409, 422, a
+        # redirect...) says nothing against the objects, and Braze applies nothing it answers
+        # so: wait, send again, and show what it said meanwhile.
+        return Answer(Verdict.RETRY, reason=errors.unexpected(status, _said(body)), status=status)
     message = body.get("message", "") if isinstance(body, dict) else body
     return Answer(
         Verdict.BAD_REQUEST,
@@ -101,6 +111,17 @@ def read(
         # Named bad objects fail alone; without names the core splits the request to find them.
         object_errors=replies.listed(body, positions or {}).objects,
     )
+
+
+def _said(body: Any) -> str:
+    """What a refusal's body says, for whoever reads the delivery log."""
+    if not isinstance(body, dict):
+        return str(body or "")[: replies.MESSAGE_LIMIT]
+    parts = [str(body.get("message") or ""), *replies.listed(body, {}).unplaced]
+    text = "; ".join(part for part in parts if part)
+    if not text and body:
+        text = json.dumps(body, ensure_ascii=False, default=str)
+    return text[: replies.MESSAGE_LIMIT]
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
@@ -167,7 +188,7 @@ def check(target: Target) -> Check:
     answer = read(reply.status, reply.headers, reply.body)
     if answer.verdict is Verdict.REFUSED:
         return Check(False, answer.reason)
-    # Any 2xx got past the key, even one whose body refuses the empty request.
-    if answer.verdict is Verdict.RETRY and not 200 <= reply.status < 300:
+    # Any 2xx or 4xx got past the key, even one whose body refuses the empty request.
+    if answer.verdict is Verdict.RETRY and reply.status >= 500:
         return Check(False, answer.reason)
     return Check(True, "Connected: Braze accepted the key, and it may update users.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 WRONG_KEY = (
     "Braze refused the API key (401). Check that you pasted the whole key, and that the REST "
     "endpoint is your Braze cluster: a key from one cluster does not work on another."
@@ -47,6 +49,27 @@ def fatal(status: int, message: str) -> str:
 
 def refused(status: int, message: str) -> str:
     return f"Braze refused the request ({status}): {message or 'no reason given'}"
+
+
+def unexpected(status: int, said: str) -> str:
+    return (
+        f"Braze answered {_named(status)}: {said or 'no reason given'}. Nothing was applied; "
+        "the answers will be sent again after a pause."
+    )
+
+
+def too_large(said: str) -> str:
+    return (
+        f"Braze refused the request as too large (413): {said or 'no reason given'}. It is "
+        "sent again in smaller requests; one person's answers alone, after a pause."
+    )
+
+
+def _named(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def silent(status: int, body: object) -> str:
