@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0002_invite'),
         ('collect', '0004_link_clicks'),
-        ('delivery', '0004_attempt_attributes'),
+        ('delivery', '0005_lane_failures'),
     ]
 
     operations = [
