@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
 from sounding.collect import flow
 from sounding.collect.models import Answer, Response
 from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
+from sounding.destinations.braze.forms import SurveyBrazeForm
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
 from sounding.surveys.models import Status, Survey
 from tests.procs import Processes, cli_env
@@ -56,6 +59,17 @@ def integrate(survey: Survey, **options: Any) -> SurveyBraze:
     survey.destinations = ["braze"]
     survey.save(update_fields=["destinations"])
     return config
+
+
+def braze_page(client: Client, survey: Survey, **changes: bool) -> str:
+    """Save the survey's Braze page as an editor would, as it stands but for `changes` (a box
+    ticked or not: `enabled=False` turns the integration off); return the page shown after."""
+    config = SurveyBraze.objects.get(survey=survey)
+    data = SurveyBrazeForm.initial_for(survey.spec, config) | changes
+    posted = {name: "on" if value is True else value for name, value in data.items() if value}
+    page = client.post(reverse("survey-braze", args=[survey.pk]), posted, follow=True)
+    assert page.status_code == 200
+    return page.content.decode()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.test import Client
 from sounding.accounts.models import ApiToken, User, Workspace
 from sounding.collect.models import Answer, Response
 from sounding.delivery.models import Push, PushState
+from sounding.destinations.braze.errors import not_set_up
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE
 
@@ -86,7 +87,12 @@ def test_erasing_a_person_deletes_their_responses_in_every_survey_of_the_workspa
     reply = post(api(owner_token), {"identifier": "braze_id", "value": "u-1"})
 
     assert reply.status_code == 200
-    assert reply.json() == {"responses": 2, "surveys": 2, "clearing_in_braze": 0}
+    assert reply.json() == {
+        "responses": 2,
+        "surveys": 2,
+        "clearing_in_braze": 0,
+        "clearing_blocked": None,
+    }
     assert sorted(Response.objects.values_list("braze_id", flat=True)) == ["u-1", "u-2"]
     assert Response.objects.filter(pk=elsewhere.pk).exists()
     assert Answer.objects.count() == 2
@@ -105,7 +111,13 @@ def test_with_clear_braze_the_responses_braze_holds_stay_until_it_takes_the_null
         {"identifier": "email", "value": " sam@example.com ", "clear_braze": True},
     )
 
-    assert reply.json() == {"responses": 2, "surveys": 1, "clearing_in_braze": 1}
+    # This workspace never connected Braze: the nulls wait, and the answer says why.
+    assert reply.json() == {
+        "responses": 2,
+        "surveys": 1,
+        "clearing_in_braze": 1,
+        "clearing_blocked": not_set_up(),
+    }
     (left,) = Response.objects.all()
     assert left.pk == synced.pk and left.erase_requested_at is not None
     assert not Answer.objects.exists()
@@ -116,7 +128,12 @@ def test_with_clear_braze_the_responses_braze_holds_stay_until_it_takes_the_null
 def test_nothing_matching_answers_zero_counts(owner_token: str, live_survey: Survey) -> None:
     add(live_survey, "u-1")
     reply = post(api(owner_token), {"identifier": "external_id", "value": "u-1"})
-    assert reply.json() == {"responses": 0, "surveys": 0, "clearing_in_braze": 0}
+    assert reply.json() == {
+        "responses": 0,
+        "surveys": 0,
+        "clearing_in_braze": 0,
+        "clearing_blocked": None,
+    }
     assert Response.objects.count() == 1
 
 
@@ -184,7 +201,12 @@ def test_deleting_one_response_takes_its_answers_and_pushes(
     reply = api(owner_token).delete(delete_url(gone))
 
     assert reply.status_code == 200
-    assert reply.json() == {"responses": 1, "surveys": 1, "clearing_in_braze": 0}
+    assert reply.json() == {
+        "responses": 1,
+        "surveys": 1,
+        "clearing_in_braze": 0,
+        "clearing_blocked": None,
+    }
     assert list(Response.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not Push.objects.exists()
 
@@ -197,7 +219,12 @@ def test_deleting_one_with_clear_braze_keeps_it_until_braze_takes_the_nulls(
 
     reply = api(owner_token).delete(delete_url(response, clear_braze="true"))
 
-    assert reply.json() == {"responses": 1, "surveys": 1, "clearing_in_braze": 1}
+    assert reply.json() == {
+        "responses": 1,
+        "surveys": 1,
+        "clearing_in_braze": 1,
+        "clearing_blocked": not_set_up(),
+    }
     response.refresh_from_db()
     assert response.erase_requested_at is not None
     assert Push.objects.get().state == PushState.PENDING

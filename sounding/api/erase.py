@@ -31,6 +31,12 @@ class Erased(Schema):
     clearing_in_braze: int = Field(
         description="Of those, how many stay until Braze has taken `null` for their attributes."
     )
+    clearing_blocked: str | None = Field(
+        None,
+        description="Why Braze cannot take those nulls now (the workspace's Braze connection "
+        "is missing, or Braze refused it), or `null` when it can. They wait until it is fixed; "
+        "the same request again says where they stand.",
+    )
 
 
 ERASE_BODY: dict[str, Any] = {
@@ -76,7 +82,7 @@ def _check(body: Any) -> list[dict[str, str]]:
 
 
 @router.post("/responses/erase", response={200: Erased, **BODY_ERRORS}, openapi_extra=ERASE_BODY)
-def erase_person(request: HttpRequest) -> dict[str, int]:
+def erase_person(request: HttpRequest) -> dict[str, Any]:
     """Delete every response, in every survey of the workspace, whose link carried this
     identifier (emails match in any case). With `clear_braze`, Braze first gets `null` for each
     attribute those responses set."""

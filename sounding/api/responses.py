@@ -188,7 +188,7 @@ def export_responses(
 )
 def delete_response(
     request: HttpRequest, survey_id: SurveyId, token: Token, clear_braze: ClearBraze = False
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Delete one response with its answers. With `clear_braze=true`, Braze first gets `null`
     for every attribute it took from this response; the response is gone once it has."""
     survey = find_survey(require_edit(request), survey_id)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from sounding.collect.models import Response
@@ -27,7 +27,10 @@ def owe_again(responses: QuerySet[Any]) -> int:
     affected = Response.objects.filter(pk__in=responses, erase_requested_at__isnull=True)
     affected.update(answers_version=F("answers_version") + 1)
     version = Response.objects.filter(pk=OuterRef("response_id")).values("answers_version")
-    return Push.objects.filter(response__in=affected).update(
+    # A withdrawn push owes nothing, as if it had never been made: an author's edit does not
+    # change that (the next answer, "Resend all" or a backfill does).
+    owing = Push.objects.filter(response__in=affected).exclude(state=PushState.WITHDRAWN)
+    return owing.update(
         state=PushState.PENDING,
         attempts=0,
         last_error="",
@@ -47,7 +50,8 @@ def resend_all(survey: Survey, kind: str) -> int:
     """Owe every identified response's answers again, as if Braze had never seen them.
 
     Acknowledged attribute values are forgotten, so each one is written again; acknowledged
-    events are kept, because an event sent twice is counted twice. The responses' versions
+    events are kept, because an event sent twice is counted twice. Withdrawn pushes are owed
+    again with what they remember, rather than made anew. The responses' versions
     are bumped so that a request in flight right now cannot settle a push as synced: its
     outcome is merged, and the rest is sent again. Returns how many responses are now due.
     """
@@ -128,11 +132,15 @@ def _create_missing(survey: Survey, kind: str, now: datetime) -> None:
 
 
 def owed_count(survey: Survey, kind: str) -> int:
-    """Identified responses that have never been sent to this destination (backfill offer)."""
+    """Identified responses the destination is not following (backfill offer): never sent, or
+    withdrawn while it was off for the survey."""
+    owing = Push.objects.filter(response=OuterRef("pk"), destination=kind).exclude(
+        state=PushState.WITHDRAWN
+    )
     return (
         Response.objects.filter(
             survey=survey, identity_kind__isnull=False, erase_requested_at__isnull=True
         )
-        .exclude(pushes__destination=kind)
+        .filter(~Exists(owing))
         .count()
     )

@@ -160,10 +160,18 @@ def _sort_out(built: list[Parcel], kind: str) -> list[Parcel]:
         if parcel.broken:
             done += _broken(parcel, kind)
         elif parcel.withdrawn:
-            # Unless an answer came since (then it is owed again, if turned back on).
+            # Unless an answer came since (then it is owed again, if turned back on). Kept, not
+            # deleted: what the destination acknowledged must outlive it, or turning it on
+            # again, "Resend all" or a backfill would send its events a second time.
             Push.objects.filter(
                 pk=parcel.push_id, wanted_version__lte=parcel.version, claimed_by=parcel.holder
-            ).delete()
+            ).update(
+                state=PushState.WITHDRAWN,
+                attempts=0,
+                last_error="",
+                claimed_by="",
+                claimed_until=None,
+            )
         elif parcel.unsendable:
             done.append(_final(parcel, PushState.FAILED, error=parcel.unsendable))
         elif not parcel.objects:

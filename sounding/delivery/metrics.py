@@ -54,7 +54,8 @@ def pushes() -> Metric:
     return Metric(
         f"{PREFIX}pushes",
         "gauge",
-        "Responses owed to (pending), taken by (synced) or refused by (failed) a destination",
+        "Responses owed to (pending), taken by (synced) or refused by (failed) a destination, "
+        "or owed nothing since it was turned off for their survey (withdrawn)",
         [({"state": state}, counts.get(state, 0)) for state in PushState.values],
     )
 

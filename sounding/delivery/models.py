@@ -1,10 +1,11 @@
 """The outbox and its record.
 
-`Push`: one row per response and destination, saying what is owed to it. A row is written (or
-bumped) in the same transaction as the answer that makes it due, so an answer is never stored
-without its pending push. The worker compares `wanted_version` with `sent_version` to know
-whether anything is still owed, and always sends the response's *current* answers, so a late
-retry can never replace a newer answer with an older one.
+`Push`: one row per response and destination, saying what is owed to it and what the
+destination acknowledged (kept when nothing is owed any more: `PushState.WITHDRAWN`). A row is
+written (or bumped) in the same transaction as the answer that makes it due, so an answer is
+never stored without its pending push. The worker compares `wanted_version` with
+`sent_version` to know whether anything is still owed, and always sends the response's
+*current* answers, so a late retry can never replace a newer answer with an older one.
 
 `Lane`: one per workspace and destination: where pacing (rate limits) and pauses (refused
 credentials) are kept, shared by every worker process.
@@ -25,6 +26,10 @@ class PushState(models.TextChoices):
     PENDING = "pending", "Pending"
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
+    # The destination was turned off for the survey while the push was owed: nothing is owed
+    # now, but the row stays for what the destination acknowledged (an event sent again would
+    # be counted again), until an answer or "Resend all" makes it pending once more.
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class Push(models.Model):

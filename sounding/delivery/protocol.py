@@ -56,7 +56,8 @@ class Parcel:
     # Set when the response cannot be sent at all (no usable identifier): a permanent failure.
     unsendable: str = ""
     # Set when the destination was turned off for the survey since the answer: nothing is
-    # owed any more, and the push goes (as if the answer had come after turning it off).
+    # owed any more (as if the answer had come after turning it off). The push is kept as
+    # withdrawn, with what was acknowledged, for when it is owed again.
     withdrawn: bool = False
     # Set by the core when building the parcel raised: what went wrong. The push is retried
     # after a backoff, then failed; the rest of its claim goes on without it.

@@ -57,8 +57,17 @@ def with_pushes(responses: QuerySet[Response], kinds: Iterable[str]) -> QuerySet
 def state_is(kind: str, state: str) -> Q:
     """Responses (read through `with_pushes`) in `state` with `kind`."""
     if state == NOT_SENT:
-        return Q(**{f"{_alias(kind)}__isnull": True})
+        alias = _alias(kind)
+        return Q(**{f"{alias}__isnull": True}) | Q(**{f"{alias}__state": PushState.WITHDRAWN})
     return Q(**{f"{_alias(kind)}__state": state})
+
+
+def state_of(push: Push | None) -> str:
+    """The state people and exports see: a withdrawn push owes nothing and is sent nothing, as
+    if it had never been made; it is kept only for what the destination acknowledged."""
+    if push is None or push.state == PushState.WITHDRAWN:
+        return NOT_SENT
+    return push.state
 
 
 def joined_push(response: Response, kind: str) -> Push | None:
@@ -102,8 +111,8 @@ def sync_state(
     `enabled` says whether the survey sends to `kind` now; `lane` is the workspace's lane, whose
     pause or rate limit explains why pending work waits.
     """
-    if push is None:
-        return _not_sent(response, kind, enabled)
+    if push is None or push.state == PushState.WITHDRAWN:
+        return _not_sent(response, kind, enabled, withdrawn=push is not None)
     return {
         "state": push.state,
         "reason": _reason(push, kind, lane),
@@ -113,9 +122,11 @@ def sync_state(
     }
 
 
-def _not_sent(response: Response, kind: str, enabled: bool) -> SyncState:
+def _not_sent(response: Response, kind: str, enabled: bool, withdrawn: bool) -> SyncState:
     if user_key(response) is None:
         reason = f"No {label(kind)} identifier in the link"
+    elif enabled and withdrawn:
+        reason = f"Held back while {label(kind)} was off for this survey"
     elif enabled:
         reason = f"Answered before {label(kind)} was turned on for this survey"
     else:

@@ -96,8 +96,8 @@ def conditions(data: dict[str, Any], prefix: str = "") -> Q:
         found &= Q(**{f"{prefix}completed_at__isnull": True})
     sync = data.get("sync")
     if sync == status.NOT_SENT:
-        # As on the Deliveries page: no push at all means nothing was ever sent.
-        found &= ~_pushes(prefix)
+        # As on the Deliveries page: no push, or a withdrawn one, means nothing is sent.
+        found &= ~_pushes(prefix) | _pushes(prefix, PushState.WITHDRAWN)
     elif sync:
         found &= _pushes(prefix, sync)
     return found

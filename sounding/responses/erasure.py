@@ -7,6 +7,11 @@ transaction: its answers go, it is marked `erase_requested_at`, and its push bec
 empty set of answers. The Braze destination then sends `null` for every attribute Braze
 acknowledged (`attributes_delta`), and `sweep`, called by the worker, deletes the response once
 its push is settled. Until then it is hidden from exports and reports.
+
+Clearing depends on what Braze acknowledged, not on the survey's integration: a push withdrawn
+while it was off still remembers it, and the destination never withdraws an erasure's push. Only
+the workspace's connection can stop it (missing, or refused by Braze); the response then waits,
+and the erasure says why (`clearing_blocked`).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from django.utils import timezone
 
 from sounding import destinations
 from sounding.collect.models import Answer, Response
-from sounding.delivery.models import Push, PushState
-from sounding.delivery.outbox import mark_due, user_key
+from sounding.delivery.models import Lane, Push, PushState
+from sounding.delivery.outbox import user_key
 
 KIND = "braze"
 IDENTIFIERS = ("braze_id", "external_id", "email")
@@ -39,12 +44,15 @@ class Erased:
     responses: int = 0
     surveys: int = 0
     clearing_in_braze: int = 0
+    # Why Braze cannot take the nulls now ("" when it can): they wait until it is fixed.
+    clearing_blocked: str = ""
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | str | None]:
         return {
             "responses": self.responses,
             "surveys": self.surveys,
             "clearing_in_braze": self.clearing_in_braze,
+            "clearing_blocked": self.clearing_blocked or None,
         }
 
 
@@ -70,19 +78,22 @@ def held_in_braze(push: Push | None) -> list[str]:
 
 
 def _needs_clearing(responses: list[Response]) -> set[int]:
-    """Of these, the ones Braze holds a value from and whose survey still sends to Braze:
-    without the integration on, the worker would withdraw the push instead of sending."""
+    """Of these, the ones Braze holds a value from, whether the survey sends to it now or not."""
     pushes = Push.objects.filter(response_id__in=[r.pk for r in responses], destination=KIND).only(
         "id", "response_id", "acknowledged"
     )
     holding = {p.response_id for p in pushes if held_in_braze(p)}
-    return {
-        r.pk
-        for r in responses
-        if r.pk in holding
-        and user_key(r) is not None
-        and KIND in destinations.enabled_kinds(r.survey)
-    }
+    return {r.pk for r in responses if r.pk in holding and user_key(r) is not None}
+
+
+def clearing_blocked(workspace_id: int) -> str:
+    """Why Braze cannot take the nulls now ("" when it can): the workspace's connection is
+    missing or unreadable, or Braze refused it and sending is paused until it is fixed."""
+    connection = destinations.load(KIND).connection(workspace_id)
+    if isinstance(connection, str):
+        return connection
+    lane = Lane.objects.filter(workspace_id=workspace_id, destination=KIND).first()
+    return lane.paused_reason if lane is not None and lane.paused_at is not None else ""
 
 
 def _delete(ids: Iterable[int]) -> None:
@@ -101,7 +112,11 @@ def _start_clearing(response: Response) -> None:
         answers_version=F("answers_version") + 1,
     )
     response.refresh_from_db(fields=["answers_version", "erase_requested_at", "completed_at"])
-    mark_due(response, response.survey, response.answers_version)
+    # Not `outbox.mark_due`, which only marks destinations the survey sends to now: the nulls
+    # are owed to Braze even when its integration was turned off, its push withdrawn.
+    Push.objects.filter(response_id=response.pk, destination=KIND).update(
+        state=PushState.PENDING, wanted_version=response.answers_version, next_attempt_at=now
+    )
 
 
 def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
@@ -117,7 +132,8 @@ def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
             if response.pk in clearing:
                 _start_clearing(response)
         _delete(r.pk for r in found if r.pk not in clearing)
-    return Erased(len(found), surveys, len(clearing))
+    blocked = clearing_blocked(found[0].survey.workspace_id) if clearing else ""
+    return Erased(len(found), surveys, len(clearing), blocked)
 
 
 def erase_one(response: Response, clear_braze: bool) -> Erased:

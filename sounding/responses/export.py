@@ -118,7 +118,7 @@ def record(response: Response, answers: dict[str, Any], cols: Columns) -> dict[s
         "language": response.language or None,
         "started_at": _time(response.started_at),
         "completed_at": _time(response.completed_at),
-        "braze_sync": push.state if push is not None else status.NOT_SENT,
+        "braze_sync": status.state_of(push),
     }
     hidden = response.hidden if isinstance(response.hidden, dict) else {}
     for name in cols.hidden:

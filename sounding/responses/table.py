@@ -52,12 +52,11 @@ def sync_of(response: Response, push: Push | None, survey: Survey, lane: Lane | 
     """The state to show: "Erasing…" while Braze is being cleared, the delivery state else."""
     sync = status.sync_state(push, response, kind=KIND, enabled=braze_on(survey), lane=lane)
     if response.erase_requested_at is not None:
-        return {
-            **sync,
-            "state": ERASING,
-            "label": SYNC[ERASING],
-            "reason": "Deleted: waiting for Braze to take the cleared values",
-        }
+        reason = "Deleted: waiting for Braze to take the cleared values"
+        if lane is not None and lane.paused_at is not None:
+            # Otherwise it would wait without a word: its connection is gone or refused.
+            reason += f", which it cannot take now: {lane.paused_reason}"
+        return {**sync, "state": ERASING, "label": SYNC[ERASING], "reason": reason}
     return {**sync, "label": SYNC[sync["state"]]}
 
 

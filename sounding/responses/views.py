@@ -99,12 +99,24 @@ def response_detail(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     return render(request, "responses/detail.html", context)
 
 
+def _blocked(erased: Erased) -> str:
+    # Said at once: the person asking expects Braze to be cleared, and it may never be.
+    if not erased.clearing_blocked:
+        return ""
+    return (
+        f" Braze cannot take them now: {erased.clearing_blocked} They are kept until it can; "
+        "to give up clearing Braze, delete them again without clearing."
+    )
+
+
 def _deleted_message(request: HttpRequest, erased: Erased) -> None:
     if erased.clearing_in_braze:
-        messages.success(
+        level = messages.ERROR if erased.clearing_blocked else messages.SUCCESS
+        messages.add_message(
             request,
+            level,
             f"Deleted. {erased.clearing_in_braze} response{'s' * (erased.clearing_in_braze != 1)} "
-            "will disappear once Braze has taken the cleared values.",
+            f"will disappear once Braze has taken the cleared values.{_blocked(erased)}",
         )
     else:
         messages.success(request, "Deleted.")
@@ -176,8 +188,9 @@ def _erase_person(request: HttpRequest) -> HttpResponse:
             f"{erased.surveys} survey{'s' * (erased.surveys != 1)}."
         )
         if erased.clearing_in_braze:
-            text += f" {erased.clearing_in_braze} {CLEARING_LATER}"
-        messages.success(request, text)
+            text += f" {erased.clearing_in_braze} {CLEARING_LATER}{_blocked(erased)}"
+        level = messages.ERROR if erased.clearing_blocked else messages.SUCCESS
+        messages.add_message(request, level, text)
     else:
         messages.info(request, "Nothing matched: no response was deleted.")
     return redirect(reverse("erase-person"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from sounding.delivery.protocol import Answer, Connection, Item, Parcel
 from sounding.destinations.braze import client, errors, mapping
-from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
+from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
 from sounding.destinations.braze.signing import liquid_signature
 from sounding.surveys.models import Survey
 from sounding.vault import VaultError
@@ -155,8 +155,24 @@ def completion_event(item: Item, who: dict[str, str]) -> list[tuple[str, dict[st
     ]
 
 
+def clearing(item: Item, config: SurveyBraze | None, parcel: Parcel) -> Parcel:
+    """The nulls a data-subject erasure owes. Never withdrawn: the integration may have been
+    turned off since the request, but the person asked for Braze to forget them."""
+    who = identify(item, config.identifier if config is not None else Identifier.BRAZE_ID)
+    if who is None:
+        parcel.unsendable = errors.NO_IDENTIFIER
+        return parcel
+    nulls = attributes_delta(item, {}, parcel.notes)
+    if nulls:
+        parcel.objects.append(("attributes", {**who, "_update_existing_only": True, **nulls}))
+        parcel.attributes = nulls
+    return parcel
+
+
 def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
     parcel = Parcel(push_id=item.push_id, version=item.version)
+    if item.response.erase_requested_at is not None:
+        return clearing(item, config, parcel)
     if config is None or not config.enabled:
         parcel.withdrawn = True
         return parcel

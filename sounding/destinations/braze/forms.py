@@ -183,8 +183,8 @@ class SurveyBrazeForm(Form):
             self.fields["backfill"] = forms.BooleanField(
                 required=False,
                 label=f"Also send the {owed} existing response{'s' * (owed != 1)}",
-                help_text="Answers given before the integration was on. They are sent "
-                "in the background, paced like new answers.",
+                help_text="Answers given before the integration was on, or held back while "
+                "it was off. They are sent in the background, paced like new answers.",
             )
         for field in self.fields.values():
             field.disabled = read_only
