@@ -137,8 +137,8 @@ def test_a_draft_has_no_public_page_but_its_authors_can_preview_it(
     draft: Survey, viewer: User, outsider: User
 ) -> None:
     url = draft.public_path() + "?preview=1"
-    assert Client().get(url).status_code == 403
-    assert logged_in(outsider).get(url).status_code == 403
+    assert Client().get(url).status_code == 404
+    assert logged_in(outsider).get(url).status_code == 404
     page = logged_in(viewer).get(url)
     assert page.status_code == 200
     assert page["X-Frame-Options"] == "SAMEORIGIN"
