@@ -37,6 +37,29 @@ def _served_publicly() -> bool:
 
 
 @register()
+def private_data(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The data directory and SQLite file of an installation made before they were created
+    private: say so, rather than change an operator's permissions behind their back."""
+    from pathlib import Path
+
+    from sounding.datadir import exposed
+
+    database = settings.DATABASES["default"]
+    paths = [Path(settings.DATA_DIR)]
+    if database["ENGINE"].endswith("sqlite3"):
+        paths.append(Path(database["NAME"]))
+    return [
+        Warning(
+            f"{path} can be read by other users of this machine.",
+            hint=f"It holds password hashes, sessions and answers: chmod go-rwx {path}",
+            id="sounding.W003",
+        )
+        for path in paths
+        if exposed(path)
+    ]
+
+
+@register()
 def public_bind(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     if not _served_publicly():
         return []

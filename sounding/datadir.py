@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -9,8 +10,25 @@ from pathlib import Path
 
 def data_dir() -> Path:
     path = Path(os.environ.get("SOUNDING_DATA_DIR", "sounding-data")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    # It holds password hashes, sessions, answers and maybe the keys: its owner's alone.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty and readable by its owner only, unless it exists (SQLite then opens
+    it, and makes its journal files with the same permissions)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
+
+
+def exposed(path: Path) -> bool:
+    """Whether others than the owner may read or enter `path`."""
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
 
 
 def read_secret(name: str) -> str | None:

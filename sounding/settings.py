@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sounding.addresses import allowed_hosts
-from sounding.datadir import data_dir, persistent_secret, read_secret
+from sounding.datadir import data_dir, persistent_secret, private_file, read_secret
 from sounding.settings_email import email_settings
 
 DATA_DIR = data_dir()
@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "ninja",
 ]
 
+# Debug pages and error reports hide every secret-bearing setting and variable, the database
+# address (it carries its password) included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sounding.secrets.SecretsFilter"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "sounding.api.json_errors.JsonErrors",
@@ -128,7 +132,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "sounding.sqlite3"),
+            "NAME": str(private_file(DATA_DIR / "sounding.sqlite3")),
             # Opening a connection runs the pragmas below and registers Django's SQL
             # functions: more work than a whole respondent request. Keep it open.
             "CONN_MAX_AGE": None,

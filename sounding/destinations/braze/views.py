@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sounding.delivery import backfill
@@ -75,6 +76,7 @@ def _settings_page(
     return render(request, "braze/settings.html", context)
 
 
+@sensitive_post_parameters("api_key")
 @require_http_methods(["GET", "POST"])
 @admin_required
 def braze_settings(request: HttpRequest) -> HttpResponse:
@@ -106,6 +108,7 @@ def _check(form: ConnectionForm, stored: BrazeSettings | None) -> client.Check:
     return client.check(client.Target(form.cleaned_data["rest_endpoint"], key))
 
 
+@sensitive_post_parameters("api_key")
 @require_POST
 @admin_required
 def braze_test(request: HttpRequest) -> HttpResponse:
