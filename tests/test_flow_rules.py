@@ -133,7 +133,7 @@ def test_a_stale_last_page_leads_to_the_required_question_a_change_now_shows(
     assert question_of(last) == "improve"
     # Another tab goes back and gives a low score: "What went wrong?" now must be answered.
     state = form_state(last)
-    assert post(client, state["action"], "nps", "3", state["r"]).status_code == 200
+    assert post(client, state["action"], "nps", "3", state["r"]).status_code == 303
 
     reply = answer(client, last, "Speed")
     assert reply.status_code == 400
@@ -205,12 +205,28 @@ def test_a_link_to_a_hidden_question_shows_where_the_person_stands(rules: Survey
     assert question_of(html) == "plan"
 
 
+def test_a_second_browser_is_led_on_by_the_stored_answers_without_seeing_them(
+    rules: Survey,
+) -> None:
+    own = Client()
+    url = rules.public_path() + "?user_braze_id=u-14"
+    html = answer(own, own.get(url).content.decode(), "3").content.decode()
+    answer(own, html, "Too slow")
+    stranger = Client()
+    html = answer(stranger, stranger.get(url).content.decode(), "2").content.decode()
+    assert question_of(html) == "why_low"
+    assert "Too slow" not in html and form_state(html)["r"] == ""
+    html = answer(stranger, html, "Too dear").content.decode()
+    assert question_of(html) == "plan" and "Too slow" not in html
+    assert stored() == {"nps": 2, "why_low": "Too dear"}
+
+
 # --- 3. A link's pre-answer never skips a required question ---------------------------------
 
 
 def test_a_pre_answer_to_a_later_question_on_a_fresh_link_is_ignored(rules: Survey) -> None:
     client = Client()
-    reply = client.get(rules.public_path() + "?user_braze_id=u-7&improve=Price")
+    reply = client.get(rules.public_path() + "?user_braze_id=u-7&improve=Price", follow=True)
     assert reply.status_code == 200
     assert question_of(reply.content.decode()) == "nps"
     assert not Answer.objects.exists()
@@ -223,7 +239,7 @@ def test_pre_answers_count_in_survey_order_only_as_far_as_nothing_required_is_sk
     # Link order does not matter; nps may be stored, improve would skip plan and renew, and
     # why_low is hidden by a score of 9.
     link = "?user_braze_id=u-8&improve=Price&why_low=x&nps=9"
-    html = Client().get(rules.public_path() + link).content.decode()
+    html = Client().get(rules.public_path() + link, follow=True).content.decode()
     assert question_of(html) == "plan"
     assert stored() == {"nps": 9}
 
@@ -237,7 +253,7 @@ def test_a_pre_answer_to_a_later_question_counts_once_the_required_ones_are_answ
     for value in ("9", "Pro", "yes"):
         html = answer(client, html, value).content.decode()
     # The link again, in the browser that answered (another one sees no earlier answers).
-    html = client.get(url + "&improve=Support").content.decode()
+    html = client.get(url + "&improve=Support", follow=True).content.decode()
     assert screen_of(html) == "done"
     response = Response.objects.get()
     assert stored(response)["improve"] == "Support"
@@ -263,7 +279,8 @@ def test_a_change_of_mind_removes_the_hidden_answer_from_braze_reports_and_expor
 
     # Back to the score, and a 9 this time: "What went wrong?" is no longer asked.
     state = form_state(html)
-    back = client.post(state["action"], {"r": state["r"], "q": "why_low", "nav": "back"})
+    data = {"r": state["r"], "q": "why_low", "nav": "back"}
+    back = client.post(state["action"], data, follow=True)
     assert question_of(back.content.decode()) == "nps"
     html = answer(client, back.content.decode(), "9").content.decode()
     assert question_of(html) == "plan"
@@ -297,7 +314,8 @@ def test_a_one_click_answer_to_the_only_question_completes_and_tells_braze(
 ) -> None:
     single = {"title": "One", "questions": [RULES["questions"][0]]}
     survey = make(workspace, single, completion_event=True)
-    html = Client().get(survey.public_path() + "?user_braze_id=u-11&nps=9").content.decode()
+    link = survey.public_path() + "?user_braze_id=u-11&nps=9"
+    html = Client().get(link, follow=True).content.decode()
     assert screen_of(html) == "done"
     response = Response.objects.get()
     assert response.completed_at is not None
@@ -309,10 +327,10 @@ def test_a_one_click_score_completes_only_when_nothing_more_is_shown(
     workspace: Workspace,
 ) -> None:
     survey = make(workspace, {"title": "Two", "questions": RULES["questions"][:2]})
-    promoter = Client().get(survey.public_path() + "?user_braze_id=u-12&nps=9")
+    promoter = Client().get(survey.public_path() + "?user_braze_id=u-12&nps=9", follow=True)
     assert screen_of(promoter.content.decode()) == "done"
     assert Response.objects.get(braze_id="u-12").completed_at is not None
 
-    detractor = Client().get(survey.public_path() + "?user_braze_id=u-13&nps=3")
+    detractor = Client().get(survey.public_path() + "?user_braze_id=u-13&nps=3", follow=True)
     assert question_of(detractor.content.decode()) == "why_low"
     assert Response.objects.get(braze_id="u-13").completed_at is None

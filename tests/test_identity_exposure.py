@@ -43,7 +43,8 @@ def link(survey: Survey, **params: str) -> str:
 
 
 def page(client: Client, survey: Survey, **params: str) -> str:
-    got = client.get(link(survey, **params))
+    """The page a link shows, after the redirect that a link carrying an answer leads to."""
+    got = client.get(link(survey, **params), follow=True)
     assert got.status_code == 200, got.content
     return got.content.decode()
 
@@ -106,7 +107,8 @@ def test_a_second_browser_with_someones_email_sees_none_of_their_answers(
     # Back, from a question the stranger is shown, brings back nothing either.
     html = page(stranger, live_survey, user_email=VICTIM, q="country")
     state = form_state(html)
-    previous = stranger.post(state["action"], {"r": "", "q": "country", "nav": "back"})
+    data = {"r": "", "q": "country", "nav": "back"}
+    previous = stranger.post(state["action"], data, follow=True)
     assert shows_nothing_of_the_victim(previous.content.decode(), response)
     assert not stranger.cookies.get(f"sr_{live_survey.pk}")
 
@@ -339,7 +341,7 @@ def test_the_link_braze_renders_opens_and_cannot_be_turned_into_another_kind(
     template = survey_link(live_survey, identifier, "", secret)
     profile = {"${braze_id}": recipient, "${user_id}": recipient, "${email_address}": recipient}
     rendered = render_liquid(template, profile) + "&nps=8"
-    assert Client().get(rendered).status_code == 200
+    assert Client().get(rendered).status_code == 303  # stored, then on to the next screen
     response = Response.objects.get()
     assert response.identity_kind == identifier
     # The same signature beside another kind of identifier is refused.
@@ -376,5 +378,5 @@ def test_refused_requests_do_not_spend_the_surveys_limit(
         who = f"real{i}"
         real = link(live_survey, user_braze_id=who, sig=sig(secret, f"braze_id:{who}"), nps="9")
         statuses.append(Client().get(real).status_code)
-    assert statuses == [200] * 10 + [429] * 2
+    assert statuses == [303] * 10 + [429] * 2  # stored, then on to the next screen
     assert Response.objects.count() == 10

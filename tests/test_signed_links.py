@@ -131,12 +131,13 @@ def test_the_right_signature_lands_the_answers_on_that_profile(
     secret = sign_links(pulse).signing_secret()
     client = Client()
     page = client.get(link(pulse, user_braze_id="abc", sig=sig(secret, "abc"), nps="9"))
-    assert page.status_code == 200
+    assert page.status_code == 303 and "sig=" in page["Location"]
+    page = client.get(page["Location"])
     action = unescape(ACTION.search(page.content.decode())[1])
     assert "sig=" in action  # the form posts back to the signed link
     token = TOKEN.search(page.content.decode())[1]
     done = client.post(action, {"q": "channels", "a": ["SMS"], "r": token})
-    assert done.status_code == 200
+    assert done.status_code == 303 and "sig=" in done["Location"]
     response = Response.objects.get()
     assert response.braze_id == "abc" and response.identity_kind == "braze_id"
     drain()
@@ -148,7 +149,7 @@ def test_external_ids_and_emails_are_signed_as_braze_has_them(live_survey: Surve
     value = "Ana+test@example.com"
     signature = sig(secret, value, "email")
     ok = Client().get(link(live_survey, user_email=value, sig=signature, nps="7"))
-    assert ok.status_code == 200
+    assert ok.status_code == 303  # stored, then on to the next screen
     # Signed as Braze has it, stored as Sounding matches emails: in lower case.
     assert Response.objects.get().email == "ana+test@example.com"
     bad = Client().get(
@@ -184,11 +185,12 @@ def test_a_second_identity_beside_the_signed_one_is_refused(live_survey: Survey)
 def test_the_forms_token_goes_on_without_the_signature(live_survey: Survey) -> None:
     secret = sign_links(live_survey).signing_secret()
     client = Client()
-    page = client.get(link(live_survey, user_braze_id="abc", sig=sig(secret, "abc"), nps="9"))
+    signed = link(live_survey, user_braze_id="abc", sig=sig(secret, "abc"), nps="9")
+    page = client.get(signed, follow=True)
     token = TOKEN.search(page.content.decode())[1]
     # The plain address, as after "Change my answers" or a shortened link: the token suffices.
     answer = client.post(live_survey.public_path(), {"q": "rating", "a": "4", "r": token})
-    assert answer.status_code == 200
+    assert answer.status_code == 303
     again = client.get(live_survey.public_path(), {"r": token, "q": "nps"})
     assert again.status_code == 200
     assert Response.objects.get().braze_id == "abc"
@@ -209,11 +211,11 @@ def test_a_made_up_token_stores_nothing(live_survey: Survey) -> None:
 
 
 def test_a_survey_without_signed_links_ignores_sig(live_survey: Survey) -> None:
-    assert Client().get(link(live_survey, user_braze_id="abc", nps="9")).status_code == 200
+    assert Client().get(link(live_survey, user_braze_id="abc", nps="9")).status_code == 303
     sign_links(live_survey)
     assert Client().get(link(live_survey, user_braze_id="abd", nps="9")).status_code == 403
     sign_links(live_survey, on=False)
-    assert Client().get(link(live_survey, user_braze_id="abe", nps="9")).status_code == 200
+    assert Client().get(link(live_survey, user_braze_id="abe", nps="9")).status_code == 303
     assert sorted(Response.objects.values_list("braze_id", flat=True)) == ["abc", "abe"]
 
 

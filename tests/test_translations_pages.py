@@ -222,7 +222,7 @@ def test_a_respondent_reads_the_translation_and_the_answer_is_stored_in_english(
     survey.set_status(Status.LIVE)
     respondent = Client()
     link = {"lang": "fr", "user_braze_id": "u1", "nps": "9", "q": "plan"}
-    page = respondent.get(survey.public_path(), link)  # the NPS answer starts the response
+    page = respondent.get(survey.public_path(), link, follow=True)  # the NPS answer starts it
     html = page.content.decode()
     assert "Quelle offre avez-vous ?" in html
     assert '<input type="radio" name="a" value="Free"' in html and "<span>Gratuite</span>" in html
