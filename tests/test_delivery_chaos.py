@@ -43,8 +43,10 @@ CHAOS = {
 def answer(
     client: httpx.Client, base: str, slug: str, who: str, nps: int, channels: list[str] | None
 ) -> None:
-    # A one-click score from the email, then the second question as a plain form.
-    page = client.get(f"{base}/s/{slug}", params={"user_braze_id": who, "nps": str(nps)})
+    # A one-click score from the email, then the second question as a plain form. Each is
+    # stored, then redirected to the page of the next screen.
+    params = {"user_braze_id": who, "nps": str(nps)}
+    page = client.get(f"{base}/s/{slug}", params=params, follow_redirects=True)
     assert page.status_code == 200, page.text
     if channels is None:
         return  # a returning respondent changing the score: the one click is the answer
@@ -53,7 +55,7 @@ def answer(
         base + state["action"],
         data={"r": state["r"], "q": state["q"], "nav": "next", "a": channels},
     )
-    assert posted.status_code == 200, posted.text
+    assert posted.status_code == 303, posted.text
 
 
 def answer_all(base: str, slug: str, people: list[tuple[str, int, list[str] | None]]) -> None:
