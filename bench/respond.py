@@ -40,6 +40,7 @@ WARM_UP_CAP = 50
 CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
 ACTION = re.compile(r'<form method="post" action="([^"]*)"')
+FETCH = {"X-Requested-With": "fetch"}  # what respond.js sends
 CHOICES = ["Email", "Push", "SMS"]
 SURVEY = {
     "title": "Bench pulse",
@@ -274,7 +275,10 @@ def peak_rss_mb(sid: int, classify: Role = role_of) -> dict[str, list[float]]:
 
 
 def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
-    """One complete response: the link, then one POST per question, ending on thank-you."""
+    """One complete response: the link, then one POST per question, ending on thank-you.
+
+    The posts are sent as respond.js sends them, so each reply is the next screen; a plain
+    form post would get a redirect to it, and cost twice the requests."""
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
     for _ in SURVEY["questions"]:
         page.raise_for_status()
@@ -283,7 +287,7 @@ def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
         if action is None or "q" not in fields:
             raise AssertionError(f"no question form on {page.url}")
         data = {"r": fields["r"], "q": fields["q"], "a": ANSWERS[fields["q"]], "nav": "next"}
-        page = client.post(unescape(action.group(1)), data=data)
+        page = client.post(unescape(action.group(1)), data=data, headers=FETCH)
     if 'data-screen="done"' not in page.raise_for_status().text:
         raise AssertionError("the last answer did not lead to the thank-you page")
 

@@ -52,7 +52,7 @@ def answer(
         base + state["action"],
         data={"r": state["r"], "q": state["q"], "nav": "next", "a": channels},
     )
-    assert posted.status_code == 200, posted.text
+    assert posted.status_code == 303, posted.text
 
 
 def one_click(client: httpx.Client, url: str, params: dict[str, str]) -> httpx.Response:
@@ -62,7 +62,7 @@ def one_click(client: httpx.Client, url: str, params: dict[str, str]) -> httpx.R
     state = form_state(page.text)
     key, value = next((k, v) for k, v in params.items() if not k.startswith("user_"))
     data = {"r": state["r"], "q": key, "nav": "next", "a": value, "from_link": "1"}
-    posted = client.post(url.split("/s/")[0] + state["action"], data=data)
+    posted = client.post(url.split("/s/")[0] + state["action"], data=data, follow_redirects=True)
     assert posted.status_code == 200, posted.text
     return posted
 

@@ -415,10 +415,12 @@ def answer_survey(deployment: Deployment, slug: str, i: int) -> None:
         for step, key in enumerate(answers, start=1):
             state = form_state(page.text)
             assert state["q"] == key, f"{who} was asked {state['q']}, not {key}"
-            page = client.post(
+            posted = client.post(
                 webs[(i + step) % 2] + state["action"],
                 data={"r": state["r"], "q": key, "nav": "next", "a": str(answers[key])},
             )
+            assert posted.status_code == 303, posted.text  # stored: on to the next screen
+            page = client.get(webs[(i + step + 1) % 2] + posted.headers["location"])
             assert page.status_code == 200, page.text
         assert screen_of(page.text) == "done", f"{who} did not reach the end"
 

@@ -104,7 +104,8 @@ class Respondents:
     def _try(self, who: str, key: str, value: Any, send: Any) -> None:
         self.posting.set()
         try:
-            ok = send().status_code == 200
+            # Stored: the next screen, or (a link's score, a plain form) a redirect to it.
+            ok = send().status_code in (200, 303)
         except httpx.HTTPError:
             ok = False
         self.ledger.gave(f"braze_id:{who}", key, value, acknowledged=ok)

@@ -133,7 +133,7 @@ def test_a_stale_last_page_leads_to_the_required_question_a_change_now_shows(
     assert question_of(last) == "improve"
     # Another tab goes back and gives a low score: "What went wrong?" now must be answered.
     state = form_state(last)
-    assert post(client, state["action"], "nps", "3", state["r"]).status_code == 200
+    assert post(client, state["action"], "nps", "3", state["r"]).status_code == 303
 
     reply = answer(client, last, "Speed")
     assert reply.status_code == 400
@@ -205,12 +205,28 @@ def test_a_link_to_a_hidden_question_shows_where_the_person_stands(rules: Survey
     assert question_of(html) == "plan"
 
 
+def test_a_second_browser_is_led_on_by_the_stored_answers_without_seeing_them(
+    rules: Survey,
+) -> None:
+    own = Client()
+    url = rules.public_path() + "?user_braze_id=u-14"
+    html = answer(own, own.get(url).content.decode(), "3").content.decode()
+    answer(own, html, "Too slow")
+    stranger = Client()
+    html = answer(stranger, stranger.get(url).content.decode(), "2").content.decode()
+    assert question_of(html) == "why_low"
+    assert "Too slow" not in html and form_state(html)["r"] == ""
+    html = answer(stranger, html, "Too dear").content.decode()
+    assert question_of(html) == "plan" and "Too slow" not in html
+    assert stored() == {"nps": 2, "why_low": "Too dear"}
+
+
 # --- 3. A link's pre-answer never skips a required question ---------------------------------
 
 
 def test_a_pre_answer_to_a_later_question_on_a_fresh_link_is_ignored(rules: Survey) -> None:
     client = Client()
-    reply = client.get(rules.public_path() + "?user_braze_id=u-7&improve=Price")
+    reply = client.get(rules.public_path() + "?user_braze_id=u-7&improve=Price", follow=True)
     assert reply.status_code == 200
     assert question_of(reply.content.decode()) == "nps"
     assert not Answer.objects.exists()
@@ -268,7 +284,8 @@ def test_a_change_of_mind_removes_the_hidden_answer_from_braze_reports_and_expor
 
     # Back to the score, and a 9 this time: "What went wrong?" is no longer asked.
     state = form_state(html)
-    back = client.post(state["action"], {"r": state["r"], "q": "why_low", "nav": "back"})
+    data = {"r": state["r"], "q": "why_low", "nav": "back"}
+    back = client.post(state["action"], data, follow=True)
     assert question_of(back.content.decode()) == "nps"
     html = answer(client, back.content.decode(), "9").content.decode()
     assert question_of(html) == "plan"

@@ -65,8 +65,9 @@ def test_the_store_runs_the_lookups_checked_here() -> None:
 
 
 def _answer_nps(survey: Survey, params: dict[str, str]) -> list[str]:
-    """The SQL of one answer POST of a warm process, as the survey's own form sends it."""
-    client = Client()
+    """The SQL of one answer POST of a warm process, as the survey's own form sends it (with
+    JavaScript: the next screen in the reply)."""
+    client = Client(headers={"X-Requested-With": "fetch"})
     path = f"{survey.public_path()}?{urlencode(params)}"
     client.post(path, {"q": "nps", "a": "8", "nav": "next"})  # warms the caches
     with CaptureQueriesContext(connection) as queries:

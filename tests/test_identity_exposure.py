@@ -49,7 +49,8 @@ def page_at(client: Client, url: str) -> str:
 
 
 def page(client: Client, survey: Survey, **params: str) -> str:
-    got = client.get(link(survey, **params))
+    """The page a link shows, after the redirect that a link carrying an answer leads to."""
+    got = client.get(link(survey, **params), follow=True)
     assert got.status_code == 200, got.content
     return got.content.decode()
 
@@ -117,7 +118,8 @@ def test_a_second_browser_with_someones_email_sees_none_of_their_answers(
     # Back, from a question the stranger is shown, brings back nothing either.
     html = page(stranger, live_survey, user_email=VICTIM, q="country")
     state = form_state(html)
-    previous = stranger.post(state["action"], {"r": "", "q": "country", "nav": "back"})
+    data = {"r": "", "q": "country", "nav": "back"}
+    previous = stranger.post(state["action"], data, follow=True)
     assert shows_nothing_of_the_victim(previous.content.decode(), response)
     assert not stranger.cookies.get(f"sr_{live_survey.pk}")
 

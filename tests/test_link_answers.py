@@ -123,7 +123,7 @@ def test_time_alone_confirms_a_single_click_and_the_person_stays_on_the_screen(
     person = Client()
     html = person.get(link(emailed, user_braze_id="bz-3", nps="8")).content.decode()
     # What respond.js sends once the page has been visible for the delay.
-    saved = confirm(person, html, "8", nav="stay", via="timer")
+    saved = confirm(person, html, "8", nav="stay", via="timer", js=True)
     assert saved.status_code == 200
     page = saved.content.decode()
     assert question_of(page) == "nps" and not offered(page)
@@ -137,7 +137,7 @@ def test_time_alone_never_confirms_a_burst_of_clicks_but_a_tap_does(emailed: Sur
     scanner_like = Client()
     for score in ("3", "4", "9"):
         html = scanner_like.get(link(emailed, user_braze_id="bz-4", nps=score)).content.decode()
-    refused = confirm(scanner_like, html, "9", nav="stay", via="timer")
+    refused = confirm(scanner_like, html, "9", nav="stay", via="timer", js=True)
     assert refused.status_code == 200 and offered(refused.content.decode())
     assert not Answer.objects.exists() and not Push.objects.exists()
     # The person taps Next: that is them.
@@ -152,7 +152,7 @@ def test_a_head_marks_the_persons_clicks_as_a_scanners(emailed: Survey) -> None:
     url = link(emailed, user_braze_id="bz-5", nps="7")
     client.head(url)
     html = client.get(url).content.decode()
-    assert confirm(client, html, "7", nav="stay", via="timer").status_code == 200
+    assert confirm(client, html, "7", nav="stay", via="timer", js=True).status_code == 200
     assert not Answer.objects.exists()
     assert LinkClick.objects.filter(suspected=True).count() == 2
 
@@ -164,7 +164,7 @@ def test_a_click_long_after_a_burst_is_a_persons(emailed: Survey, settings: Any)
         client.get(link(emailed, user_braze_id="bz-6", nps=score))
     LinkClick.objects.update(at=timezone.now() - timedelta(seconds=settings.CLICK_BURST_SECONDS))
     html = client.get(link(emailed, user_braze_id="bz-6", nps="6")).content.decode()
-    confirm(client, html, "6", nav="stay", via="timer")
+    confirm(client, html, "6", nav="stay", via="timer", js=True)
     assert dict(Answer.objects.values_list("question_key", "value")) == {"nps": 6}
 
 
@@ -175,7 +175,7 @@ def test_the_last_question_confirmed_by_time_completes_the_response(workspace: W
     client = Client()
     html = client.get(link(survey, user_braze_id="bz-7", nps="10")).content.decode()
     assert "tap Submit" in html
-    done = confirm(client, html, "10", nav="stay", via="timer")
+    done = confirm(client, html, "10", nav="stay", via="timer", js=True)
     assert screen_of(done.content.decode()) == "done"
     assert Response.objects.get().completed_at is not None
 

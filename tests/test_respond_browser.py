@@ -40,7 +40,8 @@ def answer_every_question(page: Any) -> None:
     """Answer the EVERY_TYPE survey as a person would, tapping and typing."""
 
     def on(key: str) -> None:
-        page.wait_for_selector(f'main[data-question="{key}"]')
+        # Once the screen takes input: a new one ignores it for a moment (see respond.js).
+        page.wait_for_selector(f'main[data-question="{key}"]:not([data-wait])')
 
     on("nps")
     page.get_by_role("radio", name="9", exact=True).check()  # auto-advances

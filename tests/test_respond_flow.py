@@ -27,7 +27,8 @@ EVERY_ANSWER = [
 
 
 def start(client: Client, survey: Survey, query: str = "") -> str:
-    response = client.get(survey.public_path() + query)
+    """The page a link shows (after the redirect a link carrying an answer leads to)."""
+    response = client.get(survey.public_path() + query, follow=True)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -106,8 +107,8 @@ def test_back_shows_the_previous_answer_which_can_be_changed(live_survey: Survey
     html = start(client, live_survey, "?user_braze_id=abc")
     html = answer(client, html, "8").content.decode()
     state = form_state(html)
-    back = client.post(state["action"], {"r": state["r"], "q": state["q"], "nav": "back"})
-    html = back.content.decode()
+    data = {"r": state["r"], "q": state["q"], "nav": "back"}
+    html = client.post(state["action"], data, follow=True).content.decode()
     assert question_of(html) == "nps"
     assert 'value="8" checked' in html
     html = answer(client, html, "2").content.decode()
@@ -158,7 +159,7 @@ def test_other_needs_its_text_and_stores_it(live_survey: Survey) -> None:
     data = {"r": state["r"], "q": "channels", "nav": "next", "a": ["SMS", "__other__"]}
     assert client.post(state["action"], data).status_code == 400
     data["other"] = "Carrier pigeon"
-    assert client.post(state["action"], data).status_code == 200
+    assert client.post(state["action"], data).status_code == 303
     assert Answer.objects.get(question_key="channels").value == ["SMS", "Carrier pigeon"]
 
 
@@ -285,7 +286,7 @@ def test_answer_post_is_one_short_transaction(
     html = start(client, live_survey, "?user_braze_id=abc&nps=5")
     html = confirm(client, html, "5").content.decode()
     with django_assert_max_num_queries(8):
-        response = answer(client, html, "4")
+        response = answer(client, html, "4", js=True)
     assert response.status_code == 200
 
 
@@ -305,13 +306,17 @@ def test_the_form_target_drops_the_pre_answer_so_it_is_never_applied_twice(
     live_survey: Survey,
 ) -> None:
     client = Client()
-    html = start(client, live_survey, "?user_braze_id=abc&nps=10&utm=x")
+    # The link's page is left for the screen's own URL, which the history keeps instead.
+    moved = client.get(live_survey.public_path() + "?user_braze_id=abc&nps=10&utm=x")
+    assert moved.status_code == 303 and "nps=" not in moved["Location"]
+    html = client.get(moved["Location"]).content.decode()
     action = form_state(html)["action"]
     assert "nps=" not in action and "user_braze_id=abc" in action and "utm=x" in action
     # The respondent goes back and changes the answer the link carried; a reload keeps it.
     state = form_state(html)
     client.post(action, {"r": state["r"], "q": "nps", "a": "3", "nav": "next"})
     client.get(action)
+    client.get(moved["Location"])
     assert Answer.objects.get(question_key="nps").value == 3
 
 
@@ -353,10 +358,67 @@ def test_with_braze_on_the_answer_and_its_push_are_written_together(
     html = start(client, live_survey, "?user_braze_id=abc&nps=5")
     html = confirm(client, html, "5").content.decode()
     with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as queries:
-        response = answer(client, html, "4")
+        response = answer(client, html, "4", js=True)
     assert response.status_code == 200
     writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE"}]
     assert writes == ["INSERT", "UPDATE", "INSERT"]  # answer, response version, push
     push = Push.objects.get()
     stored = Response.objects.get()
     assert (push.wanted_version, push.user_key) == (stored.answers_version, "braze_id:abc")
+
+
+# --- Post, redirect, get: every page in the history is built from the stored answers --------
+
+
+@pytest.mark.django_db
+def test_a_plain_form_post_leads_to_the_get_url_of_the_next_screen(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey)  # anonymous: no identity in the link
+    state = form_state(html)
+    reply = client.post(state["action"], {"r": "", "q": "nps", "a": "9", "nav": "next"})
+    token = Response.objects.get().token
+    assert reply.status_code == 303 and reply["Cache-Control"] == "no-store"
+    assert reply["Location"] == f"{live_survey.public_path()}?r={token}&q=rating"
+    # Its page shows the stored answers even where the cookie is blocked; the page's own URL
+    # is the same one.
+    html = Client().get(reply["Location"]).content.decode()
+    assert question_of(html) == "rating" and form_state(html)["r"] == token
+    assert f'data-url="{live_survey.public_path()}?r={token}&amp;q=rating"' in html
+    back = client.post(reply["Location"], {"r": token, "q": "rating", "nav": "back"})
+    assert back.status_code == 303
+    assert back["Location"] == f"{live_survey.public_path()}?r={token}&q=nps"
+    assert 'value="9" checked' in client.get(back["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_post_from_the_script_gets_the_next_screen_directly(live_survey: Survey) -> None:
+    client = Client()
+    html = start(client, live_survey, "?user_braze_id=abc")
+    reply = answer(client, html, "9", js=True)
+    assert reply.status_code == 200
+    html = reply.content.decode()
+    assert question_of(html) == "rating"
+    assert f'data-url="{live_survey.public_path()}?user_braze_id=abc&amp;q=rating"' in html
+    # A refused answer is shown as sent, with or without the script.
+    refused = client.post(form_state(html)["action"], {"q": "rating", "a": "9", "nav": "next"})
+    assert refused.status_code == 400 and question_of(refused.content.decode()) == "rating"
+
+
+@pytest.mark.django_db
+def test_the_last_answer_leads_to_the_thank_you_page_which_shows_no_answers(
+    live_survey: Survey,
+) -> None:
+    link = "?user_braze_id=abc&nps=9&q=since"
+    client = Client()
+    html = start(client, live_survey, link)
+    assert question_of(html) == "since"
+    reply = client.post(form_state(html)["action"], {"q": "since", "a": "2024-01-02"})
+    thanks = f"{live_survey.public_path()}?user_braze_id=abc&q=_done"
+    assert reply.status_code == 303 and reply["Location"] == thanks
+    assert "Change my answers" in client.get(thanks).content.decode()
+    # Another browser is thanked at that URL too, and sees nothing of the response.
+    token = Response.objects.get().token
+    elsewhere = Client().get(thanks).content.decode()
+    assert screen_of(elsewhere) == "done" and "Change my answers" not in elsewhere
+    assert token not in elsewhere
+    assert question_of(start(Client(), live_survey, "?user_braze_id=abc")) == "nps"

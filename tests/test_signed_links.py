@@ -132,14 +132,15 @@ def test_the_right_signature_lands_the_answers_on_that_profile(
     secret = sign_links(pulse).signing_secret()
     client = Client()
     page = client.get(link(pulse, user_braze_id="abc", sig=sig(secret, "abc"), nps="9"))
-    assert page.status_code == 200
+    assert page.status_code == 303 and "sig=" in page["Location"]
+    page = client.get(page["Location"])
     action = unescape(ACTION.search(page.content.decode())[1])
     assert "sig=" in action  # the form posts back to the signed link
     # The score is shown selected; the person confirms it, then answers the next question.
     confirmed = client.post(action, {"q": "nps", "a": "9", "from_link": "1", "nav": "next"})
     token = TOKEN.search(confirmed.content.decode())[1]
     done = client.post(action, {"q": "channels", "a": ["SMS"], "r": token})
-    assert done.status_code == 200
+    assert done.status_code == 303 and "sig=" in done["Location"]
     response = Response.objects.get()
     assert response.braze_id == "abc" and response.identity_kind == "braze_id"
     drain()
@@ -193,7 +194,7 @@ def test_the_forms_token_goes_on_without_the_signature(live_survey: Survey) -> N
     token = TOKEN.search(page.content.decode())[1]
     # The plain address, as after "Change my answers" or a shortened link: the token suffices.
     answer = client.post(live_survey.public_path(), {"q": "rating", "a": "4", "r": token})
-    assert answer.status_code == 200
+    assert answer.status_code == 303
     again = client.get(live_survey.public_path(), {"r": token, "q": "nps"})
     assert again.status_code == 200
     assert Response.objects.get().braze_id == "abc"

@@ -1,10 +1,18 @@
 """The respondent pages: one question per screen, plain forms that JavaScript only smooths.
 
-The same URL serves every screen. GET shows where the respondent stands, and never stores
-anything: a link that carries an answer (one-click NPS) shows it selected, to be confirmed,
-because mail scanners open every link (sounding.collect.clicks). POST stores one answer and
-shows the next screen directly, without a redirect, so a six-question survey costs seven
-requests, not thirteen.
+The same URL serves every screen. GET shows where the respondent stands, or with `?q=<key>`
+that question with its stored answer, and never stores anything: a link that carries an
+answer (one-click NPS) shows it selected, to be confirmed, because mail scanners open every
+link (sounding.collect.clicks). POST stores one answer. Every page shown is built from what
+is stored at that moment, so the browser's Back, Forward and reload can never bring back an
+answer since changed:
+
+- A plain form POST answers 303 See Other to the GET URL of the next screen (post, redirect,
+  get), so each history entry is a GET the server renders again.
+- respond.js posts with `X-Requested-With: fetch` and gets the next screen directly, without
+  a redirect, so a six-question survey costs seven requests, not thirteen. It keeps only each
+  screen's URL (`data-url`) in the history and fetches it again on Back and Forward.
+- A screen that refuses the answer (400, 409) is rendered directly: it shows what was sent.
 
 An identity in a link decides whose one response an answer goes to, but knowing someone's
 email is not enough to read what they said. Earlier answers are shown (pre-filled, resumed,
@@ -21,7 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext_noop
@@ -36,6 +44,8 @@ from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec
 
 COOKIE_PREFIX = "sr_"
+# `q` naming the thank-you page: never a question's key, which starts with a letter.
+DONE = "_done"
 COOKIE_AGE = 60 * 60 * 24 * 90
 SUPPORTED_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
@@ -235,11 +245,19 @@ class Screen:
             "other": self.other,
             "error": self.error,
             "action": _action(request, spec),
+            "url": self.url(request),
             "preview": self.visit.preview,
             "offered": self.offered,
             "confirm_after": settings.CONFIRM_AFTER_SECONDS if self.offered else 0,
             "saved": self.saved,
         }
+
+    def url(self, request: HttpRequest) -> str:
+        """The GET URL that shows this screen again, from the answers stored by then."""
+        token = self.response is not None and self.own
+        url = _resume_url(request, self.spec, self.response if token else None)
+        key = self.question.key if self.question else DONE
+        return url + ("&" if "?" in url else "?") + urlencode({"q": key})
 
 
 def _action(request: HttpRequest, spec: SurveySpec) -> str:
@@ -264,9 +282,18 @@ def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | Non
     return url
 
 
-def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
-    template = "collect/question.html" if screen.question else "collect/done.html"
-    response = _page(request, template, screen.context(request), status)
+def _render(
+    request: HttpRequest, screen: Screen, status: int = 200, redirect: bool = False
+) -> HttpResponse:
+    """The screen, or a redirect to its URL for a plain form POST (and when `redirect`):
+    post, redirect, get, so that the history holds only pages built from the answers stored
+    when they are shown, and none that stores an answer again."""
+    redirect = redirect or (request.method == "POST" and not _fetched(request))
+    if redirect and status == 200:
+        response: HttpResponse = HttpResponseRedirect(screen.url(request), status=303)
+    else:
+        template = "collect/question.html" if screen.question else "collect/done.html"
+        response = _page(request, template, screen.context(request), status)
     response["Cache-Control"] = "no-store"
     if screen.visit.preview:
         # The builder shows the preview in a frame of its own pages.
@@ -286,6 +313,11 @@ def _render(request: HttpRequest, screen: Screen, status: int = 200) -> HttpResp
     return response
 
 
+def _fetched(request: HttpRequest) -> bool:
+    """Whether respond.js sent the request: it shows the screen it gets without a redirect."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
 def _first_screen(
     visit: Visit, response: Response | None, answers: dict[str, Any], done: bool, own: bool = True
 ) -> Screen:
@@ -299,6 +331,7 @@ def _first_screen(
 def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
     spec = visit.spec
     wanted = spec.get(request.GET.get("q", ""))
+    thanks = request.GET.get("q") == DONE
     if visit.preview:
         if request.GET.get("restart"):
             _preview_save(request, visit, {}, False)
@@ -316,13 +349,25 @@ def _show(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResp
         answers = flow.with_answer(held.seen, question.key, value)
         screen = Screen(visit, held.response, answers, question, own=held.own, offered=True)
         return _render(request, screen)
-    shown = wanted is not None and flow.is_shown(spec, wanted, held.seen)
-    if shown and held.response is not None:
-        return _render(request, Screen(visit, held.response, held.seen, wanted, own=held.own))
-    # A finished response shows its thank-you page only to whoever may see its answers; anyone
-    # else starts at the first question, and answering it updates the response.
-    done = held.own and held.response is not None and held.response.completed_at is not None
-    return _render(request, _first_screen(visit, held.response, held.seen, done, held.own))
+    if wanted is not None and _may_show(spec, wanted, held):
+        screen = Screen(visit, held.response, held.seen, wanted, own=held.own)
+        return _render(request, screen)
+    # A finished response shows its thank-you page only to whoever may see its answers, or to
+    # whoever was just sent to it; anyone else starts at the first question, and answering it
+    # updates the response.
+    finished = held.response is not None and held.response.completed_at is not None
+    done = finished and (held.own or thanks)
+    screen = _first_screen(visit, held.response, held.seen, done, held.own)
+    return _render(request, screen)
+
+
+def _may_show(spec: SurveySpec, question: Question, held: Held) -> bool:
+    """Whether `?q=` shows `question`: when the stored answers show it, whoever the visitor (a
+    second browser is led on by them, seeing none of them), or without a response yet, when
+    no required question comes before it."""
+    if not flow.is_shown(spec, question, held.stored):
+        return False
+    return held.response is not None or flow.may_preanswer(spec, question, {})
 
 
 def _link_answer(

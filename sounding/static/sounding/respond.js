@@ -1,41 +1,49 @@
-// Smooths the respondent pages; every screen works as a plain form without this file.
-// Answers are posted in the background and retried, a tap on a single choice moves on,
-// digits pick a score and Enter goes to the next question.
+// Smooths the respondent pages, which work as plain forms without it: answers are posted in
+// the background and retried, a tap on a single choice moves on, digits pick a score, Enter
+// goes on. Screens come from the server, built from the stored answers: the history holds
+// only their URLs, fetched again on Back and Forward (an old copy could undo a change).
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
   if (!screen || !window.fetch || !window.history.pushState) return;
-  var busy = false;
-  var digits = "";
-  var digitTimer = null;
+  // A tap on a single choice moves on AUTO ms later; a second tap (double tap, bounce) comes
+  // a few hundred ms after the first and would answer a question nobody read. A new screen
+  // ignores input for GUARD ms: reading a question and choosing takes longer than that.
+  var AUTO = 180, GUARD = 500;
+  var busy = false; // an answer is being sent or a screen fetched
+  var guarded = false; // a screen was just shown
+  var guardTimer, digitTimer;
+  var flight = Promise.resolve(); // the answer being sent: a fetched screen comes after it
+  var turn = 0; // only the latest answer or fetch shows its screen
+  var shown = 0; // screens shown: a tap begun on one never acts on the next
+  var downOn = -1, tapped = 0, digits = "";
 
-  function snapshot() {
-    return { html: screen.innerHTML, attrs: screenAttrs(screen), title: document.title };
+  function calm() { return !busy && !guarded; }
+
+  // data-wait: input is ignored (and the stylesheet lets taps through).
+  function wait(on) {
+    if (on) screen.setAttribute("data-wait", "");
+    else if (calm()) screen.removeAttribute("data-wait");
   }
 
-  function screenAttrs(el) {
-    var out = {};
-    for (var i = 0; i < el.attributes.length; i++) {
-      var a = el.attributes[i];
-      if (a.name.indexOf("data-") === 0) out[a.name] = a.value;
-    }
-    return out;
-  }
-
-  function show(state, focusError) {
-    screen.innerHTML = state.html;
-    Object.keys(screenAttrs(screen)).forEach(function (n) { screen.removeAttribute(n); });
-    Object.keys(state.attrs).forEach(function (n) { screen.setAttribute(n, state.attrs[n]); });
-    document.title = state.title;
-    var target = focusError && screen.querySelector("[aria-invalid=true] input, [aria-invalid=true]");
-    (target || screen.querySelector("h1") || screen).setAttribute("tabindex", "-1");
-    (target || screen.querySelector("h1") || screen).focus();
+  function show(doc, focusError) {
+    var next = document.importNode(doc.getElementById("screen"), true);
+    screen.replaceWith(next);
+    screen = next;
+    document.title = doc.title;
+    shown++;
+    guarded = true;
+    wait(true);
+    clearTimeout(guardTimer);
+    guardTimer = setTimeout(function () { guarded = false; wait(false); }, GUARD);
+    var target = (focusError && screen.querySelector("[aria-invalid=true] input, [aria-invalid=true]")) || screen.querySelector("h1") || screen;
+    target.setAttribute("tabindex", "-1");
+    target.focus();
     syncOther(false);
   }
 
-  // The "Other" text box appears once Other is picked (or already holds text), so a list of
-  // choices is not interrupted by a box most people never use. Without this script it is
-  // always shown.
+  // The "Other" box shows once Other is picked (or holds text): most people never use it.
+  // Without this script it is always shown.
   function syncOther(focus) {
     var box = screen.querySelector("label.other");
     var pick = screen.querySelector("input[value='__other__'], option[value='__other__']");
@@ -57,71 +65,106 @@
     el.textContent = text;
   }
 
-  function send(form, body, attempt) {
-    return fetch(form.getAttribute("action") || location.href, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" }
-    }).then(function (res) {
+  function later(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  function request(url, init) {
+    init.credentials = "same-origin";
+    init.headers = { "X-Requested-With": "fetch" };
+    return fetch(url, init).then(function (res) {
       if (res.status >= 500 || res.status === 429) throw new Error("retry");
-      return res.text().then(function (text) { return { ok: res.ok, text: text }; });
-    }).catch(function () {
-      if (attempt >= 6) throw new Error("offline");
-      status(form, form.dataset.retrying || "Connection lost. Retrying…");
-      var wait = Math.min(8000, 500 * Math.pow(2, attempt));
-      return new Promise(function (r) { setTimeout(r, wait); }).then(function () {
-        return send(form, body, attempt + 1);
+      return res.text().then(function (text) {
+        return { ok: res.ok, doc: new DOMParser().parseFromString(text, "text/html") };
       });
     });
   }
 
-  function go(next, doc, ok) {
-    var state = { html: next.innerHTML, attrs: screenAttrs(next), title: doc.title };
-    if (ok) history.pushState(state, "", next.getAttribute("data-url") || location.href);
-    else history.replaceState(state, "", location.href);
-    show(state, !ok);
+  function send(form, body, attempt) {
+    return request(form.getAttribute("action") || location.href, { method: "POST", body: body }).catch(function () {
+      if (attempt >= 6) throw new Error("offline");
+      status(form, form.dataset.retrying);
+      return later(Math.min(8000, 500 * Math.pow(2, attempt))).then(function () { return send(form, body, attempt + 1); });
+    });
   }
 
-  function submit(form, submitter) {
-    if (busy) return;
+  // Show a reply's screen unless a newer one is due; `how` records its URL in the history.
+  function arrive(result, mine, how) {
+    if (mine !== turn) return;
+    var next = result.doc.getElementById("screen");
+    if (!next) { location.reload(); return; }
+    var url = next.getAttribute("data-url");
+    if (how && url) history[how](null, "", url);
+    show(result.doc, !result.ok);
+  }
+
+  function release(mine) {
+    if (mine === turn) { busy = false; wait(false); }
+  }
+
+  // Send the form's answer after `pause` ms (taking no input meanwhile); show the next screen.
+  function submit(form, submitter, pause) {
+    if (!calm()) return;
     busy = true;
+    wait(true);
+    var mine = ++turn;
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    send(form, new URLSearchParams(data), 0).then(function (result) {
-      var doc = new DOMParser().parseFromString(result.text, "text/html");
-      var next = doc.getElementById("screen");
-      if (!next) { location.reload(); return; }
-      go(next, doc, result.ok);
+    flight = later(pause || 0).then(function () {
+      return send(form, new URLSearchParams(data), 0);
+    }).then(function (result) {
+      arrive(result, mine, result.ok ? "pushState" : "");
     }).catch(function () {
-      status(form, form.dataset.failed || "Your answer could not be sent. Check your connection and try again.");
+      status(form, form.dataset.failed);
       buttons.forEach(function (b) { b.disabled = false; });
-    }).then(function () { busy = false; });
+    }).then(function () { release(mine); });
   }
 
-  screen.addEventListener("submit", function (e) {
+  // Back and Forward: the screen at that URL as stored now, once any answer sent is in. It
+  // may be another (a changed answer hides a question): the address then names that one.
+  function load(url) {
+    busy = true;
+    wait(true);
+    var mine = ++turn;
+    flight = flight.then(function () {
+      return request(url, { method: "GET" });
+    }).then(function (result) {
+      arrive(result, mine, "replaceState");
+    }).catch(function () {
+      location.reload();
+    }).then(function () { release(mine); });
+  }
+
+  // Input while the screen waits is dropped, and a click whose pointer went down on an
+  // earlier screen (a click from the keyboard has detail 0).
+  function drop(e) { e.preventDefault(); e.stopImmediatePropagation(); }
+  document.addEventListener("pointerdown", function (e) {
+    if (!calm()) return drop(e);
+    downOn = shown;
+    tapped = Date.now();
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (!calm() || (e.detail > 0 && downOn !== shown)) drop(e);
+  }, true);
+  document.addEventListener("submit", function (e) {
     e.preventDefault();
     submit(e.target, e.submitter || e.target.querySelector("button.next"));
   });
 
-  // Arrow keys also change a radio group; only a tap or click should move on by itself.
-  var tapped = 0;
-  screen.addEventListener("pointerdown", function () { tapped = Date.now(); });
-
-  screen.addEventListener("change", function (e) {
+  document.addEventListener("change", function (e) {
     var form = e.target.form;
     if (e.target.type === "radio" || e.target.type === "checkbox" || e.target.tagName === "SELECT") {
       syncOther(true);
     }
     if (!form || !form.hasAttribute("data-auto") || e.target.type !== "radio") return;
+    // Arrow keys also change a radio group; only a tap or click should move on by itself.
     if (Date.now() - tapped > 1500) return;
     // A short pause lets the respondent see what they picked before the screen moves on.
-    setTimeout(function () { submit(form, form.querySelector("button.next")); }, 180);
+    submit(form, form.querySelector("button.next"), AUTO);
   });
 
   document.addEventListener("keydown", function (e) {
+    if (!calm()) { if (e.key !== "Tab") drop(e); return; }
     var form = screen.querySelector("form");
     if (!form || e.altKey || e.ctrlKey || e.metaKey) return;
     var tag = (e.target.tagName || "").toLowerCase();
@@ -135,35 +178,35 @@
       clearTimeout(digitTimer);
       var pick = function (value) {
         var input = form.querySelector(".scale input[value='" + value + "']");
-        if (input) {
-          input.checked = true;
-          input.focus();
-          setTimeout(function () { submit(form, form.querySelector("button.next")); }, 180);
-        }
         digits = "";
+        if (!input || !calm() || !form.isConnected) return;
+        input.checked = true;
+        input.focus();
+        submit(form, form.querySelector("button.next"), AUTO);
       };
       if (form.querySelector(".scale input[value='" + digits + "']") && digits.length === 2) pick(digits);
       else if (digits === "1" && form.querySelector(".scale input[value='10']")) digitTimer = setTimeout(function () { pick("1"); }, 600);
       else pick(e.key);
     }
-  });
+  }, true);
 
-  // A score the link carried is shown selected, not stored (mail scanners open every link).
-  // A tap or key anywhere confirms it, or the page staying visible a few seconds (which the
-  // server refuses for clicks that look like a scanner's); the person stays on the screen.
+  // A score the link carried is shown selected, not stored: mail scanners open every link.
+  // A tap or key anywhere confirms it, or the page staying visible a few seconds (refused by
+  // the server for clicks that look like a scanner's); the person stays on the screen.
   function confirmOffered() {
     var form = screen.querySelector("form[data-confirm-after]");
     if (!form) return;
-    var wait = 1000 * form.getAttribute("data-confirm-after"), seen = 0, last = Date.now();
+    var after = 1000 * form.getAttribute("data-confirm-after"), seen = 0, last = Date.now();
     var timer = setInterval(function () {
       var now = Date.now();
       if (document.visibilityState === "visible") seen += now - last;
       last = now;
-      if (wait && seen >= wait) confirm("timer");
+      if (after && seen >= after) confirm("timer");
     }, 250);
+    var kinds = ["pointerdown", "keydown"];
     function stop() {
       clearInterval(timer);
-      ["pointerdown", "keydown"].forEach(function (t) { document.removeEventListener(t, touched, true); });
+      kinds.forEach(function (t) { document.removeEventListener(t, touched, true); });
     }
     function touched(e) {
       // Choices, buttons and the answer keys answer by themselves.
@@ -173,30 +216,28 @@
     }
     function confirm(via) {
       stop();
-      if (busy || !form.isConnected) return;
+      if (!calm() || !form.isConnected) return;
       busy = true;
-      var data = new FormData(form);
+      var mine = ++turn, data = new FormData(form);
       data.append("nav", "stay");
       data.append("via", via);
-      send(form, new URLSearchParams(data), 0).then(function (result) {
-        var doc = new DOMParser().parseFromString(result.text, "text/html");
-        var next = doc.getElementById("screen");
-        if (!next || !form.isConnected) return;
-        if (next.getAttribute("data-screen") !== "question") return go(next, doc, true);
-        // Kept on screen: take the response's token and the server's note.
+      flight = send(form, new URLSearchParams(data), 0).then(function (result) {
+        var next = result.doc.getElementById("screen");
+        if (!next || next.getAttribute("data-screen") !== "question") return arrive(result, mine, "pushState");
+        // Kept on screen: the response's token and the server's note.
         form.r.value = next.querySelector("[name=r]").value;
         form.querySelector(".status").textContent = next.querySelector("form .status").textContent;
         if (!next.querySelector("[name=from_link]")) form.from_link.remove();
-      }).catch(function () {}).then(function () { busy = false; });
+      }).catch(function () {}).then(function () { release(mine); });
     }
-    ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, touched, true); });
+    kinds.forEach(function (t) { document.addEventListener(t, touched, true); });
   }
 
-  window.addEventListener("popstate", function (e) {
-    if (e.state && e.state.html) show(e.state, false);
-  });
+  window.addEventListener("popstate", function () { load(location.href); });
+  // A page from the back-forward cache is as old as when it was left.
+  window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
   syncOther(false);
   confirmOffered();
-  // Drop answers carried by the link from the address bar, so a reload cannot re-apply them.
-  history.replaceState(snapshot(), "", screen.getAttribute("data-url") || location.href);
+  // The address names this screen, without the answers the link carried.
+  history.replaceState(null, "", screen.getAttribute("data-url") || location.href);
 })();
