@@ -463,8 +463,8 @@ def _answer_args(html: str) -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.django_db
 def test_the_branded_page_with_its_logo_stays_under_30_kb(live_survey: Survey, owner: User) -> None:
-    logo = noisy_png(70, 70)
-    assert 14 * 1024 < len(logo) < 16 * 1024  # just under the weight the pages warn about
+    logo = noisy_png(62, 62)
+    assert 11 * 1024 < len(logo) < 12 * 1024  # just under the weight the pages warn about
     client = logged_in(owner)
     brand_post(client, accent="#FFD400", font="serif", logo=upload(logo, "l.png"))
     assert "heavy-logo" not in client.get(SETTINGS).content.decode()
