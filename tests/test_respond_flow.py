@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 from django.test import Client
 
@@ -306,17 +309,21 @@ def test_the_form_target_drops_the_pre_answer_so_it_is_never_applied_twice(
     live_survey: Survey,
 ) -> None:
     client = Client()
-    # The link's page is left for the screen's own URL, which the history keeps instead.
-    moved = client.get(live_survey.public_path() + "?user_braze_id=abc&nps=10&utm=x")
-    assert moved.status_code == 303 and "nps=" not in moved["Location"]
-    html = client.get(moved["Location"]).content.decode()
+    link = live_survey.public_path() + "?user_braze_id=abc&nps=10&utm=x"
+    html = client.get(link).content.decode()
     action = form_state(html)["action"]
     assert "nps=" not in action and "user_braze_id=abc" in action and "utm=x" in action
-    # The respondent goes back and changes the answer the link carried; a reload keeps it.
+    # The screen's own address, which the history keeps, carries no score either.
+    own = re.search(r'data-url="([^"]*)"', html)
+    assert own is not None and "nps=" not in own[1]
+    # The respondent picks 3 rather than the 10 offered; reloading either address keeps it.
     state = form_state(html)
-    client.post(action, {"r": state["r"], "q": "nps", "a": "3", "nav": "next"})
+    client.post(action, {"r": state["r"], "q": "nps", "a": "3", "nav": "next", "from_link": "1"})
     client.get(action)
-    client.get(moved["Location"])
+    client.get(unescape(own[1]))
+    assert Answer.objects.get(question_key="nps").value == 3
+    # The link itself, opened again, offers its 10 and stores nothing.
+    assert offered(client.get(link).content.decode())
     assert Answer.objects.get(question_key="nps").value == 3
 
 
@@ -408,9 +415,9 @@ def test_a_post_from_the_script_gets_the_next_screen_directly(live_survey: Surve
 def test_the_last_answer_leads_to_the_thank_you_page_which_shows_no_answers(
     live_survey: Survey,
 ) -> None:
-    link = "?user_braze_id=abc&nps=9&q=since"
     client = Client()
-    html = start(client, live_survey, link)
+    confirm(client, start(client, live_survey, "?user_braze_id=abc&nps=9"), "9")
+    html = start(client, live_survey, "?user_braze_id=abc&q=since")
     assert question_of(html) == "since"
     reply = client.post(form_state(html)["action"], {"q": "since", "a": "2024-01-02"})
     thanks = f"{live_survey.public_path()}?user_braze_id=abc&q=_done"
