@@ -23,7 +23,6 @@ from sounding.processes import (
     bind_address,
     child_environment,
     is_listening,
-    remove_web_metrics,
     stop_on_signals,
     supervise,
     web_command,
@@ -177,21 +176,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     stop_on_signals(stop)  # before starting children: an early SIGTERM must not orphan them
     children = Children()
-    web_env = web_environment(env)
+    web_env = web_environment(env, args.host, args.port)
     try:
         children.start("web", web_command(args.host, args.port, workers), web_env)
         children.start("worker", worker_command(), env)
         return supervise(children, stop, args.host, args.port, first_run)
     finally:
         children.stop(STOP_GRACE_SECONDS)
-        remove_web_metrics(web_env)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
     workers = resolve_workers(args)
+    if is_listening(args.host, args.port):
+        # Before anything else: the server there may be one of ours, with its metrics.
+        raise CliError(f"Something is already listening on {bind_address(args.host, args.port)}.")
     setup_django()
     ensure_migrated()
-    env = web_environment(child_environment())
+    env = web_environment(child_environment(), args.host, args.port)
     close_database()
     command = web_command(args.host, args.port, workers)
     # Become the web server: the process manager's signals then reach it directly.

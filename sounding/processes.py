@@ -6,14 +6,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 SETTINGS_MODULE = "sounding.settings"
@@ -80,13 +81,16 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def web_environment(env: dict[str, str]) -> dict[str, str]:
-    """`env` plus a new, empty directory for the web server's request metrics."""
-    return {**env, WEB_METRICS_DIR: tempfile.mkdtemp(prefix="sounding-web-metrics-")}
-
-
-def remove_web_metrics(env: dict[str, str]) -> None:
-    shutil.rmtree(env[WEB_METRICS_DIR], ignore_errors=True)
+def web_environment(env: dict[str, str], host: str, port: int) -> dict[str, str]:
+    """`env` plus an empty directory where the web server's processes add up their request
+    metrics: in the data directory (never aged out like /tmp), one per machine and address,
+    emptied at every start, so the counters start from zero with the server. Only call it
+    once nothing listens on the address: the directory may be that server's."""
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{socket.gethostname()}-{host}-{port}")
+    directory = Path(env["SOUNDING_DATA_DIR"]) / "web-metrics" / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return {**env, WEB_METRICS_DIR: str(directory)}
 
 
 def die_with_parent() -> None:

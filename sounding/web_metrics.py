@@ -3,14 +3,15 @@
 `sounding web` runs several Granian worker processes and a scrape reaches one of them, so each
 process writes its numbers to memory-mapped files in a directory they share
 (prometheus_client's multiprocess mode), and /metrics adds them up. `sounding web` and
-`sounding serve` make a new directory at every start (`PROMETHEUS_MULTIPROC_DIR`, see
-sounding.processes): the counters start from zero with the server, as Prometheus expects of a
-restarted target, and a Granian worker that was replaced still counts. Without the directory
-(tests, a management command) the numbers are the process's own.
+`sounding serve` empty that directory at every start (`PROMETHEUS_MULTIPROC_DIR`, see
+`web_environment` in sounding.processes): the counters start from zero with the server, as
+Prometheus expects of a restarted target, and a Granian worker that was replaced still counts.
+Without the directory (tests, a management command) the numbers are the process's own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+log = logging.getLogger("sounding.web")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Respondent pages take a few milliseconds; exports and report pages can take seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -62,13 +64,20 @@ def route(request: HttpRequest) -> str:
 class RequestMetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.failed = False
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        name = route(request)
-        DURATION.labels(name).observe(time.perf_counter() - started)
-        REQUESTS.labels(name, f"{response.status_code // 100}xx").inc()
+        try:
+            name = route(request)
+            DURATION.labels(name).observe(time.perf_counter() - started)
+            REQUESTS.labels(name, f"{response.status_code // 100}xx").inc()
+        except Exception:
+            # Counting must never cost an answer (the directory removed by hand, a full disk).
+            if not self.failed:
+                log.exception("request metrics cannot be recorded; requests are answered")
+                self.failed = True
         return response
 
 

@@ -43,9 +43,6 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     }
     env["SOUNDING_DATA_DIR"] = str(data_dir)
     env["DJANGO_SETTINGS_MODULE"] = "sounding.settings"
-    # The web server keeps its request metrics in a temporary directory: in the test's own
-    # area, so that a server killed at the end of a test leaves nothing behind in /tmp.
-    env["TMPDIR"] = str(data_dir.parent)
     return env
 
 

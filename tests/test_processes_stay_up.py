@@ -8,6 +8,8 @@ database going away and coming back.
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import signal
 import socket
 import threading
@@ -33,6 +35,7 @@ from tests.procs import (
     serving,
     throwaway_postgres,
     wait_for,
+    web_answers,
 )
 from tests.respondent import form_state
 from tests.standin import StandinHarness
@@ -44,6 +47,34 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 SETTLE_SECONDS = 90
 WAITING = "the database is not migrated yet"
 DEAD_AFTER = "SOUNDING_WORKER_DEAD_AFTER_SECONDS"
+
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+# Tests that read the processes' SQLite database directly, or need no database of note.
+sqlite_pass_only = pytest.mark.skipif(
+    ON_POSTGRES, reason="its processes use SQLite whatever the suite runs on: once is enough"
+)
+
+
+@pytest.fixture
+def process_database(processes: Processes) -> Iterator[None]:
+    """The processes' database: SQLite in their data directory in the SQLite pass, a new,
+    empty PostgreSQL database in the PostgreSQL pass."""
+    if not ON_POSTGRES:
+        yield
+        return
+    import psycopg
+
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    name = f"sounding_stay_up_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(server + "/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    processes.env["DATABASE_URL"] = f"{server}/{name}"
+    try:
+        yield
+    finally:
+        with psycopg.connect(server + "/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def log_of(processes: Processes) -> str:
@@ -59,7 +90,7 @@ def on_profiles(standin: StandinHarness, *who: str) -> bool:
 
 
 def test_a_worker_started_on_a_fresh_data_directory_waits_for_the_migration_then_delivers(
-    processes: Processes, braze_standin: StandinHarness
+    processes: Processes, braze_standin: StandinHarness, process_database: None
 ) -> None:
     worker = processes.start("worker")
     wait_for(lambda: WAITING in log_of(processes), 60, "the worker to say why it waits")
@@ -80,6 +111,39 @@ def test_a_worker_started_on_a_fresh_data_directory_waits_for_the_migration_then
     assert worker.poll() is None
     assert log_of(processes).count(WAITING) == 1
     assert "Traceback" not in log_of(processes)
+    # A second `sounding web` on the same address refuses to start, and leaves the first
+    # server's request counts alone.
+    metrics_dir = metrics_directory(processes.data_dir)
+    before = sorted(metrics_dir.iterdir())
+    again = processes.start("web", "--port", str(port))
+    assert again.wait(timeout=60) == 1
+    assert "already listening" in log_of(processes)
+    assert sorted(metrics_dir.iterdir()) == before != []
+
+
+def metrics_directory(data_dir: Path) -> Path:
+    (found,) = (data_dir / "web-metrics").iterdir()
+    return found
+
+
+@sqlite_pass_only
+def test_the_web_server_answers_when_its_metrics_directory_is_gone(
+    processes: Processes,
+) -> None:
+    port = free_port()
+    web = processes.start("web", "--port", str(port), "--workers", "1")
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: web_answers(base), 60, "the web server")
+    shutil.rmtree(metrics_directory(processes.data_dir))
+    # A Granian worker started now finds no directory for its counts. (`sounding web` has
+    # become Granian's main process; the workers are its children.)
+    (first,) = children_of(web.pid)
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: set(children_of(web.pid)) - {first}, 60, "Granian to replace its worker")
+    wait_for(lambda: web_answers(base), 60, "the new Granian worker")
+
+    assert all(httpx.get(base + "/login", timeout=10).status_code == 302 for _ in range(5))
+    assert log_of(processes).count("request metrics cannot be recorded") == 1
 
 
 # --- `sounding serve` brings its worker back -------------------------------------------------
@@ -125,7 +189,7 @@ def worker_child(server_pid: int) -> int | None:
 
 
 def test_killing_the_delivery_worker_under_serve_leaves_respondents_answering_and_brings_it_back(
-    tmp_path: Path, processes: Processes, braze_standin: StandinHarness
+    tmp_path: Path, processes: Processes, braze_standin: StandinHarness, process_database: None
 ) -> None:
     processes.env[DEAD_AFTER] = "4"  # the killed worker's leases come back soon
     slug = prepare(processes, braze_standin)
@@ -206,6 +270,7 @@ def beat_now(processes: Processes, holder: str) -> None:
         connection.close()
 
 
+@sqlite_pass_only
 def test_a_worker_takes_back_the_leases_of_workers_whose_heartbeat_stopped_on_any_host(
     processes: Processes, braze_standin: StandinHarness
 ) -> None:
@@ -250,6 +315,7 @@ def beat_until(processes: Processes, holder: str, stop: threading.Event) -> None
         beat_now(processes, holder)
 
 
+@sqlite_pass_only
 def test_a_worker_keeps_beating_while_braze_holds_its_request(
     processes: Processes, braze_standin: StandinHarness
 ) -> None:
@@ -281,7 +347,7 @@ def test_a_worker_keeps_beating_while_braze_holds_its_request(
 
 @pytest.fixture
 def cluster() -> Iterator[ThrowawayPostgres]:
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    if not ON_POSTGRES:
         pytest.skip("runs in the PostgreSQL pass (DATABASE_URL set): once is enough")
     try:
         with throwaway_postgres() as server:

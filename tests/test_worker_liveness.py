@@ -154,7 +154,7 @@ def test_a_beat_moves_the_workers_time_and_ends_the_leases_of_the_dead(
     dead = leased_push(live_survey, "u-1", "machine-b:10:dead01")
     before = Worker.objects.get(id=me).beat_at
 
-    heartbeat.Heartbeat(me, threading.Event()).once()
+    assert heartbeat.Heartbeat(me, threading.Event()).once()
 
     assert Worker.objects.get(id=me).beat_at > before
     assert lease_ended(dead)

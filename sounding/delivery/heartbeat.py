@@ -73,19 +73,20 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stop.wait(interval()):
-                self.once()
+                close_old_connections()
+                if not self.once():
+                    connection.close()  # the next beat tries again on a new connection
         finally:
             connection.close()  # this thread's own connection
 
-    def once(self) -> None:
-        close_old_connections()
+    def once(self) -> bool:
+        """Beat, and end the leases of the workers that stopped; False if the database failed."""
         try:
             beat(self.worker)
             freed = claim.release_dead(dead_after())
         except Exception:
-            # The database is away, most likely: the next beat tries again on a new connection.
             log.exception("heartbeat of worker %s failed; trying again", self.worker)
-            connection.close()
-            return
+            return False
         if freed:
             log.info("took back %d pushes from a worker that stopped beating", freed)
+        return True
