@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 import threading
@@ -25,6 +26,7 @@ from sounding.processes import (
     stop_on_signals,
     supervise,
     web_command,
+    web_environment,
     worker_command,
 )
 
@@ -36,6 +38,8 @@ DEFAULT_PORT = 8000
 DEFAULT_WORKSPACE = "My workspace"
 # Requests are short and CPU-bound: more processes than CPUs only adds memory and switching.
 MAX_DEFAULT_WORKERS = 8
+# How often a worker started before the database is ready looks again.
+SCHEMA_POLL_SECONDS = 1.0
 
 
 class CliError(Exception):
@@ -82,6 +86,45 @@ def close_database() -> None:
     from django.db import connections
 
     connections.close_all()
+
+
+def schema_not_ready() -> tuple[str, str] | None:
+    """Why the database cannot be worked on yet, as (state, explanation); None when it can."""
+    from django.db import DatabaseError
+
+    from sounding.health import pending_migrations
+
+    try:
+        pending = pending_migrations()
+    except DatabaseError as error:
+        close_database()
+        return "unreachable", f"cannot reach the database ({error})"
+    if not pending:
+        return None
+    shown = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if pending[3:] else "")
+    return "behind", (
+        f"the database is not migrated yet ({shown} not applied): run `sounding migrate`, "
+        "or start `sounding web`, which migrates"
+    )
+
+
+def wait_for_schema(stop: threading.Event) -> bool:
+    """Wait until the database answers and has every migration applied, saying once why;
+    False if stopped meanwhile."""
+    log = logging.getLogger("sounding.worker")
+    said = ""
+    while not stop.is_set():
+        waiting = schema_not_ready()
+        if waiting is None:
+            if said:
+                log.info("the database is ready; starting")
+            return True
+        state, reason = waiting
+        if state != said:
+            log.warning("%s; waiting for it before delivering", reason)
+            said = state
+        stop.wait(SCHEMA_POLL_SECONDS)
+    return False
 
 
 def any_user_exists() -> bool:
@@ -152,8 +195,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     stop_on_signals(stop)  # before starting children: an early SIGTERM must not orphan them
     children = Children()
+    web_env = web_environment(env, args.host, args.port)
     try:
-        children.start("web", web_command(args.host, args.port, workers), env)
+        children.start("web", web_command(args.host, args.port, workers), web_env)
         children.start("worker", worker_command(), env)
         return supervise(children, stop, args.host, args.port, first_run)
     finally:
@@ -162,11 +206,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_web(args: argparse.Namespace) -> int:
     workers = resolve_workers(args)
+    if is_listening(args.host, args.port):
+        # Before anything else: the server there may be one of ours, with its metrics.
+        raise CliError(f"Something is already listening on {bind_address(args.host, args.port)}.")
     announce_address(args.host, args.port)
     setup_django()
     warn_if_unsafe()
     ensure_migrated()
-    env = child_environment()
+    env = web_environment(child_environment(), args.host, args.port)
     close_database()
     command = web_command(args.host, args.port, workers)
     # Become the web server: the process manager's signals then reach it directly.
@@ -179,6 +226,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     stop_on_signals(stop)
     setup_django()
+    if not wait_for_schema(stop):
+        return 0
     from sounding.delivery.worker import run_forever
 
     run_forever(stop)

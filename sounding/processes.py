@@ -1,17 +1,20 @@
 """The processes behind `sounding serve` and `sounding web`: the web server, the delivery
-worker, and a small supervisor that starts, watches and stops them together."""
+worker, and a small supervisor that starts, watches, restarts and stops them."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 SETTINGS_MODULE = "sounding.settings"
@@ -23,6 +26,12 @@ PR_SET_PDEATHSIG = 1
 # `python -m X` puts the working directory first on the import path: started from a directory
 # holding a `sounding/` or `granian/` folder, a child would run that code. -P leaves it out.
 SAFE_PATH = ["-P"]
+# A dead delivery worker is started again after 1 s, then 2 s, 4 s... at most this long; a
+# worker that had run for RESTART_RESET_SECONDS starts the count again at 1 s.
+RESTART_MAX_SECONDS = 30.0
+RESTART_RESET_SECONDS = 60.0
+# Where the web server's processes add up their request metrics (sounding.web_metrics).
+WEB_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def bind_address(host: str, port: int) -> str:
@@ -76,6 +85,18 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+def web_environment(env: dict[str, str], host: str, port: int) -> dict[str, str]:
+    """`env` plus an empty directory where the web server's processes add up their request
+    metrics: in the data directory (never aged out like /tmp), one per machine and address,
+    emptied at every start, so the counters start from zero with the server. Only call it
+    once nothing listens on the address: the directory may be that server's."""
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{socket.gethostname()}-{host}-{port}")
+    directory = Path(env["SOUNDING_DATA_DIR"]) / "web-metrics" / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return {**env, WEB_METRICS_DIR: str(directory)}
+
+
 def die_with_parent() -> None:
     """In a new child: have Linux send it SIGTERM if `sounding serve` dies without stopping it.
 
@@ -91,15 +112,25 @@ class Children:
 
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.started: dict[str, float] = {}
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.commands[name] = (command, env)
         self.procs[name] = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+        self.started[name] = time.monotonic()
 
-    def first_exited(self) -> tuple[str, int] | None:
-        for name, proc in self.procs.items():
+    def restart(self, name: str) -> None:
+        self.start(name, *self.commands[name])
+
+    def reap(self) -> tuple[str, int, float] | None:
+        """A child that exited, with its exit code and how long it ran; it is no longer
+        watched until started again."""
+        for name, proc in list(self.procs.items()):
             code = proc.poll()
             if code is not None:
-                return name, code
+                del self.procs[name]
+                return name, code, time.monotonic() - self.started[name]
         return None
 
     def stop(self, grace: float) -> None:
@@ -161,21 +192,55 @@ def announce(host: str, port: int, first_run: bool) -> None:
         )
 
 
+class Backoff:
+    """How long to wait before starting a dead child again: doubling, capped, and back to the
+    first delay when the child had run a good while (a crash now and then, not a loop)."""
+
+    def __init__(self, first: float = 1.0, cap: float = RESTART_MAX_SECONDS) -> None:
+        self.first, self.cap, self.reset = first, cap, RESTART_RESET_SECONDS
+        self.next = first
+
+    def delay(self, ran: float) -> float:
+        if ran >= self.reset:
+            self.next = self.first
+        delay, self.next = self.next, min(self.next * 2, self.cap)
+        return delay
+
+
+def say(message: str) -> None:
+    print(f"sounding: {message}", file=sys.stderr, flush=True)
+
+
 def supervise(
     children: Children, stop: threading.Event, host: str, port: int, first_run: bool
 ) -> int:
-    """Wait for a stop signal or a child's death; announce the address once it answers."""
+    """Wait for a stop signal, restarting the delivery worker whenever it dies; announce the
+    address once the web server answers.
+
+    The web server dying ends everything instead (exit code 1): Granian already replaces its
+    own worker processes, where requests run and memory grows, so its main process gone means
+    a crash, a port it could not take or an import error, which starting it again would only
+    repeat. Exiting lets systemd, Docker or the person at the terminal see it and act.
+    """
     announced = False
+    backoff = Backoff()
+    restart_at: float | None = None
     while not stop.wait(POLL_SECONDS):
-        exited = children.first_exited()
+        exited = children.reap()
         if exited is not None and not stop.is_set():  # Ctrl-C reaches the children too
-            name, code = exited
-            print(
-                f"sounding: the {name} process exited unexpectedly (code {code}); stopping.",
-                file=sys.stderr,
-                flush=True,
+            name, code, ran = exited
+            if name != "worker":
+                say(f"the {name} process exited unexpectedly (code {code}); stopping.")
+                return 1
+            delay = backoff.delay(ran)
+            say(
+                f"the delivery worker exited unexpectedly (code {code}); starting it again "
+                f"in {delay:g} s. The web server keeps answering."
             )
-            return 1
+            restart_at = time.monotonic() + delay
+        if restart_at is not None and time.monotonic() >= restart_at:
+            children.restart("worker")
+            restart_at = None
         if not announced and is_listening(host, port):
             announce(host, port, first_run)
             announced = True

@@ -78,6 +78,9 @@ INSTALLED_APPS = [
 DEFAULT_EXCEPTION_REPORTER_FILTER = "sounding.secrets.SecretsFilter"
 
 MIDDLEWARE = [
+    # Before the host check and the HTTPS redirect: a probe asks by address, over plain HTTP.
+    "sounding.health.HealthMiddleware",
+    "sounding.web_metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sounding.api.json_errors.JsonErrors",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -202,6 +205,14 @@ BRAZE_ALLOWED_ENDPOINTS = [
 ]
 # Required on /metrics when set; without it only loopback requests are answered.
 METRICS_TOKEN = read_secret("SOUNDING_METRICS_TOKEN")
+# A delivery worker whose heartbeat is older than this is dead: its leases are ended and
+# /health says so (see sounding.delivery.heartbeat).
+WORKER_DEAD_AFTER_SECONDS = _whole(
+    "SOUNDING_WORKER_DEAD_AFTER_SECONDS",
+    os.environ.get("SOUNDING_WORKER_DEAD_AFTER_SECONDS", "30"),
+)
+if WORKER_DEAD_AFTER_SECONDS < 1:
+    raise ImproperlyConfigured("SOUNDING_WORKER_DEAD_AFTER_SECONDS must be at least 1.")
 # Log every outbound request and response body (API keys masked) at DEBUG level.
 WIRE_LOG = _flag("SOUNDING_WIRE_LOG")
 

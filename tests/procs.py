@@ -170,13 +170,15 @@ class Server:
 
 
 @contextmanager
-def serving(data_dir: Path, log: Path, *extra: str) -> Iterator[Server]:
+def serving(
+    data_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Start `sounding serve` on a free port, wait until it answers, kill all of it after."""
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [SOUNDING, "serve", "--port", str(port), "--workers", "2", *extra],
-            env=cli_env(data_dir),
+            env=env or cli_env(data_dir),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -320,6 +322,13 @@ class ThrowawayPostgres:
     def restart(self) -> None:
         """A fast restart: connections are cut, transactions in progress roll back."""
         self._pg_ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        """Down until `resume`: connections are cut and new ones refused."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def resume(self) -> None:
+        self._pg_ctl("start")
 
     def remove(self) -> None:
         with suppress(AssertionError, subprocess.TimeoutExpired):

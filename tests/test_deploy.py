@@ -72,6 +72,7 @@ SURVEY = {
     ],
 }
 QUESTION_ANSWERED = "sounding_question_answered"
+PROXY_HEALTH = "/health?worker=0"
 BRAZE_LATENCY = 0.3
 SURVEY_COMPLETED = "sounding_survey_completed"
 
@@ -131,7 +132,8 @@ def test_the_guides_files_agree_with_each_other_and_with_the_configuration_page(
         assert site.hostname in proxy
         for port in ports:
             assert f"127.0.0.1:{port}" in proxy
-    assert f"Host {site.hostname}" in files["/etc/caddy/Caddyfile"]
+    # The proxy judges an instance by /health without the workers: see `Deployment.healthy`.
+    assert f"health_uri {PROXY_HEALTH}" in files["/etc/caddy/Caddyfile"]
 
 
 def test_the_guides_encryption_key_rotation_keeps_every_braze_api_key_readable(
@@ -300,9 +302,10 @@ class Deployment:
             "X-Forwarded-For": client_ip,
         }
 
-    def healthy(self, base: str) -> bool:
+    def healthy(self, base: str, path: str = PROXY_HEALTH) -> bool:
+        """The guide's health check, sent as Caddy sends it: to the address, plain HTTP."""
         try:
-            probe = httpx.get(base + "/login", headers=self.proxied("127.0.0.1"), timeout=3)
+            probe = httpx.get(base + path, timeout=3)
         except httpx.HTTPError:
             return False
         return probe.status_code == 200
@@ -520,6 +523,8 @@ def test_two_web_processes_and_two_workers_deliver_every_answer_exactly_once(
     assert standin.violations() == []  # nobody was in two requests in flight
     _both_workers_worked(deployment, requests, standin.stats()["max_concurrent"])
     _metrics_say_all_is_delivered(deployment)
+    # Both workers beat: the full health check, for alerting, is green on either instance.
+    assert all(deployment.healthy(base, "/health") for base in deployment.webs)
 
 
 def _each_event_once(
@@ -596,3 +601,6 @@ def _metrics_say_all_is_delivered(deployment: Deployment) -> None:
     assert values["sounding_delivery_pushes_failed_total"] == 0
     assert values["sounding_delivery_events_ambiguous_total"] == 0
     assert values["sounding_delivery_pushes_sent_total"] >= RESPONDENTS
+    assert values["sounding_delivery_workers"] == 2
+    # This instance's Granian processes answered about half of every respondent's requests.
+    assert values['sounding_http_requests_total{route="respond",status="2xx"}'] >= RESPONDENTS

@@ -137,6 +137,9 @@ def web(processes: Processes, braze_standin: StandinHarness) -> Iterator[Respond
 def test_a_worker_killed_while_braze_holds_its_request_loses_nothing_and_sends_nothing_twice(
     processes: Processes, braze_standin: StandinHarness, web: Respondents
 ) -> None:
+    # The dead worker's heartbeat goes stale well before its request could have timed out:
+    # what keeps its people waiting is the hold on a request in flight, under test here.
+    processes.env["SOUNDING_WORKER_DEAD_AFTER_SECONDS"] = "5"
     crowd = people(20)
     web.answer(crowd)
     # The first request is held for 3 s: the kill lands while it is in flight.

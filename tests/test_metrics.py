@@ -1,4 +1,5 @@
-"""/metrics: Prometheus' text format, values read from the outbox, and who may read it."""
+"""/metrics: Prometheus' text format, values read from the outbox and the workers' heartbeats,
+the web side's requests, and who may read it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from django.utils import timezone
 from sounding.accounts.models import Workspace
 from sounding.collect.models import Response
 from sounding.delivery import record
-from sounding.delivery.models import Counter, Lane, Push, PushState
+from sounding.delivery.models import Counter, Lane, Push, PushState, Worker
 from sounding.surveys.models import Survey
 
 SAMPLE = re.compile(r"^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$")
-COMMENT = re.compile(r"^# (HELP [a-z_]+ .+|TYPE [a-z_]+ (counter|gauge))$")
+COMMENT = re.compile(r"^# (HELP [a-z_]+ .+|TYPE [a-z_]+ (counter|gauge|histogram))$")
+HISTOGRAM_SAMPLE = re.compile(r"_(bucket|count|sum)$")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 TOKEN = "s3cret-metrics-token"
 ELSEWHERE = "203.0.113.7"
@@ -93,9 +95,12 @@ def test_each_metric_has_help_and_type_lines_before_its_samples(no_token: None) 
         if line.startswith("#"):
             continue
         name = re.split(r"[{ ]", line, maxsplit=1)[0]
+        family = HISTOGRAM_SAMPLE.sub("", name)
         before = lines[:i]
+        if f"# TYPE {family} histogram" in before:
+            name = family
         assert any(re.match(rf"# HELP {name} \S", b) for b in before), name
-        assert any(re.match(rf"# TYPE {name} (counter|gauge)$", b) for b in before), name
+        assert any(re.match(rf"# TYPE {name} (counter|gauge|histogram)$", b) for b in before), name
 
 
 @pytest.mark.django_db
@@ -184,6 +189,76 @@ def test_the_oldest_pending_age_is_zero_when_nothing_is_due_yet(
     push(live_survey, "later", next_attempt_at=timezone.now() + timedelta(minutes=5))
 
     assert read()["sounding_delivery_oldest_pending_seconds"] == 0
+
+
+@pytest.mark.django_db
+def test_the_workers_with_a_recent_heartbeat_and_the_newest_beats_age_are_reported(
+    no_token: None, settings: Any
+) -> None:
+    settings.WORKER_DEAD_AFTER_SECONDS = 30
+    now = timezone.now()
+    Worker.objects.create(id="a:1:x", host="a", pid=1, beat_at=now - timedelta(seconds=5))
+    Worker.objects.create(id="b:1:x", host="b", pid=1, beat_at=now - timedelta(minutes=10))
+
+    values = read()
+
+    assert values["sounding_delivery_workers"] == 1
+    assert 5 <= values["sounding_delivery_worker_heartbeat_age_seconds"] < 60
+
+
+@pytest.mark.django_db
+def test_without_any_worker_the_count_is_zero_and_there_is_no_age(no_token: None) -> None:
+    values = read()
+
+    assert values["sounding_delivery_workers"] == 0
+    assert "sounding_delivery_worker_heartbeat_age_seconds" not in values
+
+
+# --- The web side ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_requests_are_counted_by_route_name_and_status_class(no_token: None, owner: Any) -> None:
+    before = read()
+    client = Client()
+    client.get(reverse("login"))
+    client.get(reverse("login"))
+    client.get("/no/such/page")
+    client.get(reverse("survey-list"))  # signed out: a redirect to the sign-in page
+
+    values = read()
+
+    def more(name: str) -> float:
+        return values.get(name, 0) - before.get(name, 0)
+
+    assert more('sounding_http_requests_total{route="login",status="2xx"}') == 2
+    assert more('sounding_http_requests_total{route="unmatched",status="4xx"}') == 1
+    assert more('sounding_http_requests_total{route="survey-list",status="3xx"}') == 1
+    # The scrape before this one counts too; this one is counted once it is answered.
+    assert more('sounding_http_requests_total{route="metrics",status="2xx"}') == 1
+
+
+@pytest.mark.django_db
+def test_request_durations_form_a_histogram_by_route(no_token: None, owner: Any) -> None:
+    before = read()
+    for _ in range(3):
+        Client().get(reverse("login"))
+
+    values = read()
+    body = scrape().content.decode()
+
+    assert "# TYPE sounding_http_request_duration_seconds histogram" in body
+    count = 'sounding_http_request_duration_seconds_count{route="login"}'
+    assert values[count] - before.get(count, 0) == 3
+    buckets = {
+        name: value
+        for name, value in values.items()
+        if name.startswith("sounding_http_request_duration_seconds_bucket")
+        and 'route="login"' in name
+    }
+    assert len(buckets) == 12
+    assert max(buckets.values()) == values[count]  # le="+Inf" holds every request
+    assert values['sounding_http_request_duration_seconds_sum{route="login"}'] > 0
 
 
 # --- Who may read it ---------------------------------------------------------------------------

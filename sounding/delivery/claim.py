@@ -25,10 +25,10 @@ from django.utils import timezone
 from sounding import outbound
 from sounding.accounts.models import Workspace
 from sounding.delivery import record
-from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
+from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState, Worker
 
 # Long enough for a request with its retries after a 400 split; a worker that dies holding a
-# lease is cleared sooner by `release_dead` when another worker on the same host starts.
+# lease is cleared sooner by `release_dead` once its heartbeat is old enough.
 LEASE = timedelta(seconds=120)
 SCAN = 2000
 # A request that could carry more waits this long after its oldest push fell due, so answers
@@ -211,24 +211,20 @@ def end_lease(worker: str, push_ids: list[int] | None = None) -> int:
     return held.update(claimed_until=timezone.now())
 
 
-def release_dead(host: str, alive: set[str]) -> int:
-    """End the leases held by workers of this host that are gone (killed, crashed).
+def release_dead(dead_after: timedelta) -> int:
+    """End the leases held by workers whose heartbeat stopped (killed, crashed, their machine
+    gone), whatever host they ran on, and forget those workers; return how many leases ended.
 
     A push whose request was still out when its worker died stays leased until that request
     would have timed out (`in_flight()` after it started): Braze may still be working on it,
     and sending the same person again before then could put two requests about them in
     flight, the older of which could land last and undo a newer answer.
     """
-    held = (
-        Push.objects.filter(claimed_by__startswith=f"{host}:")
-        .exclude(claimed_by__in=alive)
-        .values_list("claimed_by", flat=True)
-        .distinct()
-    )
-    dead = [w for w in held if not _alive(w)]
+    now = timezone.now()
+    stale = Worker.objects.filter(beat_at__lt=now - dead_after)
+    dead = list(stale.values_list("id", flat=True))
     if not dead:
         return 0
-    now = timezone.now()
     with transaction.atomic():
         pushes = Push.objects.filter(claimed_by__in=dead)
         sent = (
@@ -241,17 +237,7 @@ def release_dead(host: str, alive: set[str]) -> int:
             Push.objects.filter(pk=row["push_id"], claimed_by__in=dead).update(
                 claimed_until=max(now, row["started"] + in_flight())
             )
+        # A worker that beat again meanwhile (it was only slow) keeps its row, and renews
+        # whatever it still holds before sending anything.
+        stale.filter(id__in=dead).delete()
     return freed
-
-
-def _alive(worker: str) -> bool:
-    import os
-
-    try:
-        pid = int(worker.split(":")[1])
-        os.kill(pid, 0)
-    except (IndexError, ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True

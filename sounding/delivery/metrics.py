@@ -1,7 +1,8 @@
 """What /metrics reports about delivery, written in Prometheus' text exposition format 0.0.4.
 
 Counters come from the `Counter` table, which every worker process adds to; gauges are read
-from the outbox when scraped. A few small queries per scrape, none of them per row.
+from the outbox and the workers' heartbeats when scraped. A few small queries per scrape, none
+of them per row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from sounding.delivery import record
+from sounding.delivery import heartbeat, record
 from sounding.delivery.models import Counter, Lane, Push, PushState
 
 # The classic text format: what generate_latest writes for these names, and what every
@@ -36,7 +37,7 @@ class Metric:
 
 def collect(now: datetime | None = None) -> list[Metric]:
     now = now or timezone.now()
-    return [*counters(), pushes(), lanes_paused(), oldest_pending(now)]
+    return [*counters(), pushes(), lanes_paused(), oldest_pending(now), *workers(now)]
 
 
 def counters() -> list[Metric]:
@@ -80,6 +81,26 @@ def oldest_pending(now: datetime) -> Metric:
         "How long the longest-waiting due push has been due; growing means delivery is stuck",
         [({}, seconds)],
     )
+
+
+def workers(now: datetime) -> list[Metric]:
+    newest, alive = heartbeat.newest_beat()
+    # No sample while no worker has a row: there is no age to tell, and the count says why.
+    age = [({}, max((now - newest).total_seconds(), 0.0))] if newest else []
+    return [
+        Metric(
+            f"{PREFIX}workers",
+            "gauge",
+            "Delivery workers whose heartbeat is recent (SOUNDING_WORKER_DEAD_AFTER_SECONDS)",
+            [({}, alive)],
+        ),
+        Metric(
+            f"{PREFIX}worker_heartbeat_age_seconds",
+            "gauge",
+            "Seconds since the most recent heartbeat of any delivery worker",
+            age,
+        ),
+    ]
 
 
 class _Collector:

@@ -151,3 +151,18 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class Worker(models.Model):
+    """A running delivery worker, alive as long as `beat_at` keeps moving: a thread of the
+    worker touches it every few seconds (sounding.delivery.heartbeat). Its id is what it writes
+    in `Push.claimed_by`; host and pid only tell people where it runs."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.id

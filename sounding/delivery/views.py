@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sounding import destinations
+from sounding import destinations, web_metrics
 from sounding.collect.models import Response
 from sounding.delivery import backfill, metrics, status
 from sounding.delivery.models import Attempt, Lane, PushState
@@ -261,5 +261,5 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     refusal = _metrics_refusal(request)
     if refusal is not None:
         return refusal
-    body = metrics.exposition(metrics.collect())
+    body = metrics.exposition(metrics.collect()) + web_metrics.exposition()
     return HttpResponse(body, content_type=metrics.CONTENT_TYPE)

@@ -14,11 +14,11 @@ import socket
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from sounding import destinations
 from sounding.collect import clicks
-from sounding.delivery import claim, engine, record
+from sounding.delivery import claim, engine, heartbeat, record
 from sounding.responses import erasure
 
 log = logging.getLogger("sounding.worker")
@@ -28,7 +28,8 @@ PRUNE_EVERY_SECONDS = 600.0
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    # A container's host name can be long; the id must fit `Push.claimed_by`.
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def run_once(worker: str) -> int:
@@ -39,9 +40,13 @@ def run_once(worker: str) -> int:
 def run_forever(stop: threading.Event) -> None:
     worker = worker_id()
     close_old_connections()
-    freed = claim.release_dead(socket.gethostname(), {worker})
+    heartbeat.register(worker)
+    freed = claim.release_dead(heartbeat.dead_after())
     if freed:
-        log.info("took back %d pushes from a worker that stopped mid-request", freed)
+        log.info("took back %d pushes from a worker that stopped beating", freed)
+    # Beats on a thread of its own: a round waiting on a slow request must not look dead.
+    beating = heartbeat.Heartbeat(worker, stop)
+    beating.start()
     log.info(
         "delivery worker %s started (destinations: %s)", worker, ", ".join(destinations.REGISTRY)
     )
@@ -72,4 +77,17 @@ def run_forever(stop: threading.Event) -> None:
             continue
         if not busy:
             stop.wait(POLL_SECONDS)
+    beating.join(timeout=ERROR_PAUSE_SECONDS)
+    leave(worker)
     log.info("delivery worker stopped")
+
+
+def leave(worker: str) -> None:
+    """On a clean stop, between rounds: hand back what a failed round left leased (as the loop
+    does after one) and remove the worker's row, so that nothing waits for its heartbeat to
+    go stale. With the database away, the others do both once the beat is old enough."""
+    try:
+        claim.end_lease(worker)
+        heartbeat.forget(worker)
+    except DatabaseError:
+        log.warning("could not remove worker %s; the others will once it stops beating", worker)
