@@ -189,13 +189,18 @@ class Ledger:
             )
             given.append((value, acknowledged))
 
+    def _outcomes(self) -> list[bool]:
+        # Under the lock: a test may count while its clients are still answering.
+        with self._lock:
+            return [
+                ok for keys in self.tries.values() for tries in keys.values() for _, ok in tries
+            ]
+
     def acknowledged(self) -> int:
-        return sum(ok for keys in self.tries.values() for tries in keys.values() for _, ok in tries)
+        return sum(self._outcomes())
 
     def refused(self) -> int:
-        return sum(
-            not ok for keys in self.tries.values() for tries in keys.values() for _, ok in tries
-        )
+        return sum(not ok for ok in self._outcomes())
 
 
 def _json(value: Any) -> str:

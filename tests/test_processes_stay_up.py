@@ -173,7 +173,8 @@ class Steady:
             self.statuses.append(page.status_code)
             state = form_state(page.text)
             data = {"r": state["r"], "q": state["q"], "nav": "next", "a": str(nps)}
-            posted = client.post(state["action"], data=data)
+            # As respondent pages post with JavaScript: the next screen, not a redirect to it.
+            posted = client.post(state["action"], data=data, headers={"X-Requested-With": "fetch"})
             self.statuses.append(posted.status_code)
             self.ledger.gave(f"braze_id:{who}", "nps", nps, posted.status_code == 200)
         except (httpx.HTTPError, KeyError) as error:
