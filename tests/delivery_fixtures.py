@@ -236,7 +236,7 @@ def stored_state() -> dict[str, Any]:
         if who is None or config is None or not config.enabled:
             continue
         spec = response.survey.spec
-        names = mapping.attribute_names(spec, config.attribute_names)
+        names, _ = mapping.sendable_names(spec, config.attribute_names, config.pinned_names)
         state["names"].update(names)
         answers = dict(
             Answer.objects.filter(response=response).values_list("question_key", "value")
@@ -246,7 +246,7 @@ def stored_state() -> dict[str, Any]:
         profile = {}
         for key, name in names.items():
             value = mapping.attribute_value(spec.get(key), answers.get(key), [], name)
-            if value is not None:
+            if value is not None and value is not mapping.SKIP:
                 profile[name] = value
         state["profiles"][who] = profile
         state["pushes"][who] = list(

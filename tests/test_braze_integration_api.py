@@ -283,6 +283,7 @@ def test_a_survey_never_set_up_reads_as_off_with_the_braze_id_link(
         "question_key": "nps",
         "prompt": "How likely are you to recommend us?",
         "attribute_name": "How likely are you to recommend us?",
+        "kept": False,
     }
     assert [a["question_key"] for a in body["attributes"]] == live_survey.spec.keys
     assert body["unsent_responses"] == 0
@@ -399,7 +400,7 @@ def test_a_name_taken_from_a_prompt_is_checked_when_the_integration_goes_on(
     fixed = put(owner_api, survey_url(survey), {"enabled": True, "attribute_names": {"e": None}})
     assert fixed.status_code == 200
     assert fixed.json()["attributes"] == [
-        {"question_key": "e", "prompt": "email", "attribute_name": None}
+        {"question_key": "e", "prompt": "email", "attribute_name": None, "kept": False}
     ]
 
 
@@ -420,7 +421,7 @@ def test_other_bad_fields_are_each_reported(owner_api: Client, live_survey: Surv
     )
     assert problems == {
         "$.colour": "is not a field here (enabled, identifier, attribute_names, events, "
-        "signed_links, rotate_signing_secret, backfill)",
+        "signed_links, rotate_signing_secret, backfill, on_rename)",
         "$.enabled": "must be true or false",
         "$.identifier": "must be one of: braze_id, external_id, email",
         "$.attribute_names": "must be an object of question key to name",

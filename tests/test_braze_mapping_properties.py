@@ -5,6 +5,7 @@ rules (braze.md in code) must accept every object, with the Braze type we promis
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from sounding.destinations.braze.client import request_body
 from sounding.destinations.braze.destination import parcel_for
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import Question
 from tests.conftest import EVERY_TYPE
 
 SURVEY = Survey(pk=4242, slug="props-abc123", title="Customer pulse", definition=EVERY_TYPE)
@@ -108,3 +110,75 @@ def test_every_answer_becomes_an_object_braze_accepts_with_the_promised_type(
         looks_like_time = expected == "string" and standin_rules.is_iso_time(change.value)
         assert change.kind == expected or looks_like_time, (key, value, change)
     assert len(checked.events) == len(answers) + 1  # one per answer, one on completion
+
+
+# --- Whatever the database holds: the mapping never raises -----------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**62, max_value=2**80).map(lambda n: n * (-1) ** (n % 2)),
+    st.floats(),  # NaN and both infinities included
+    st.text(),  # unpaired surrogates and NUL included
+    st.integers(256, 600).map(lambda n: "é" * n),
+    st.sampled_from(["2026-11-24", "2026-02-30", "yes", "Pro", "9"]),
+)
+JSON_ANY = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+# Built, not drawn: drawing a structure this deep or this long is what would take the time.
+NESTED = st.integers(1, 2000).map(lambda depth: _nested(depth))
+MANY = st.integers(501, 520).map(lambda n: [f"choice {i}" for i in range(n)])
+STORED = st.one_of(JSON_ANY, NESTED, MANY)
+QUESTIONS = st.sampled_from(SPEC.questions)
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = ["deep"]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _encodable(body: Any) -> bytes:
+    # As `outbound.post_json` sends it: strict JSON, UTF-8.
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(question=QUESTIONS, value=STORED)
+def test_any_stored_value_maps_to_a_value_braze_accepts_or_is_left_out_with_a_note(
+    question: Question, value: Any
+) -> None:
+    notes: list[str] = []
+    mapped = mapping.attribute_value(question, value, notes, "Name")
+    if mapped is mapping.SKIP:
+        assert any("Name: not sent" in note for note in notes)
+        return
+    _encodable(mapped)
+    change = standin_rules.attribute_change("Name", mapped)
+    if value is not None:
+        expected = BRAZE_TYPE.get(question.key, "string")
+        looks_like_time = isinstance(mapped, str) and standin_rules.is_iso_time(mapped)
+        assert change.kind == expected or looks_like_time, (value, change)
+
+
+@settings(max_examples=200, deadline=None)
+@given(answers=st.dictionaries(st.sampled_from(sorted(ANSWERS)), STORED, min_size=1))
+def test_any_stored_answers_build_a_request_braze_accepts_whole(answers: dict[str, Any]) -> None:
+    config = SurveyBraze(survey=SURVEY, enabled=True, per_answer_events=True, completion_event=True)
+    parcel = parcel_for(item(answers), config)
+    body, _ = request_body(parcel.objects)
+    _encodable(body)
+    checked = standin_rules.check_body(body)
+    assert checked.errors == [], (checked.errors, body)
+    sent = checked.attributes[0].changes if checked.attributes else {}
+    for key, value in answers.items():
+        name = SPEC.get(key).prompt
+        if value is not None and name not in sent:
+            assert f"{name}: not sent" in "; ".join(parcel.notes)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from sounding.accounts.models import User, Workspace
+from sounding.collect.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Attempt, Counter, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer, Verdict
@@ -356,16 +357,18 @@ def test_a_400_naming_the_object_braze_refuses_fails_that_person_with_brazes_rea
 ) -> None:
     other = Survey.create(workspace, PULSE, owner)
     other.set_status(Status.LIVE)
-    # A name Braze refuses, written behind the validation's back.
-    integrate(other, attribute_names={"nps": "$nps"})
+    integrate(other)
     respond(pulse, "good-1", {"nps": 9})
     respond(other, "bad", {"nps": 9})
     respond(pulse, "good-2", {"nps": 8})
+    # An identifier Braze refuses, written behind the validation's back (names are checked
+    # again for every request, so a bad name no longer reaches Braze).
+    Response.objects.filter(braze_id="bad").update(braze_id=" ")
     braze_standin.queue({"kind": "bad_objects"})
     deliver_all()
     assert [(r["objects"], r["status"]) for r in received(braze_standin)] == [(3, 400), (2, 201)]
-    bad = push_of("bad")
-    assert bad.state == PushState.FAILED and "must not start with $" in bad.last_error
+    bad = push_of(" ")
+    assert bad.state == PushState.FAILED and "must be a non-empty string" in bad.last_error
     assert {push_of(who).state for who in ("good-1", "good-2")} == {PushState.SYNCED}
 
 

@@ -29,11 +29,13 @@ from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
     key_problem,
 )
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.models import BrazeSettings, Identifier, RenameMode, SurveyBraze
 from sounding.destinations.braze.setup import (
     blocking_problems,
     current_names,
     lane_of,
+    pinned_after,
+    renames_in,
     save_connection,
     save_survey_config,
     site_base,
@@ -57,6 +59,7 @@ SURVEY_FIELDS = (
     "signed_links",
     "rotate_signing_secret",
     "backfill",
+    "on_rename",
 )
 EVENT_FIELDS = {"per_answer": "per_answer_events", "on_completion": "completion_event"}
 
@@ -84,6 +87,10 @@ class AttributeOut(Schema):
     question_key: str
     prompt: str
     attribute_name: str | None = Field(description="The name used in Braze; null: not synced.")
+    kept: bool = Field(
+        description="Braze holds this question's answers under `attribute_name`: rewording the "
+        "question keeps it, and changing it is a rename (see `on_rename`)."
+    )
 
 
 class SurveyBrazeOut(Schema):
@@ -167,6 +174,12 @@ SURVEY_BODY = _body(
                 "working for the grace period (SOUNDING_SIGNING_GRACE_DAYS).",
             },
             "backfill": {"type": "boolean"},
+            "on_rename": {
+                "enum": list(RenameMode.values),
+                "description": "Needed when `attribute_names` renames an attribute Braze "
+                "already holds: move (null the old one, send the answers under the new), "
+                "copy (send them under the new, keep the old) or keep (new answers only).",
+            },
         },
     },
     {
@@ -312,7 +325,7 @@ def survey_out(
 ) -> dict[str, Any]:
     spec = survey.spec
     names = current_names(spec, config.attribute_names)
-    effective = mapping.attribute_names(spec, names)
+    effective = mapping.attribute_names(spec, names, config.pinned_names)
     return {
         "enabled": config.enabled,
         "identifier": config.identifier,
@@ -334,7 +347,12 @@ def survey_out(
             signing.PLACEHOLDER if config.signed_links else None,
         ),
         "attributes": [
-            {"question_key": q.key, "prompt": q.prompt, "attribute_name": effective.get(q.key)}
+            {
+                "question_key": q.key,
+                "prompt": q.prompt,
+                "attribute_name": effective.get(q.key),
+                "kept": q.key in config.pinned_names and q.key in effective,
+            }
             for q in spec.questions
         ],
         "unsent_responses": backfill.owed_count(survey, KIND),
@@ -428,13 +446,36 @@ def apply_signing(
 
 def check_names(
     survey: Survey, config: SurveyBraze, sent: Mapping[str, Any], out: Problems
-) -> None:
+) -> dict[str, tuple[str, str]]:
+    """Add the problems of the names to `out`; return the renames they make."""
     spec = survey.spec
     names = current_names(spec, config.attribute_names)
     if "attribute_names" in sent:
         names = dict(sent["attribute_names"])
-    found = blocking_problems(spec, names, config.enabled, sent.get("attribute_names", {}))
+    renamed = renames_in(spec, config, names)
+    given = sent.get("attribute_names", {})
+    pinned = pinned_after(config, renamed)
+    found = blocking_problems(spec, names, config.enabled, given, pinned)
     out += [problem(f"$.attribute_names.{key}", message) for key, message in found.items()]
+    return renamed
+
+
+def rename_input(body: Mapping[str, Any], renamed: Mapping[str, Any], out: Problems) -> str:
+    """How to rename, when the names rename an attribute Braze holds (then it is required)."""
+    mode = body.get("on_rename")
+    if "on_rename" in body and mode not in RenameMode.values:
+        out.append(problem("$.on_rename", f"must be one of: {', '.join(RenameMode.values)}"))
+    elif renamed and mode is None:
+        for key, (old, new) in renamed.items():
+            out.append(
+                problem(
+                    f"$.attribute_names.{key}",
+                    f"Braze holds this question's answers as “{old}”: to rename it “{new}”, "
+                    "say what becomes of the profiles that have it with on_rename "
+                    "(move, copy or keep)",
+                )
+            )
+    return mode if isinstance(mode, str) else ""
 
 
 @router.get(
@@ -465,13 +506,16 @@ def put_survey_braze(request: HttpRequest, survey_id: SurveyId) -> dict[str, Any
     for field, value in changes.items():
         if field != "signed_links":
             setattr(config, field, value)
+    renamed: dict[str, tuple[str, str]] = {}
+    mode = ""
     if not out:
-        check_names(survey, config, changes, out)
+        renamed = check_names(survey, config, changes, out)
+        mode = rename_input(body, renamed, out)
         apply_signing(config, changes, rotate, out)
     if wants_backfill and not config.enabled:
         out.append(problem("$.backfill", "needs the integration on (enabled: true)"))
     if out:
         raise ApiError(400, INVALID_INTEGRATION, out)
-    save_survey_config(survey, config)
+    save_survey_config(survey, config, renamed, mode)
     sent = backfill.resend_all(survey, KIND) if wants_backfill else None
     return survey_out(request, survey, config, sent)

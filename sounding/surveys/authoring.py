@@ -33,13 +33,6 @@ TYPE_LABELS = {
     "number": "Number",
     "date": "Date",
 }
-# Types whose stored answers read the same way, so a question may switch between them even
-# once answered: a score stays a number, a single pick stays one choice's text.
-COMPATIBLE = (
-    frozenset({"nps", "rating", "csat", "scale", "number"}),
-    frozenset({"single_choice", "dropdown"}),
-    frozenset({"short_text", "long_text", "email"}),
-)
 
 _QUESTION_PATH = re.compile(r"^\$\.questions\[(\d+)\](?:\.([a-z_]+))?")
 
@@ -58,10 +51,6 @@ def type_label(name: str) -> str:
 def types_with(field: str) -> list[str]:
     """The question types whose definition accepts `field` (e.g. "choices")."""
     return [name for name, kind in QUESTION_TYPES.items() if field in kind.fields]
-
-
-def compatible(old: str, new: str) -> bool:
-    return old == new or any(old in group and new in group for group in COMPATIBLE)
 
 
 def _questions(definition: Definition) -> list[Question]:

@@ -55,6 +55,8 @@ class Row:
     form: QuestionEditForm | None
     open: bool
     preview: str
+    # The Braze attribute name kept for a question reworded since Braze got its answers.
+    braze_attribute: str = ""
 
 
 def rows(
@@ -64,6 +66,7 @@ def rows(
     counts: dict[str, int],
     locked: bool,
     editing: tuple[str, QuestionEditForm] | None = None,
+    kept: dict[str, str] | None = None,
 ) -> list[Row]:
     questions = survey.definition["questions"]
     out = []
@@ -85,6 +88,7 @@ def rows(
                 form=form,
                 open=editing is not None and editing[0] == key,
                 preview=preview_url(survey, key),
+                braze_attribute=(kept or {}).get(key, ""),
             )
         )
     return out

@@ -12,8 +12,8 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.utils import ErrorDict
 
-from sounding.surveys import rules
-from sounding.surveys.authoring import COMPATIBLE, question_field, type_label
+from sounding.surveys import compatibility, rules
+from sounding.surveys.authoring import question_field, type_label
 from sounding.surveys.definition import MAX_HELP, MAX_PROMPT
 from sounding.surveys.questions import QUESTION_TYPES, Problems
 
@@ -404,7 +404,7 @@ class QuestionEditForm(QuestionForm):
 
     def _limit_types(self, answered: int) -> None:
         current = self.original["type"]
-        group = next((g for g in COMPATIBLE if current in g), frozenset({current}))
+        group = compatibility.reachable(current)
         self.fields["type"].choices = [(n, label) for n, label in TYPE_CHOICES if n in group]
         self.fields["type"].error_messages["invalid_choice"] = (
             f"This question has {answered} answer{'s' * (answered != 1)}: it can only become a "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from django.db import models
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 
 from sounding.accounts.models import User, Workspace
+from sounding.surveys import compatibility
 from sounding.surveys.definition import normalize
 from sounding.surveys.spec import SurveySpec
 
@@ -69,12 +72,30 @@ class Survey(models.Model):
         )
 
     def replace_definition(self, definition: Any) -> None:
+        """Validate and save a new definition (raises DefinitionError).
+
+        Questions that have answers may only change in ways that keep those answers readable
+        (`compatibility`): the builder and the API both save through here.
+        """
         normalized = normalize(definition)
+        if self.pk is not None:
+            compatibility.check(self.definition, normalized, self.answer_counts)
         self.definition = normalized
         self.title = normalized["title"]
         self.version += 1
         self.updated_at = timezone.now()
         self.save(update_fields=["definition", "title", "version", "updated_at"])
+
+    def answer_counts(self, keys: Collection[str]) -> dict[str, int]:
+        """Stored answers to each of these question keys (keys without any are left out)."""
+        from sounding.collect.models import Answer
+
+        rows = (
+            Answer.objects.filter(response__survey=self, question_key__in=list(keys))
+            .values_list("question_key")
+            .annotate(n=Count("pk"))
+        )
+        return dict(rows)
 
     def set_status(self, status: str) -> None:
         self.status = status

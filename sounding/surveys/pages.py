@@ -42,6 +42,14 @@ def braze_link(survey: Survey, url: str) -> str:
     return survey_link(survey, chosen.first() or Identifier.BRAZE_ID, base)
 
 
+def braze_kept(survey: Survey) -> dict[str, str]:
+    """Questions reworded since Braze got their answers, and the attribute name they keep."""
+    from sounding.destinations.braze.models import SurveyBraze
+
+    config = SurveyBraze.objects.filter(survey=survey).first()
+    return config.kept_names(survey.spec) if config is not None else {}
+
+
 def public_url(request: HttpRequest, survey: Survey) -> str:
     if settings.SITE_URL:
         return settings.SITE_URL + survey.public_path()
@@ -94,6 +102,7 @@ def detail_page(
         counts=answer_counts(survey, tally["responses"]),
         locked=bool(tally["responses"]),
         editing=editing,
+        kept=braze_kept(survey),
     )
     focus = editing[0] if editing else (questions[0]["key"] if questions else "")
     context = {

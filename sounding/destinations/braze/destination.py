@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sounding.destinations.braze import client, errors, mapping
 from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
 from sounding.destinations.braze.signing import liquid_signature
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import SurveySpec
 from sounding.vault import VaultError
 
 KIND = "braze"
@@ -45,7 +46,9 @@ class Braze:
         configs = SurveyBraze.objects.in_bulk(
             {item.survey.pk for item in items}, field_name="survey_id"
         )
-        return [parcel_for(item, configs.get(item.survey.pk)) for item in items]
+        built = [parcel_for(item, configs.get(item.survey.pk)) for item in items]
+        pin_names(items, built, configs)
+        return built
 
     def send(self, connection: Connection, objects: Sequence[tuple[str, dict[str, Any]]]) -> Answer:
         return client.send(connection.credentials, objects)
@@ -69,7 +72,9 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def attributes_delta(item: Item, names: dict[str, str], notes: list[str]) -> dict[str, Any]:
+def attributes_delta(
+    item: Item, names: dict[str, str], notes: list[str], retired: Sequence[str] = ()
+) -> dict[str, Any]:
     spec = item.survey.spec
     acknowledged = item.acknowledged.get("attributes", {})
     if item.response.erase_requested_at is not None:
@@ -77,18 +82,40 @@ def attributes_delta(item: Item, names: dict[str, str], notes: list[str]) -> dic
         # name it was written, not only the names the survey uses today.
         return {name: None for name, value in acknowledged.items() if value is not None}
     delta: dict[str, Any] = {}
+    in_use = set(names.values())
+    for name in retired:
+        if name not in in_use and acknowledged.get(name) is not None:
+            delta[name] = None  # renamed: the answer moves to its new name
     for key, name in names.items():
         question = spec.get(key)
         if question is None:
             continue
         raw = item.answers.get(key)
         value = mapping.attribute_value(question, raw, notes, name)
+        if value is mapping.SKIP:
+            continue  # what Braze holds stays as it was; the note says why
         if name not in acknowledged and value is None:
             continue  # never set: nothing to clear
         if name in acknowledged and _same(acknowledged[name], value):
             continue  # Braze has it: sending it again would cost a data point
         delta[name] = value
     return delta
+
+
+def only_custom(delta: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The attributes Braze files as custom attributes; any other name is dropped, with a note.
+
+    The last check before a request: names come from the survey as it is now, from what
+    was acknowledged under earlier rules, or from a rename, and an identifier or a profile
+    field among them would move answers to another person or overwrite their email."""
+    kept = {}
+    for name, value in delta.items():
+        problem = mapping.check_name(name)
+        if problem is None:
+            kept[name] = value
+        else:
+            notes.append(f"“{name[:80]}” not sent: {problem}")
+    return kept
 
 
 def event_id(item: Item, local_id: str) -> str:
@@ -116,6 +143,8 @@ def answer_events(
         if local in done:
             continue
         value = item.answers[key]
+        if mapping.attribute_value(question, value, [], name) is mapping.SKIP:
+            continue  # not an answer the question gives now: the attribute's note says so
         typed, typed_value = mapping.typed_property(question, value)
         properties = {
             "survey_id": item.survey.pk,
@@ -180,10 +209,12 @@ def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
     if who is None:
         parcel.unsendable = errors.NO_IDENTIFIER
         return parcel
-    names = mapping.attribute_names(item.survey.spec, config.attribute_names)
-    delta = attributes_delta(item, names, parcel.notes)
+    names = sendable_names(item.survey.spec, config, parcel.notes)
+    delta = attributes_delta(item, names, parcel.notes, config.retired_names)
+    delta = only_custom(delta, parcel.notes)
     if delta:
-        parcel.objects.append(("attributes", {**who, "_update_existing_only": True, **delta}))
+        # The identity last: whatever the names, no attribute can choose whose profile it is.
+        parcel.objects.append(("attributes", {**delta, "_update_existing_only": True, **who}))
         parcel.attributes = delta
     events: list[tuple[str, dict[str, Any]]] = []
     if config.per_answer_events:
@@ -196,6 +227,41 @@ def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
         parcel.objects.append(("events", event))
     parcel.deferred = len(events) > room
     return parcel
+
+
+def sendable_names(spec: SurveySpec, config: SurveyBraze, notes: list[str]) -> dict[str, str]:
+    """Question key -> attribute name for the questions whose answers may be sent; each one
+    held back is noted with why (the survey's Braze page says it too)."""
+    names, refused = mapping.sendable_names(spec, config.attribute_names, config.pinned_names)
+    for key, problem in refused.items():
+        notes.append(f"question {key} not sent: {problem}")
+    return names
+
+
+def pin_names(
+    items: Sequence[Item], parcels: Sequence[Parcel], configs: Mapping[int, SurveyBraze]
+) -> None:
+    """Keep the name of each question whose answer is about to reach Braze for the first
+    time. Pinned when sent rather than when acknowledged: a request whose answer is lost may
+    have been applied, and Braze may hold the name from then on."""
+    wanted: dict[int, dict[str, str]] = {}
+    unpinned: dict[int, dict[str, str]] = {}
+    for item, parcel in zip(items, parcels, strict=True):
+        config = configs.get(item.survey.pk)
+        if config is None or not parcel.attributes:
+            continue
+        if item.survey.pk not in unpinned:
+            names, _ = mapping.sendable_names(
+                item.survey.spec, config.attribute_names, config.pinned_names
+            )
+            unpinned[item.survey.pk] = {
+                key: name for key, name in names.items() if key not in config.pinned_names
+            }
+        for key, name in unpinned[item.survey.pk].items():
+            if parcel.attributes.get(name) is not None:
+                wanted.setdefault(item.survey.pk, {})[key] = name
+    for survey_id, names in wanted.items():
+        SurveyBraze.pin(survey_id, names)
 
 
 def survey_link(survey: Survey, identifier: str, base: str, secret: str | None = None) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 from django import forms
 
 from sounding.destinations.braze import clusters, signing
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
-from sounding.destinations.braze.setup import blocking_problems
+from sounding.destinations.braze.models import BrazeSettings, Identifier, RenameMode, SurveyBraze
+from sounding.destinations.braze.setup import blocking_problems, pinned_after, renames_in
 from sounding.surveys.authoring import type_label
 from sounding.surveys.spec import SurveySpec
 
@@ -155,6 +155,13 @@ class SurveyBrazeForm(Form):
         help_text="Sent once when someone reaches the end of the survey, with the survey’s id "
         "and title.",
     )
+    # Asked only when a save renames an attribute Braze holds (see setup.rename_attributes).
+    rename_profiles = forms.ChoiceField(
+        label="The profiles that already have the old attribute",
+        choices=RenameMode.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def __init__(
         self,
@@ -169,11 +176,13 @@ class SurveyBrazeForm(Form):
         kwargs.setdefault("initial", self.initial_for(spec, config))
         super().__init__(*args, **kwargs)
         self.spec = spec
+        self.config = config
         # Problems of the saved setup (a prompt edited since), shown before anything is typed.
         self.warnings = dict(warnings or {})
         for q in spec.questions:
             self.fields[f"sync_{q.key}"] = forms.BooleanField(required=False, label="Sync")
-            attrs = {"placeholder": q.prompt, "spellcheck": "false"}
+            held = config.pinned_names.get(q.key)
+            attrs = {"placeholder": held or q.prompt, "spellcheck": "false"}
             if q.key in self.warnings:
                 attrs |= {"aria-describedby": f"warn_{q.key}", "aria-invalid": "true"}
             self.fields[f"name_{q.key}"] = forms.CharField(
@@ -214,12 +223,17 @@ class SurveyBrazeForm(Form):
                 names[q.key] = typed
         return names
 
+    def renames(self) -> dict[str, tuple[str, str]]:
+        """Question key -> (name Braze holds, new name) for the names this form changes."""
+        return renames_in(self.spec, self.config, self.overrides())
+
     def validate_names(self) -> bool:
         """Show each name problem beside its row; True when there is none that blocks."""
         overrides = self.overrides()
         given = [key for key, name in overrides.items() if name is not None]
         enabled = self.cleaned_data.get("enabled", False)
-        problems = blocking_problems(self.spec, overrides, enabled, given)
+        pinned = pinned_after(self.config, self.renames())
+        problems = blocking_problems(self.spec, overrides, enabled, given, pinned)
         for key, message in problems.items():
             self.add_error(f"name_{key}", message)
         return not problems
@@ -243,6 +257,7 @@ class SurveyBrazeForm(Form):
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per question, for the mapping table."""
+        kept = self.config.kept_names(self.spec)
         return [
             {
                 "question": q,
@@ -250,6 +265,7 @@ class SurveyBrazeForm(Form):
                 "sync": self[f"sync_{q.key}"],
                 "name": self[f"name_{q.key}"],
                 "warning": self.warnings.get(q.key, ""),
+                "kept": kept.get(q.key, ""),
             }
             for q in self.spec.questions
         ]

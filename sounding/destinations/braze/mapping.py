@@ -4,11 +4,16 @@ Braze accepts almost anything and quietly does something else with what it disli
 that is a standard field overwrites that field; a long string is cut). So every rule Braze
 applies is checked here first, and what cannot be sent faithfully is refused with a message
 for the author, or, for a respondent's over-long text, sent truncated and recorded as such.
+A stored value that is no answer its question gives now is left out with a note: the mapping
+never raises, whatever the database holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from sounding.surveys.spec import Question, SurveySpec
@@ -47,31 +52,48 @@ def check_name(name: Any) -> str | None:
         )
     if name != name.strip():
         return "Remove the spaces at the start or end of the name."
+    if not _sendable_text(name):
+        return "The name holds characters that cannot be sent: type it again."
     return None
 
 
-def attribute_names(spec: SurveySpec, overrides: Mapping[str, str | None]) -> dict[str, str]:
-    """Question key -> attribute name, for the questions that are synced, in survey order."""
+def attribute_names(
+    spec: SurveySpec,
+    overrides: Mapping[str, str | None],
+    pinned: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Question key -> attribute name, for the questions that are synced, in survey order.
+
+    A name Braze already holds (`pinned`) wins over the prompt and over a name typed since:
+    only a rename on the Braze page changes it (see `setup.rename_attributes`).
+    """
+    pinned = pinned or {}
     names: dict[str, str] = {}
     for q in spec.questions:
-        if q.key in overrides:
-            custom = overrides[q.key]
-            if custom is None:
-                continue  # left out of the sync on purpose
-            names[q.key] = custom
-        else:
-            names[q.key] = q.prompt
+        custom = overrides.get(q.key, q.prompt)
+        if custom is None:
+            continue  # left out of the sync on purpose
+        held = pinned.get(q.key)
+        names[q.key] = held if isinstance(held, str) else custom
     return names
 
 
-def name_problems(spec: SurveySpec, overrides: Mapping[str, str | None]) -> dict[str, str]:
-    """Question key -> what is wrong with its attribute name (empty when all are fine)."""
+def name_problems(
+    spec: SurveySpec,
+    overrides: Mapping[str, str | None],
+    pinned: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Question key -> what is wrong with its attribute name (empty when all are fine).
+
+    Of two questions with one name, the one whose name Braze holds keeps it."""
     problems: dict[str, str] = {}
     seen: dict[str, str] = {}
     for key in overrides:
         if spec.get(key) is None:
             problems[key] = f"There is no question with the key “{key}” in this survey."
-    for key, name in attribute_names(spec, overrides).items():
+    names = attribute_names(spec, overrides, pinned)
+    for key in sorted(names, key=lambda k: k not in (pinned or {})):
+        name = names[key]
         problem = check_name(name)
         if problem is None and name in seen:
             other = spec.get(seen[name])
@@ -83,6 +105,43 @@ def name_problems(spec: SurveySpec, overrides: Mapping[str, str | None]) -> dict
     return problems
 
 
+def sendable_names(
+    spec: SurveySpec,
+    overrides: Mapping[str, str | None],
+    pinned: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The names to send (question key -> name) and, apart, those that must not be sent with
+    why. Checked again for every request: a prompt reworded into `email` since the
+    integration was saved must not overwrite anyone's email."""
+    names = attribute_names(spec, overrides, pinned)
+    problems = name_problems(spec, overrides, pinned)
+    kept = {key: name for key, name in names.items() if key not in problems}
+    return kept, {key: problems[key] for key in names if key in problems}
+
+
+class Unmapped:
+    """A stored answer that cannot be sent faithfully: its attribute is left out."""
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+SKIP = Unmapped()
+# Braze keeps whole numbers as 64-bit integers; past that a value would be changed or refused.
+MAX_INTEGER = 2**63 - 1
+
+
+def _sendable_text(text: str) -> bool:
+    # JSON goes out as UTF-8: an unpaired surrogate cannot be encoded at all.
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _cut(text: str, notes: list[str], what: str) -> str:
     if len(text) <= MAX_STRING:
         return text
@@ -90,24 +149,80 @@ def _cut(text: str, notes: list[str], what: str) -> str:
     return text[:MAX_STRING]
 
 
+def _number(value: Any, notes: list[str], name: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return SKIP
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_INTEGER else SKIP
+    return value if math.isfinite(value) else SKIP
+
+
+def _boolean(value: Any, notes: list[str], name: str) -> Any:
+    return value if isinstance(value, bool) else SKIP
+
+
+def _text(value: Any, notes: list[str], name: str) -> Any:
+    if not isinstance(value, str) or not _sendable_text(value):
+        return SKIP
+    return _cut(value, notes, name)
+
+
+def _choices(value: Any, notes: list[str], name: str) -> Any:
+    # A single pick stored before the question allowed several is a set of one.
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(
+        isinstance(v, str) and _sendable_text(v) for v in items
+    ):
+        return SKIP
+    return list(dict.fromkeys(_cut(v, notes, name) for v in items))[:MAX_ARRAY]
+
+
+def _date(value: Any, notes: list[str], name: str) -> Any:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return SKIP
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return SKIP
+    return f"{value}T00:00:00Z"
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+MAPPERS: dict[str, Callable[[Any, list[str], str], Any]] = {
+    **dict.fromkeys(NUMBER_TYPES, _number),
+    "yes_no": _boolean,
+    "multiple_choice": _choices,
+    "date": _date,
+}
+
+
+def shape(value: Any) -> str:
+    """What a stored value is, in a few words, without printing it (it may be huge)."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", str: "text"}
+    kinds |= {list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def attribute_value(q: Question, value: Any, notes: list[str], name: str) -> Any:
-    """The value to set on the profile; `notes` collects what had to be changed."""
+    """The value to set on the profile, None to remove it, or SKIP (with a note) when the
+    stored answer is not one the question gives now, whatever its shape: never an error.
+
+    Answers stored before a question changed type, or written by hand, reach here too, and
+    one bad value must not stop a whole request of other people's answers."""
     if value is None:
         return None
-    if q.type in NUMBER_TYPES:
-        return value
-    if q.type == "yes_no":
-        return bool(value)
-    if q.type == "multiple_choice":
-        items = [_cut(str(v), notes, name) for v in value][:MAX_ARRAY]
-        return list(dict.fromkeys(items))
-    if q.type == "date":
-        return f"{value}T00:00:00Z"
-    return _cut(str(value), notes, name)
+    mapped = MAPPERS.get(q.type, _text)(value, notes, name)
+    if mapped is SKIP:
+        notes.append(
+            f"{name}: not sent, the stored answer ({shape(value)}) is not one a {q.type} "
+            "question gives"
+        )
+    return mapped
 
 
 def readable(q: Question, value: Any) -> str:
-    """The answer as a person would say it, for the `answer` event property."""
+    """The answer as a person would say it, for the `answer` event property (`value` is one
+    `attribute_value` maps)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -121,7 +236,8 @@ def typed_property(q: Question, value: Any) -> tuple[str, Any]:
     if q.type in NUMBER_TYPES:
         return "answer_number", value
     if q.type == "multiple_choice":
-        return "answer_array", [str(v)[:MAX_STRING] for v in value][:MAX_ARRAY]
+        items = value if isinstance(value, list) else [value]
+        return "answer_array", [str(v)[:MAX_STRING] for v in items][:MAX_ARRAY]
     if q.type == "yes_no":
         return "answer_string", "yes" if value else "no"
     return "answer_string", str(value)[:MAX_STRING]

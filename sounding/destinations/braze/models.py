@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from django.db import models
+from collections.abc import Mapping
+
+from django.db import models, transaction
 from django.utils import timezone
 
 from sounding import vault
 from sounding.accounts.models import User, Workspace
+from sounding.destinations.braze import mapping
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import SurveySpec
 
 
 class Identifier(models.TextChoices):
     BRAZE_ID = "braze_id", "Braze ID"
     EXTERNAL_ID = "external_id", "External ID"
     EMAIL = "email", "Email address"
+
+
+class RenameMode(models.TextChoices):
+    """What renaming an attribute Braze already holds does to the profiles that hold it."""
+
+    MOVE = "move", "Move: send their answers under the new name and remove the old one (null)"
+    COPY = "copy", "Copy: send their answers under the new name and keep the old attribute"
+    KEEP = "keep", "Leave them: their answers use the new name when they are next sent"
 
 
 class BrazeSettings(models.Model):
@@ -53,6 +65,13 @@ class SurveyBraze(models.Model):
     )
     # Question key -> attribute name; a key missing here uses the prompt, null leaves it out.
     attribute_names = models.JSONField(default=dict, blank=True)
+    # Question key -> the name Braze holds its answers under, set when the first answer goes
+    # out under it. Rewording the question keeps it, so segments on it keep matching; only a
+    # rename (setup.rename_attributes) changes it. Written only with the row locked.
+    pinned_names = models.JSONField(default=dict, blank=True)
+    # Names renamed away from whose values are still to be removed (null) from the profiles
+    # that hold them.
+    retired_names = models.JSONField(default=list, blank=True)
     per_answer_events = models.BooleanField(default=False)
     completion_event = models.BooleanField(default=False)
     # Signed links (sounding.destinations.braze.signing): the respondent page refuses a link
@@ -70,6 +89,31 @@ class SurveyBraze(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey}: {'on' if self.enabled else 'off'}"
+
+    def names(self, spec: SurveySpec) -> dict[str, str]:
+        """Question key -> the attribute name in use, for the synced questions."""
+        return mapping.attribute_names(spec, self.attribute_names, self.pinned_names)
+
+    def kept_names(self, spec: SurveySpec) -> dict[str, str]:
+        """Questions reworded since Braze got their answers: key -> the name kept."""
+        return {
+            key: name
+            for key, name in self.pinned_names.items()
+            if (q := spec.get(key)) is not None
+            and key not in self.attribute_names
+            and name != q.prompt
+        }
+
+    @classmethod
+    def pin(cls, survey_id: int, names: Mapping[str, str]) -> None:
+        """Keep these names for their questions, unless a question has one kept already."""
+        with transaction.atomic():
+            found = cls.objects.select_for_update().filter(survey_id=survey_id).first()
+            if found is None:
+                return
+            pinned = {**names, **found.pinned_names}
+            if pinned != found.pinned_names:
+                cls.objects.filter(pk=found.pk).update(pinned_names=pinned)
 
     def signing_secret(self) -> str:
         """The current secret in clear (raises VaultError when it cannot be decrypted)."""

@@ -27,9 +27,10 @@ from sounding.destinations.braze.forms import (
     SurveyBrazeForm,
     masked,
 )
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.models import BrazeSettings, Identifier, RenameMode, SurveyBraze
 from sounding.destinations.braze.setup import (
     current_names,
+    holders,
     lane_of,
     save_connection,
     save_survey_config,
@@ -144,14 +145,22 @@ def shown_secret(config: SurveyBraze, can_edit: bool) -> tuple[str | None, str]:
 
 def _warnings(survey: Survey, config: SurveyBraze) -> dict[str, str]:
     # A saved setup can go wrong later: a prompt edited into "email", a question renamed into
-    # a twin of another. Show it before the author types anything.
+    # a twin of another. The worker leaves such an attribute out of every request; say so
+    # before the author types anything.
     if not config.enabled:
         return {}
-    return mapping.name_problems(survey.spec, current_names(survey.spec, config.attribute_names))
+    names = current_names(survey.spec, config.attribute_names)
+    found = mapping.name_problems(survey.spec, names, config.pinned_names)
+    return {key: f"Not sent to Braze: {problem}" for key, problem in found.items()}
 
 
 def _survey_page(
-    request: HttpRequest, survey: Survey, config: SurveyBraze, form: SurveyBrazeForm, owed: int
+    request: HttpRequest,
+    survey: Survey,
+    config: SurveyBraze,
+    form: SurveyBrazeForm,
+    owed: int,
+    renamed: dict[str, tuple[str, str]] | None = None,
 ) -> HttpResponse:
     member = membership(request)
     secret, hidden = shown_secret(config, member.can_edit)
@@ -171,6 +180,16 @@ def _survey_page(
         "can_edit": member.can_edit,
         "can_administer": member.can_administer,
         "connected": BrazeSettings.objects.filter(workspace_id=member.workspace_id).exists(),
+        "renamed": [
+            {
+                "question": survey.spec.get(key),
+                "old": old,
+                "new": new,
+                "holders": holders(survey, old),
+            }
+            for key, (old, new) in (renamed or {}).items()
+        ],
+        "rename_modes": RenameMode.choices,
     }
     return render(request, "braze/survey.html", context)
 
@@ -208,13 +227,30 @@ def _save_survey(request: HttpRequest, survey: Survey) -> HttpResponse:
     valid = form.is_valid()
     if not (form.validate_names() and valid):
         return _survey_page(request, survey, config, form, owed)
+    renamed = form.renames()
+    mode = form.cleaned_data["rename_profiles"]
+    if renamed and not mode:
+        # Braze holds answers under the old names: ask what becomes of them first.
+        return _survey_page(request, survey, config, form, owed, renamed)
     was_on = config.enabled and config.pk is not None
     was_signed = config.signed_links
     form.apply(config)
-    save_survey_config(survey, config)
+    due = save_survey_config(survey, config, renamed, mode)
     sent = backfill.resend_all(survey, KIND) if form.cleaned_data.get("backfill") else None
-    messages.success(request, _saved_message(was_on, config, sent, was_signed))
+    text = _saved_message(was_on, config, sent, was_signed)
+    messages.success(request, text + _renamed_message(renamed, mode, due))
     return redirect("survey-braze", pk=survey.pk)
+
+
+def _renamed_message(renamed: dict[str, tuple[str, str]], mode: str, due: int) -> str:
+    if not renamed:
+        return ""
+    names = ", ".join(f"“{old}” → “{new}”" for old, new in renamed.values())
+    if mode == RenameMode.KEEP:
+        return f" Renamed {names}: answers use the new name when they are next sent."
+    also = " and removed from the profiles that had the old one" if mode == RenameMode.MOVE else ""
+    some = "response is" if due == 1 else "responses are"
+    return f" Renamed {names}: {due} {some} sent again under the new name{also}."
 
 
 @require_http_methods(["GET", "POST"])
