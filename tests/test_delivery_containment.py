@@ -64,6 +64,13 @@ def elsewhere(other_workspace: Workspace, braze_standin: StandinHarness, setting
     return survey
 
 
+def corrupt(braze_id: str) -> None:
+    """A push whose stored record of what Braze holds is not the shape the code reads (a row
+    written by hand, or by a bug): building its request raises. The mapper itself is total:
+    no answer of any shape makes it raise (tests/test_braze_mapping_properties.py)."""
+    Push.objects.filter(response__braze_id=braze_id).update(acknowledged={"attributes": 5})
+
+
 def one_round() -> int:
     """One worker round with every pending push due now: the backoff skipped, not waited."""
     past = timezone.now() - timedelta(seconds=1)
@@ -89,8 +96,7 @@ def test_a_push_that_cannot_be_built_fails_alone_and_every_other_workspace_keeps
 ) -> None:
     respond(pulse, "bad", {"nps": 9})
     respond(pulse, "good", {"feedback": "Fine"})
-    # The definition changed under the stored score (the API that allowed it is another fix).
-    pulse.replace_definition(REDEFINED)
+    corrupt("bad")
     respond(elsewhere, "other", {"nps": 7})
 
     Push.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
@@ -119,12 +125,12 @@ def test_a_push_that_cannot_be_built_fails_alone_and_every_other_workspace_keeps
     assert escape(bad.last_error) in deliveries_page(owner, pulse)
     assert len(braze_standin.requests()) == 2  # the good and the other, nothing more
 
-    # Once the answer is fixed, "Retry failed" sends it.
-    Answer.objects.filter(response__braze_id="bad", question_key="nps").update(value=["Push"])
+    # Once the row is mended, "Retry failed" sends it.
+    Push.objects.filter(response__braze_id="bad").update(acknowledged={})
     logged_in(owner).post(reverse("survey-deliveries-retry", args=[pulse.pk]))
     one_round()
     assert push_of("bad").state == PushState.SYNCED
-    assert braze_standin.users()["braze_id:bad"]["attributes"] == {NPS: ["Push"]}
+    assert braze_standin.users()["braze_id:bad"]["attributes"] == {NPS: 9}
 
 
 def test_a_destination_that_raises_for_every_push_keeps_each_ones_reason(
@@ -132,7 +138,7 @@ def test_a_destination_that_raises_for_every_push_keeps_each_ones_reason(
 ) -> None:
     for who in ("a", "b", "c"):
         respond(pulse, who, {"nps": 5})
-    pulse.replace_definition(REDEFINED)
+        corrupt(who)
     assert one_round() == 3
     pushes = list(Push.objects.all())
     assert {(p.state, p.attempts) for p in pushes} == {(PushState.PENDING, 1)}

@@ -191,9 +191,11 @@ def clearing(item: Item, config: SurveyBraze | None, parcel: Parcel) -> Parcel:
     if who is None:
         parcel.unsendable = errors.NO_IDENTIFIER
         return parcel
-    nulls = attributes_delta(item, {}, parcel.notes)
+    # Names Braze acknowledged under older rules may be identifiers or profile fields: those
+    # are never sent, not even as null, and the identity goes last (as in parcel_for).
+    nulls = only_custom(attributes_delta(item, {}, parcel.notes), parcel.notes)
     if nulls:
-        parcel.objects.append(("attributes", {**who, "_update_existing_only": True, **nulls}))
+        parcel.objects.append(("attributes", {**nulls, "_update_existing_only": True, **who}))
         parcel.attributes = nulls
     return parcel
 
