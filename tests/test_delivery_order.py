@@ -115,7 +115,7 @@ def test_a_worker_whose_lease_was_taken_over_sends_nothing(
     push = Push.objects.get()
     assert push.claimed_by == "host:2:fast" and push.state == PushState.PENDING
     # The fast worker goes on with the newest answers.
-    for batch in engine.pack(engine.build(braze, taken.push_ids, "host:2:fast"), 75):
+    for batch in engine.pack(engine.build(braze, taken.push_ids, "host:2:fast"), connection.limit):
         engine.send(braze, connection, batch)
     claim.release(taken.push_ids, "host:2:fast")
     assert nps_on_profile(braze_standin) == 9

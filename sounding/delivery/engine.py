@@ -11,7 +11,7 @@ import logging
 import random
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +26,14 @@ from sounding.delivery import claim as claims
 from sounding.delivery import record, unconfirmed
 from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
-from sounding.delivery.protocol import Connection, Destination, Item, Parcel, Verdict
+from sounding.delivery.protocol import (
+    Connection,
+    Destination,
+    Item,
+    Parcel,
+    RequestLimit,
+    Verdict,
+)
 from sounding.delivery.settle import Settlement, settle
 from sounding.surveys.models import Survey
 
@@ -54,8 +61,8 @@ def deliver_due(kind: str, worker: str) -> int:
         if isinstance(conn, str):
             record.pause(found.workspace_id, kind, conn, notify=False)
         else:
-            parcels = build(destination, found.push_ids, worker)
-            for batch in pack(parcels, destination.max_objects):
+            parcels = build(destination, _fit(found.push_ids, conn, worker), worker)
+            for batch in _full_requests(pack(parcels, conn.limit), conn, worker):
                 if not send(destination, conn, batch):
                     break
     except BaseException:
@@ -67,6 +74,31 @@ def deliver_due(kind: str, worker: str) -> int:
         raise
     claims.release(found.push_ids, worker)
     return len(found.push_ids)
+
+
+def _fit(push_ids: list[int], conn: Connection, worker: str) -> list[int]:
+    """The claim's oldest pushes, as many people as one request of the workspace's can carry;
+    the others go back at once, for the next claim to fill its own request with."""
+    people = conn.limit.people
+    if len(push_ids) > people:
+        claims.release(push_ids[people:], worker)
+    return push_ids[:people]
+
+
+def _full_requests(
+    batches: list[list[Parcel]], conn: Connection, worker: str
+) -> list[list[Parcel]]:
+    """The claim's requests, except a last one with room left when there are others: its
+    people go back at once and start the next claim's first request, which fills it (people
+    with several objects each rarely fill a request exactly)."""
+    if len(batches) < 2 or conn.limit.full(_counts(batches[-1])):
+        return batches
+    claims.release([parcel.push_id for parcel in batches[-1]], worker)
+    return batches[:-1]
+
+
+def _counts(batch: list[Parcel]) -> Counter[str]:
+    return Counter(array for parcel in batch for array, _ in parcel.objects)
 
 
 # --- build ---------------------------------------------------------------------------------
@@ -143,17 +175,18 @@ def _sort_out(built: list[Parcel]) -> list[Parcel]:
     return parcels
 
 
-def pack(parcels: list[Parcel], limit: int) -> list[list[Parcel]]:
-    """Requests of at most `limit` objects; a parcel (one person) is never split."""
+def pack(parcels: list[Parcel], limit: RequestLimit) -> list[list[Parcel]]:
+    """Requests within `limit`, each filled before the next begins; a parcel (one person) is
+    never split."""
     batches: list[list[Parcel]] = []
-    size = limit
+    counts: Counter[str] = Counter()
     for parcel in parcels:
-        n = len(parcel.objects)
-        if size + n > limit:
+        own = Counter(array for array, _ in parcel.objects)
+        if not batches or not limit.fits(counts + own):
             batches.append([])
-            size = 0
+            counts = Counter()
         batches[-1].append(parcel)
-        size += n
+        counts += own
     return batches
 
 
