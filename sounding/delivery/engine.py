@@ -39,6 +39,9 @@ from sounding.surveys.models import Survey
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+# During an outage the lane tries one request at a time, at growing intervals up to this: the
+# longest Braze can be back before Sounding notices.
+PROBE_CAP = 5.0
 
 log = logging.getLogger("sounding.delivery")
 
@@ -47,6 +50,13 @@ def backoff(attempts: int) -> float:
     """Seconds before try number `attempts + 1`: exponential, capped, with jitter so that
     pushes that failed together do not come back together."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def probe_delay(failures: int) -> float:
+    """Seconds until the next try of a lane whose last `failures` requests all failed: the
+    backoff's first steps, capped at PROBE_CAP, with jitter to keep workspaces apart."""
+    ceiling = min(PROBE_CAP, BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0))
     return ceiling * random.uniform(0.5, 1.0)
 
 
@@ -241,20 +251,22 @@ def _act(
         _put_back(batch, until, reply.reason, counts_as_failure=False, maybe_applied=False)
         return False
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
-    record.failed(conn.workspace_id, kind, reply.reason)
+    # Nothing says whether this request or the destination is at fault: the lane waits, and
+    # its people with it, until one request tries again (`record.outage`).
+    probe_at = record.outage(conn.workspace_id, kind, reply.reason, probe_delay)
     # No answer in time: the far end may still be working on the request, so its people wait
     # until it can no longer be in flight; a second request about them could otherwise race
     # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.
     unanswered = reply.may_still_apply
     _put_back(
         batch,
-        None,
+        probe_at,
         reply.reason,
         counts_as_failure=True,
         maybe_applied=reply.maybe_applied,
         in_flight_until=_started(request_id) + claims.in_flight() if unanswered else None,
     )
-    return True
+    return False
 
 
 def _wait_for_budget(conn: Connection, kind: str) -> None:
