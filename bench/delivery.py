@@ -1,6 +1,7 @@
-"""Braze delivery of a real Sounding: answer-to-profile delay and backlog drain (bench/README.md).
+"""Braze delivery of a real Sounding: answer-to-profile delay, backlog drain, and recovery from
+an outage (bench/README.md).
 
-Two measurements per database, each on a fresh database with a fresh Braze stand-in
+Three measurements per database, each on a fresh database with a fresh Braze stand-in
 (`sounding fake-braze`, started outside the measured processes):
 
 - steady: `sounding serve` takes confirmed one-click answers (the form POST a person's Next
@@ -12,6 +13,9 @@ Two measurements per database, each on a fresh database with a fresh Braze stand
   up to five per respondent), then `sounding worker` starts and is timed until the stand-in
   holds every profile. Its requests are compared with the fewest possible (75 objects each),
   and its CPU and peak memory are read from /proc.
+- outage: `sounding serve` while the stand-in answers every request with a 503 and people
+  answer, then the stand-in answers again: the time from that moment to the last profile
+  updated, and the requests made after it against the fewest possible.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ POLL_SECONDS = 0.2
 # The five questions of respond.py's survey that a backlog respondent answers in one GET, and
 # the long-text one whose attribute carries a re-answer's ticket, so it can be found by content.
 BACKLOG_KEYS = ["nps", "rating", "channel", "renew", "channels"]
+NPS_ATTRIBUTE = next(q["prompt"] for q in SURVEY["questions"] if q["key"] == "nps")
+RECOVERY_TIMEOUT = 120.0  # seconds to wait for every profile once the stand-in answers again
 TICKET_KEY = "comment"
 TICKET_ATTRIBUTE = next(q["prompt"] for q in SURVEY["questions"] if q["key"] == TICKET_KEY)
 
@@ -100,6 +106,19 @@ class Backlog:
     requests: list[dict[str, Any]] = field(default_factory=list)
     worker_cpu: float = 0.0
     worker_rss_mb: float = 0.0
+
+
+@dataclass
+class Outage:
+    respondents: int
+    seconds: float  # how long the stand-in failed every request
+    answers: list[Answer] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    answering_seconds: float = 0.0  # from the outage's start to the last acknowledgement
+    recovered_at: float = 0.0  # time.time() when the stand-in answered again
+    during: list[dict[str, Any]] = field(default_factory=list)  # requests in the outage
+    after: list[dict[str, Any]] = field(default_factory=list)  # requests once it was over
+    wrong: int = 0  # respondents whose profile does not hold their answer in the end
 
 
 class Run:
@@ -422,6 +441,57 @@ def run_backlog(db: str, args: argparse.Namespace) -> Backlog:
     return result
 
 
+# -- outage -------------------------------------------------------------------------------------
+
+
+def set_faults(braze: str, **rates: Any) -> None:
+    httpx.post(braze + "/_standin/faults", json=rates, timeout=10).raise_for_status()
+
+
+def outage_params(n: int) -> dict[str, str]:
+    return {"user_braze_id": f"o-{n}", "nps": str(n % 11)}
+
+
+def run_outage(db: str, args: argparse.Namespace) -> Outage:
+    result = Outage(args.outage_respondents, args.outage_seconds)
+    with fresh_run(db) as run:
+        url = run.start_web("serve")
+        slug = publish_survey(url, run.env, run.braze)
+        since = warm_up(url, slug, run.braze)  # the lane has had a success before the outage
+        set_faults(run.braze, error_rate=1.0, error_status=503)
+        begin = time.monotonic()
+        rate = result.respondents / result.seconds
+        answered = paced(url, slug, result.respondents, rate, outage_params)
+        result.answers, result.errors = answered.answers, answered.errors
+        result.answering_seconds = time.monotonic() - begin
+        # Braze stays down for the whole outage, and at least until everyone has answered.
+        time.sleep(max(0.0, begin + result.seconds - time.monotonic()))
+        result.recovered_at = time.time()
+        set_faults(run.braze, error_rate=0.0)
+        wait_for_profiles(run.braze, WARM_UP_ANSWERS + len(result.answers))
+        requests = standin_requests(run.braze, since)
+        result.during = [r for r in requests if epoch(r["received_at_wall"]) < result.recovered_at]
+        result.after = requests[len(result.during) :]
+        result.wrong = wrong_profiles(run.braze, result.answers)
+    return result
+
+
+def wait_for_profiles(braze: str, expected: int) -> None:
+    deadline = time.monotonic() + RECOVERY_TIMEOUT
+    while standin_stats(braze)["users"] < expected and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS / 4)  # the last profile's time is the figure: poll it finely
+
+
+def wrong_profiles(braze: str, answers: list[Answer]) -> int:
+    """Respondents whose profile does not hold the score they gave (or who have none)."""
+    users = httpx.get(braze + "/_standin/users", timeout=60).json()["users"]
+    wrong = 0
+    for answer in answers:
+        profile = users.get(f"braze_id:{answer.braze_id}", {"attributes": {}})
+        wrong += profile["attributes"].get(NPS_ATTRIBUTE) != answer.ticket % 11
+    return wrong
+
+
 # -- reporting ----------------------------------------------------------------------------------
 
 
@@ -462,6 +532,38 @@ def backlog_table(b: Backlog) -> str:
     return table([head, row])
 
 
+def outage_table(o: Outage) -> str:
+    accepted = [r for r in o.after if r["status"] == 201]
+    objects = objects_in(accepted)
+    fewest = math.ceil(objects / MAX_OBJECTS)
+    allowed = math.floor(1.02 * fewest + 1)
+    first = min((epoch(r["finished_at_wall"]) for r in accepted), default=o.recovered_at)
+    last = max((epoch(r["finished_at_wall"]) for r in accepted), default=o.recovered_at)
+    head = ["respondents", "answered s", "tries in outage", "201s in outage", "first 201 s"]
+    head += ["last profile s", "objects", "requests after", "201s", "fewest", "allowed"]
+    head += ["max objects", "wrong", "errors"]
+    row = [str(len(o.answers)), f"{o.answering_seconds:.1f}", str(len(o.during))]
+    row += [str(sum(1 for r in o.during if r["status"] == 201))]
+    row += [f"{first - o.recovered_at:.1f}", f"{last - o.recovered_at:.1f}", str(objects)]
+    row += [str(len(o.after)), str(len(accepted)), str(fewest), str(allowed)]
+    row += [str(max((r["objects"] for r in o.after), default=0)), str(o.wrong), str(len(o.errors))]
+    return table([head, row])
+
+
+def report_outage(db: str, o: Outage) -> None:
+    print(f"\n{db} outage: every request refused (503) for {o.seconds:g} s while people answer")
+    print(outage_table(o))
+    accepted = [r for r in o.after if r["status"] == 201]
+    fewest = math.ceil(objects_in(accepted) / MAX_OBJECTS)
+    last = max((epoch(r["finished_at_wall"]) for r in accepted), default=math.inf)
+    within = last - o.recovered_at <= 10 and not o.wrong and len(o.answers) == o.respondents
+    frugal = len(o.after) <= 1.02 * fewest + 1
+    print(f"  target, every profile within 10 s of recovery: {'met' if within else 'NOT met'}")
+    print(f"  target, at most 1.02 x fewest + 1 requests: {'met' if frugal else 'NOT met'}")
+    for error in sorted(set(o.errors))[:5]:
+        print(f"  error: {error}")
+
+
 def report_steady(db: str, args: argparse.Namespace, s: Steady) -> None:
     who = f"re-answers from {args.reanswer_pool} people" if args.reanswer_pool else "new people"
     print(f"\n{db} steady: {args.rate:g} answers/s for {args.seconds:g} s, {who}")
@@ -488,8 +590,11 @@ def parse_args() -> argparse.Namespace:
     add("--reanswer-pool", type=int, default=0, help="steady: N people answering again")
     add("--backlog-respondents", type=int, default=20_000, help="(default 20000)")
     add("--backlog-answers", type=int, default=100_000, help="1-5 per respondent (default 100000)")
+    add("--outage-seconds", type=float, default=60.0, help="how long Braze fails (default 60)")
+    add("--outage-respondents", type=int, default=2000, help="answering meanwhile (default 2000)")
     add("--skip-steady", action="store_true")
     add("--skip-backlog", action="store_true")
+    add("--skip-outage", action="store_true")
     return parser.parse_args()
 
 
@@ -498,6 +603,8 @@ def bench_database(db: str, args: argparse.Namespace) -> None:
         report_steady(db, args, run_steady(db, args))
     if not args.skip_backlog:
         report_backlog(db, run_backlog(db, args))
+    if not args.skip_outage:
+        report_outage(db, run_outage(db, args))
 
 
 def exit_on_sigterm(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sounding import __version__
+from sounding.destinations.braze.standin_rules import BATCH_LIMITS, DEFAULT_BATCH_LIMIT
 from sounding.processes import (
     SETTINGS_MODULE,
     STOP_GRACE_SECONDS,
@@ -253,6 +254,7 @@ def cmd_fake_braze(args: argparse.Namespace) -> int:
             window=seconds,
             dialect=args.dialect,
             verbose=args.verbose,
+            batch_limit=args.batch_limit,
         )
     except ValueError as error:
         raise CliError(str(error), 2) from None
@@ -468,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["epoch", "seconds"],
         default="epoch",
         help="X-RateLimit-Reset as a UTC epoch (default) or as seconds remaining",
+    )
+    fake.add_argument(
+        "--batch-limit",
+        choices=list(BATCH_LIMITS),
+        default=DEFAULT_BATCH_LIMIT,
+        help="objects per request, by Braze contract (default 75_combined)",
     )
     fake.add_argument("--verbose", action="store_true", help="log every request")
 

@@ -94,6 +94,11 @@ class StandinHarness:
     def set_rate_limit(self, limit: int, window_seconds: float, dialect: str = "epoch") -> None:
         self._post("rate-limit", {"limit": limit, "window": window_seconds, "dialect": dialect})
 
+    def set_batch_limit(self, batch_limit: str) -> None:
+        """Objects per request from now on, by contract: "75_combined", "50_combined" or
+        "75_per_array" (see BATCH_LIMITS in standin_rules.py)."""
+        self._post("batch-limit", {"batch_limit": batch_limit})
+
     def set_keys(
         self, valid: list[str] | None = None, without_permission: list[str] | None = None
     ) -> None:

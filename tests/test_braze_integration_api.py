@@ -26,6 +26,7 @@ SETTINGS_FIELDS = {
     "cluster",
     "api_key_set",
     "requests_per_second",
+    "batch_limit",
     "paused",
     "paused_reason",
     "last_success_at",
@@ -89,6 +90,7 @@ def test_a_workspace_never_connected_reads_as_empty(viewer_api: Client) -> None:
         "cluster": None,
         "api_key_set": False,
         "requests_per_second": None,
+        "batch_limit": "75_combined",
         "paused": False,
         "paused_reason": "",
         "last_success_at": None,
@@ -191,6 +193,36 @@ def test_omitted_fields_keep_their_value_and_the_key_stays(
         put(owner_api, SETTINGS, {"requests_per_second": None}).json()["requests_per_second"]
         is None
     )
+
+
+@pytest.mark.django_db
+def test_the_objects_per_request_follow_the_contract_set_and_are_kept_when_omitted(
+    owner_api: Client, connected: BrazeSettings
+) -> None:
+    assert owner_api.get(SETTINGS).json()["batch_limit"] == "75_combined"
+    for contract in ("50_combined", "75_per_array", "75_combined", "50_combined"):
+        assert put(owner_api, SETTINGS, {"batch_limit": contract}).json()["batch_limit"] == contract
+    assert put(owner_api, SETTINGS, {"rest_endpoint": "US-08"}).json()["batch_limit"] == (
+        "50_combined"
+    )
+    connected.refresh_from_db()
+    assert connected.batch_limit == "50_combined"
+    for bad in ("75", "100_combined", None, 50, ["50_combined"]):
+        problems = paths(put(owner_api, SETTINGS, {"batch_limit": bad}))
+        assert problems == {
+            "$.batch_limit": "must be one of: 75_combined, 50_combined, 75_per_array"
+        }
+    assert owner_api.get(SETTINGS).json()["batch_limit"] == "50_combined"
+
+
+@pytest.mark.django_db
+def test_only_owners_choose_the_objects_per_request(
+    viewer_api: Client, editor_api: Client, connected: BrazeSettings
+) -> None:
+    for api in (viewer_api, editor_api):
+        assert put(api, SETTINGS, {"batch_limit": "50_combined"}).status_code == 403
+    connected.refresh_from_db()
+    assert connected.batch_limit == "75_combined"
 
 
 @pytest.mark.django_db
@@ -484,7 +516,17 @@ def test_the_openapi_document_describes_the_braze_bodies(owner_api: Client) -> N
     document = owner_api.get("/api/v1/openapi.json").json()
     put_settings = document["paths"]["/api/v1/integrations/braze"]["put"]
     body = put_settings["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body["properties"]) == {"rest_endpoint", "api_key", "requests_per_second"}
+    assert set(body["properties"]) == {
+        "rest_endpoint",
+        "api_key",
+        "requests_per_second",
+        "batch_limit",
+    }
+    assert body["properties"]["batch_limit"]["enum"] == [
+        "75_combined",
+        "50_combined",
+        "75_per_array",
+    ]
     survey_put = document["paths"]["/api/v1/surveys/{survey_id}/integrations/braze"]["put"]
     assert (
         "backfill"

@@ -213,9 +213,11 @@ def survey(pulse: Survey) -> Survey:
 
 
 def one_round() -> int:
-    """One worker round with every pending push due now: the backoff skipped, not waited."""
+    """One worker round with every pending push due now: the backoff, and the lane's wait for
+    its next try after a failure, skipped, not waited."""
     past = timezone.now() - timedelta(seconds=1)
     Push.objects.filter(state=PushState.PENDING).update(next_attempt_at=past)
+    Lane.objects.update(probe_at=None)
     return engine.deliver_due("braze", WORKER)
 
 

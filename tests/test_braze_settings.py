@@ -318,6 +318,27 @@ def test_a_key_with_spaces_inside_is_refused(owner: User) -> None:
 
 
 @pytest.mark.django_db
+def test_the_objects_per_request_are_chosen_with_how_to_tell_which_applies(
+    owner: User, workspace: Workspace
+) -> None:
+    client = logged_in(owner)
+    html = client.get(SETTINGS).content.decode()
+    assert "Objects per request" in html
+    assert "Contracts priced by monthly active users (MAU): 50 together" in html
+    assert 'value="75_combined" id="id_batch_limit_0" checked' in html
+    client.post(SETTINGS, form(batch_limit="50_combined"))
+    assert stored(workspace).batch_limit == "50_combined"
+    # A save that does not send the choice keeps it.
+    client.post(SETTINGS, form(api_key="", requests_per_second="40"))
+    assert stored(workspace).batch_limit == "50_combined"
+    html = client.get(SETTINGS).content.decode()
+    assert 'value="50_combined" id="id_batch_limit_1" checked' in html
+    refused = client.post(SETTINGS, form(batch_limit="100_combined")).content.decode()
+    assert "Select a valid choice." in refused
+    assert stored(workspace).batch_limit == "50_combined"
+
+
+@pytest.mark.django_db
 def test_an_empty_budget_means_no_cap(owner: User, workspace: Workspace) -> None:
     connect(workspace).requests_per_second = 10
     logged_in(owner).post(SETTINGS, form(requests_per_second=""))

@@ -250,6 +250,29 @@ def test_a_rate_limited_lane_shows_until_when_and_its_last_success_and_error(
 
 
 @pytest.mark.django_db
+def test_an_outage_shows_since_when_and_how_sending_resumes(
+    owner: User, braze_survey: Survey, workspace: Workspace
+) -> None:
+    since = timezone.now() - timedelta(minutes=3)
+    Lane.objects.create(
+        workspace=workspace,
+        destination=KIND,
+        failures=7,
+        failing_since=since,
+        probe_at=timezone.now() + timedelta(seconds=4),
+        last_error="Braze answered 503 (Service Unavailable).",
+        last_error_at=timezone.now(),
+    )
+
+    html = page(logged_in(owner), braze_survey)
+
+    assert "Not answering</strong> since" in html
+    assert since.strftime("%Y-%m-%dT%H:%M:%S") in html
+    assert "7 requests in a row failed" in html
+    assert "as soon as Braze takes one, everything waiting is sent" in html
+
+
+@pytest.mark.django_db
 def test_a_workspace_that_never_sent_says_so(owner: User, braze_survey: Survey) -> None:
     html = page(logged_in(owner), braze_survey)
 

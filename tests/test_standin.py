@@ -193,6 +193,59 @@ def test_75_objects_across_the_arrays_are_accepted(braze_standin: StandinHarness
     assert len(braze_standin.users()) == 50
 
 
+def body_of(attribute_count: int, event_count: int) -> dict[str, Any]:
+    return {
+        "attributes": [who(f"u{i}", nps=9) for i in range(attribute_count)],
+        "events": [event(f"u{i}") for i in range(event_count)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("batch_limit", "accepted", "refused"),
+    [
+        ("75_combined", [(75, 0), (50, 25)], [(76, 0), (40, 36)]),
+        ("50_combined", [(50, 0), (25, 25)], [(51, 0), (26, 25), (75, 0)]),
+        ("75_per_array", [(75, 75), (75, 0)], [(76, 0), (0, 76), (75, 76)]),
+    ],
+)
+def test_each_contract_has_its_objects_per_request(
+    braze_standin: StandinHarness,
+    batch_limit: str,
+    accepted: list[tuple[int, int]],
+    refused: list[tuple[int, int]],
+) -> None:
+    braze_standin.set_batch_limit(batch_limit)
+    assert braze_standin.http.get("/_standin/batch-limit").json() == {"batch_limit": batch_limit}
+    for counts in refused:
+        response = braze_standin.track(body_of(*counts))
+        assert (response.status_code, response.json()) == (
+            400,
+            {"message": "Max Input Length Exceeded"},
+        ), counts
+    assert braze_standin.users() == {}
+    for counts in accepted:
+        assert braze_standin.track(body_of(*counts)).status_code == 201, counts
+
+
+def test_the_contract_can_be_chosen_at_start_and_survives_a_reset(
+    start_standin: Callable[..., StandinHarness],
+) -> None:
+    standin = start_standin(batch_limit="50_combined")
+    standin.reset()
+    assert standin.track(body_of(51, 0)).status_code == 400
+    assert standin.track(body_of(50, 0)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"batch_limit": "100_combined"}, {"batch_limit": 50}, {"batch_limit": ["50_combined"]}, {}],
+)
+def test_an_unknown_contract_is_refused(braze_standin: StandinHarness, payload: Any) -> None:
+    response = braze_standin.http.post("/_standin/batch-limit", json=payload)
+    assert response.status_code == 400
+    assert braze_standin.http.get("/_standin/batch-limit").json() == {"batch_limit": "75_combined"}
+
+
 def test_a_body_over_4_mb_is_refused_and_the_connection_stays_usable(
     braze_standin: StandinHarness,
 ) -> None:

@@ -29,7 +29,13 @@ from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
     key_problem,
 )
-from sounding.destinations.braze.models import BrazeSettings, Identifier, RenameMode, SurveyBraze
+from sounding.destinations.braze.models import (
+    BatchLimit,
+    BrazeSettings,
+    Identifier,
+    RenameMode,
+    SurveyBraze,
+)
 from sounding.destinations.braze.setup import (
     blocking_problems,
     current_names,
@@ -50,7 +56,13 @@ Problems = list[dict[str, str]]
 INVALID_SETTINGS = "The Braze settings are not valid."
 INVALID_INTEGRATION = "The survey's Braze integration is not valid."
 NOT_AN_OBJECT = [{"path": "$", "message": "must be a JSON object"}]
-SETTING_FIELDS = ("rest_endpoint", "api_key", "requests_per_second")
+SETTING_FIELDS = ("rest_endpoint", "api_key", "requests_per_second", "batch_limit")
+BATCH_LIMIT_DOC = (
+    "Objects per request that your Braze contract allows: `75_combined` (attributes and "
+    "events together; most accounts), `50_combined` (contracts priced by monthly active "
+    "users), `75_per_array` (older accounts: 75 attributes and 75 events). `50_combined` is "
+    "accepted by every account."
+)
 SURVEY_FIELDS = (
     "enabled",
     "identifier",
@@ -72,6 +84,9 @@ class BrazeSettingsOut(Schema):
     cluster: str | None = Field(description="The cluster's name, null for another address.")
     api_key_set: bool = Field(description="Whether a key is stored. The key is never returned.")
     requests_per_second: int | None
+    batch_limit: Literal["75_combined", "50_combined", "75_per_array"] = Field(
+        description=BATCH_LIMIT_DOC
+    )
     paused: bool = Field(description="Sending stopped because Braze refused the connection.")
     paused_reason: str
     last_success_at: datetime | None
@@ -144,9 +159,15 @@ SETTINGS_BODY = _body(
                 "minimum": 1,
                 "maximum": MAX_REQUESTS_PER_SECOND,
             },
+            "batch_limit": {"enum": list(BatchLimit.values), "description": BATCH_LIMIT_DOC},
         },
     },
-    {"rest_endpoint": "US-03", "api_key": "<REST API key>", "requests_per_second": None},
+    {
+        "rest_endpoint": "US-03",
+        "api_key": "<REST API key>",
+        "requests_per_second": None,
+        "batch_limit": "75_combined",
+    },
 )
 SURVEY_BODY = _body(
     {
@@ -227,6 +248,7 @@ def settings_out(workspace_id: int) -> dict[str, Any]:
         "cluster": name if name != endpoint else None,
         "api_key_set": bool(stored and stored.has_key),
         "requests_per_second": stored.requests_per_second if stored else None,
+        "batch_limit": stored.batch_limit if stored else BatchLimit.COMBINED_75.value,
         "paused": bool(lane and lane.paused_at),
         "paused_reason": lane.paused_reason if lane else "",
         "last_success_at": lane.last_success_at if lane else None,
@@ -289,6 +311,16 @@ def budget_input(
     return value
 
 
+def batch_limit_input(body: Mapping[str, Any], stored: BrazeSettings | None, out: Problems) -> str:
+    if "batch_limit" not in body:
+        return stored.batch_limit if stored else BatchLimit.COMBINED_75.value
+    value = body["batch_limit"]
+    if value not in BatchLimit.values:
+        out.append(problem("$.batch_limit", f"must be one of: {', '.join(BatchLimit.values)}"))
+        return ""
+    return str(value)
+
+
 @router.get("/integrations/braze", response={200: BrazeSettingsOut, **AUTH_ERRORS})
 def get_braze_settings(request: HttpRequest) -> dict[str, Any]:
     """The workspace's Braze connection and whether sending works; never the API key."""
@@ -311,9 +343,10 @@ def put_braze_settings(request: HttpRequest) -> dict[str, Any]:
     endpoint = endpoint_input(body, stored, out)
     key = key_input(body, stored, out)
     budget = budget_input(body, stored, out)
+    batch_limit = batch_limit_input(body, stored, out)
     if out:
         raise ApiError(400, INVALID_SETTINGS, out)
-    save_connection(caller.workspace, caller.user, endpoint, key, budget)
+    save_connection(caller.workspace, caller.user, endpoint, key, budget, batch_limit)
     return settings_out(caller.workspace_id)
 
 

@@ -60,10 +60,12 @@ def _serialize(kind: str) -> None:
 
 
 def held_lanes(kind: str) -> QuerySet[Lane, int]:
-    """Workspaces not to send for now (paused, or waiting out a rate limit), as a subquery."""
+    """Workspaces not to send for now (paused, waiting out a rate limit, or an outage's next
+    probe), as a subquery."""
+    now = timezone.now()
     return (
         Lane.objects.filter(destination=kind)
-        .filter(Q(paused_at__isnull=False) | Q(blocked_until__gt=timezone.now()))
+        .filter(Q(paused_at__isnull=False) | Q(blocked_until__gt=now) | Q(probe_at__gt=now))
         .values_list("workspace_id", flat=True)
     )
 

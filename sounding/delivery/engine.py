@@ -11,9 +11,8 @@ import logging
 import random
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,14 @@ from sounding.delivery import claim as claims
 from sounding.delivery import record, unconfirmed
 from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
-from sounding.delivery.protocol import Connection, Destination, Item, Parcel, Verdict
+from sounding.delivery.protocol import (
+    Connection,
+    Destination,
+    Item,
+    Parcel,
+    RequestLimit,
+    Verdict,
+)
 from sounding.delivery.settle import Settlement, settle
 from sounding.surveys.models import Survey
 
@@ -37,6 +43,9 @@ BACKOFF_CAP = 300.0
 # passing cause gets a few more chances, backing off; then it fails, to be sent again with
 # "Retry failed" once the survey, its answers or Sounding are fixed.
 BROKEN_TRIES = 5
+# During an outage the lane tries one request at a time, at growing intervals up to this: the
+# longest Braze can be back before Sounding notices.
+PROBE_CAP = 5.0
 
 log = logging.getLogger("sounding.delivery")
 
@@ -45,6 +54,13 @@ def backoff(attempts: int) -> float:
     """Seconds before try number `attempts + 1`: exponential, capped, with jitter so that
     pushes that failed together do not come back together."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def probe_delay(failures: int) -> float:
+    """Seconds until the next try of a lane whose last `failures` requests all failed: the
+    backoff's first steps, capped at PROBE_CAP, with jitter to keep workspaces apart."""
+    ceiling = min(PROBE_CAP, BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0))
     return ceiling * random.uniform(0.5, 1.0)
 
 
@@ -59,8 +75,8 @@ def deliver_due(kind: str, worker: str) -> int:
         if isinstance(conn, str):
             record.pause(found.workspace_id, kind, conn, notify=False)
         else:
-            parcels = build(destination, found.push_ids, worker)
-            for batch in pack(parcels, destination.max_objects):
+            parcels = build(destination, _fit(found.push_ids, conn, worker), worker)
+            for batch in _full_requests(pack(parcels, conn.limit), conn, worker):
                 if not send(destination, conn, batch):
                     break
     except BaseException:
@@ -72,6 +88,31 @@ def deliver_due(kind: str, worker: str) -> int:
         raise
     claims.release(found.push_ids, worker)
     return len(found.push_ids)
+
+
+def _fit(push_ids: list[int], conn: Connection, worker: str) -> list[int]:
+    """The claim's oldest pushes, as many people as one request of the workspace's can carry;
+    the others go back at once, for the next claim to fill its own request with."""
+    people = conn.limit.people
+    if len(push_ids) > people:
+        claims.release(push_ids[people:], worker)
+    return push_ids[:people]
+
+
+def _full_requests(
+    batches: list[list[Parcel]], conn: Connection, worker: str
+) -> list[list[Parcel]]:
+    """The claim's requests, except a last one with room left when there are others: its
+    people go back at once and start the next claim's first request, which fills it (people
+    with several objects each rarely fill a request exactly)."""
+    if len(batches) < 2 or conn.limit.full(_counts(batches[-1])):
+        return batches
+    claims.release([parcel.push_id for parcel in batches[-1]], worker)
+    return batches[:-1]
+
+
+def _counts(batch: list[Parcel]) -> Counter[str]:
+    return Counter(array for parcel in batch for array, _ in parcel.objects)
 
 
 # --- build ---------------------------------------------------------------------------------
@@ -201,17 +242,18 @@ def _broken(parcel: Parcel, kind: str) -> list[Settlement]:
     return [_final(parcel, PushState.FAILED, error=why)]
 
 
-def pack(parcels: list[Parcel], limit: int) -> list[list[Parcel]]:
-    """Requests of at most `limit` objects; a parcel (one person) is never split."""
+def pack(parcels: list[Parcel], limit: RequestLimit) -> list[list[Parcel]]:
+    """Requests within `limit`, each filled before the next begins; a parcel (one person) is
+    never split."""
     batches: list[list[Parcel]] = []
-    size = limit
+    counts: Counter[str] = Counter()
     for parcel in parcels:
-        n = len(parcel.objects)
-        if size + n > limit:
+        own = Counter(array for array, _ in parcel.objects)
+        if not batches or not limit.fits(counts + own):
             batches.append([])
-            size = 0
+            counts = Counter()
         batches[-1].append(parcel)
-        size += n
+        counts += own
     return batches
 
 
@@ -239,8 +281,14 @@ def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> boo
     if reply.verdict is Verdict.BAD_REQUEST and reply.object_errors:
         return _refuse_named(destination, conn, batch, reply, request_id, len(objects))
     if reply.verdict is Verdict.TOO_LARGE and len(batch) == 1:
-        # No smaller request to try, and nothing says the answers are bad: wait and go again.
-        reply = replace(reply, verdict=Verdict.RETRY)
+        # No smaller request to try, and nothing says the answers are bad, nor that the
+        # destination is down (no outage): this person waits a backoff of their own and goes
+        # again, and the round goes on.
+        with transaction.atomic():
+            record.bump(requests=1, objects_sent=len(objects))
+            record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
+            _put_back(batch, None, reply.reason, counts_as_failure=True, maybe_applied=False)
+        return True
     if reply.verdict in (Verdict.BAD_REQUEST, Verdict.TOO_LARGE):
         return _split(destination, conn, batch, reply, request_id, len(objects))
     # Everything the answer changes is written in one transaction: one commit per request.
@@ -269,21 +317,22 @@ def _act(
         _put_back(batch, until, reply.reason, counts_as_failure=False, maybe_applied=False)
         return False
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
-    streak = record.failed(conn.workspace_id, kind, reply.reason)
+    # Nothing says whether this request or the destination is at fault: the lane waits, and
+    # its people with it, until one request tries again (`record.outage`).
+    probe_at = record.outage(conn.workspace_id, kind, reply.reason, probe_delay)
     # No answer in time: the far end may still be working on the request, so its people wait
     # until it can no longer be in flight; a second request about them could otherwise race
     # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.
     unanswered = reply.may_still_apply
     _put_back(
         batch,
-        None,
+        probe_at,
         reply.reason,
         counts_as_failure=True,
         maybe_applied=reply.maybe_applied,
         in_flight_until=_started(request_id) + claims.in_flight() if unanswered else None,
-        streak=streak,
     )
-    return True
+    return False
 
 
 def _wait_for_budget(conn: Connection, kind: str) -> None:
@@ -537,20 +586,12 @@ def _put_back(
     counts_as_failure: bool,
     maybe_applied: bool,
     in_flight_until: datetime | None = None,
-    streak: int | None = None,
 ) -> None:
     now = timezone.now()
     step = 1 if counts_as_failure else 0
-    tries = max(p.attempts for p in batch) + step
-    if streak is not None:
-        # The wait grows with how unwell the destination is, not with how unlucky these
-        # people were: failures between other requests' successes are not an outage. Counted
-        # per request, one group's private streak reached 128 s waits while every other
-        # request went through.
-        tries = min(tries, streak + 1)
     # One delay for the whole request: its pushes come back together and fill one request,
     # while the jitter keeps different failed requests apart.
-    when = until or now + timedelta(seconds=backoff(tries))
+    when = until or now + timedelta(seconds=backoff(max(p.attempts for p in batch) + step))
     if in_flight_until is not None:
         when = max(when, in_flight_until)
     if maybe_applied:

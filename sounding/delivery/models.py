@@ -7,8 +7,9 @@ never stored without its pending push. The worker compares `wanted_version` with
 `sent_version` to know whether anything is still owed, and always sends the response's
 *current* answers, so a late retry can never replace a newer answer with an older one.
 
-`Lane`: one per workspace and destination: where pacing (rate limits) and pauses (refused
-credentials) are kept, shared by every worker process.
+`Lane`: one per workspace and destination: where pacing (rate limits), pauses (refused
+credentials) and outages (the destination failing every request) are kept, shared by every
+worker process.
 
 `Attempt`: one row per push per request, written before the request goes out: the delivery log.
 """
@@ -90,6 +91,12 @@ class Lane(models.Model):
     next_slot_at = models.DateTimeField(null=True, blank=True)
     # When a worker last claimed the workspace's pushes: whose turn it is (`claim.turns`).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # An outage: requests in a row that failed as a whole (5xx, timeouts, dropped connections)
+    # since the last success, and when the first of them failed. Meanwhile the lane sends one
+    # request at a time, not before `probe_at`; the first success clears all three.
+    failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    probe_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -99,16 +99,42 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class RequestLimit:
+    """How many objects one request may carry: `total` across its arrays, and `per_array` in
+    each of them (None: no such limit)."""
+
+    total: int | None = None
+    per_array: int | None = None
+
+    @property
+    def people(self) -> int:
+        """The most people one request can carry: each brings at least one object."""
+        return min(n for n in (self.total, self.per_array) if n is not None)
+
+    def fits(self, counts: Mapping[str, int]) -> bool:
+        """Whether a request with this many objects in each array is within the limit."""
+        if self.total is not None and sum(counts.values()) > self.total:
+            return False
+        return self.per_array is None or all(n <= self.per_array for n in counts.values())
+
+    def full(self, counts: Mapping[str, int]) -> bool:
+        """Whether a request with this many objects has no room for one more in its arrays."""
+        return not any(self.fits({**counts, array: n + 1}) for array, n in counts.items())
+
+
+@dataclass(frozen=True)
 class Connection:
     """A workspace's configured access to a destination."""
 
     workspace_id: int
     credentials: Any
     requests_per_second: int | None = None
+    limit: RequestLimit = RequestLimit(total=75)
 
 
 class Destination(Protocol):
     kind: str
+    # The most people one claim takes: as many as the largest request any connection allows.
     max_objects: int
 
     def connection(self, workspace_id: int) -> Connection | str:

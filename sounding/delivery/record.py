@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sounding.delivery import unconfirmed
@@ -166,7 +167,12 @@ def pause(workspace_id: int, kind: str, reason: str, notify: bool = True) -> Non
 def resume(workspace_id: int, kind: str) -> int:
     """Settings changed: lift a pause and make everything that waited due now."""
     Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
-        paused_reason="", paused_at=None, blocked_until=None
+        paused_reason="",
+        paused_at=None,
+        blocked_until=None,
+        failures=0,
+        failing_since=None,
+        probe_at=None,
     )
     return Push.objects.filter(
         workspace_id=workspace_id, destination=kind, state=PushState.PENDING
@@ -174,18 +180,43 @@ def resume(workspace_id: int, kind: str) -> int:
 
 
 def succeeded(workspace_id: int, kind: str) -> None:
+    """The destination took a request: any outage is over, and the lane sends freely again.
+    What waited for the outage's next probe is due by then already (see `outage`)."""
     lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
-    if not lanes.update(last_success_at=timezone.now(), failures=0):
+    over = {"failures": 0, "failing_since": None, "probe_at": None}
+    if not lanes.update(last_success_at=timezone.now(), **over):
         lane(workspace_id, kind)
-        lanes.update(last_success_at=timezone.now(), failures=0)
+        lanes.update(last_success_at=timezone.now(), **over)
 
 
-def failed(workspace_id: int, kind: str, reason: str) -> int:
-    """Note a failed request; return how many have failed in a row since the last success."""
+def outage(workspace_id: int, kind: str, reason: str, probe_in: Callable[[int], float]) -> datetime:
+    """A request failed as a whole: count it, and hold the lane until its next try, a probe
+    `probe_in(failures in a row)` seconds from now. Returns the time of that probe, which is
+    also when the failed request's people are due again: they wait for the lane, not for a
+    backoff of their own, so the first success finds them all due and sends them in full
+    requests. Never earlier than a probe another worker already set."""
+    now = timezone.now()
     lane(workspace_id, kind)
     lanes = Lane.objects.filter(workspace_id=workspace_id, destination=kind)
-    lanes.update(last_error=reason[:2000], last_error_at=timezone.now(), failures=F("failures") + 1)
-    return lanes.values_list("failures", flat=True).first() or 1
+    lanes.update(
+        failures=F("failures") + 1,
+        failing_since=Coalesce("failing_since", Value(now)),
+        last_error=reason[:2000],
+        last_error_at=now,
+    )
+    row = lanes.select_for_update().values("failures", "probe_at").get()
+    probe_at = now + timedelta(seconds=probe_in(row["failures"]))
+    if row["probe_at"] is not None and row["probe_at"] > probe_at:
+        return row["probe_at"]
+    lanes.update(probe_at=probe_at)
+    return probe_at
+
+
+def failed(workspace_id: int, kind: str, reason: str) -> None:
+    lane(workspace_id, kind)
+    Lane.objects.filter(workspace_id=workspace_id, destination=kind).update(
+        last_error=reason[:2000], last_error_at=timezone.now()
+    )
 
 
 def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:

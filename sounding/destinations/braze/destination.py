@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sounding.delivery.protocol import Answer, Connection, Item, Parcel
+from sounding.delivery.protocol import Answer, Connection, Item, Parcel, RequestLimit
 from sounding.destinations.braze import client, errors, mapping
-from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.destinations.braze.models import BatchLimit, BrazeSettings, Identifier, SurveyBraze
 from sounding.destinations.braze.signing import liquid_signature
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
@@ -22,10 +22,20 @@ SURVEY_COMPLETED = "sounding_survey_completed"
 PRIMARY = ("braze_id", "external_id")
 
 
+# Objects per request under each contract (see BatchLimit).
+REQUEST_LIMITS = {
+    BatchLimit.COMBINED_75: RequestLimit(total=75),
+    BatchLimit.COMBINED_50: RequestLimit(total=50),
+    BatchLimit.PER_ARRAY_75: RequestLimit(per_array=75),
+}
+# The most objects one person's parcel may hold: what fits one request under every contract.
+ONE_PERSON = min(limit.people for limit in REQUEST_LIMITS.values())
+
+
 class Braze:
     kind = KIND
-    # Braze's limit, counted across attributes, events and purchases together.
-    max_objects = 75
+    # The most people one request carries under any contract: one attributes object each.
+    max_objects = max(limit.people for limit in REQUEST_LIMITS.values())
 
     def connection(self, workspace_id: int) -> Connection | str:
         found = BrazeSettings.objects.filter(workspace_id=workspace_id).first()
@@ -40,6 +50,7 @@ class Braze:
             workspace_id=workspace_id,
             credentials=client.Target(found.rest_endpoint, key),
             requests_per_second=found.requests_per_second,
+            limit=REQUEST_LIMITS[BatchLimit(found.batch_limit)],
         )
 
     def parcels(self, items: Sequence[Item]) -> list[Parcel]:
@@ -223,7 +234,7 @@ def parcel_for(item: Item, config: SurveyBraze | None) -> Parcel:
         events += answer_events(item, names, who)
     if config.completion_event:
         events += completion_event(item, who)
-    room = Braze.max_objects - len(parcel.objects)
+    room = ONE_PERSON - len(parcel.objects)
     for local, event in events[:room]:
         parcel.events[local] = len(parcel.objects)
         parcel.objects.append(("events", event))

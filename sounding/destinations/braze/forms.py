@@ -11,7 +11,13 @@ from typing import Any
 from django import forms
 
 from sounding.destinations.braze import clusters, signing
-from sounding.destinations.braze.models import BrazeSettings, Identifier, RenameMode, SurveyBraze
+from sounding.destinations.braze.models import (
+    BatchLimit,
+    BrazeSettings,
+    Identifier,
+    RenameMode,
+    SurveyBraze,
+)
 from sounding.destinations.braze.setup import blocking_problems, pinned_after, renames_in
 from sounding.surveys.authoring import type_label
 from sounding.surveys.spec import SurveySpec
@@ -26,6 +32,13 @@ CLUSTER_CHOICES = [
     (OTHER, "Other / paste an address"),
 ]
 CLUSTER_NAMES = frozenset(c.name for c in clusters.CLUSTERS)
+# How a customer tells which request size their Braze contract allows (docs/braze.md).
+BATCH_LIMIT_HELP = (
+    "How many objects Braze takes in one request depends on your contract. Most accounts: 75 "
+    "together. Contracts priced by monthly active users (MAU): 50 together. Only accounts "
+    "still on Braze’s older rule take 75 attributes and 75 events. If unsure, ask your Braze "
+    "account manager, or choose 50: every account accepts it."
+)
 NEED_KEY = (
     "Paste a REST API key from Braze (Settings → APIs and Identifiers). It needs the "
     "users.track permission."
@@ -83,6 +96,14 @@ class ConnectionForm(Form):
         help_text="Optional. The most Sounding may send to Braze each second, to leave room for "
         "your other integrations. Empty means up to Braze’s own limit.",
     )
+    batch_limit = forms.ChoiceField(
+        label="Objects per request",
+        choices=BatchLimit.choices,
+        required=False,
+        initial=BatchLimit.COMBINED_75,
+        widget=forms.RadioSelect,
+        help_text=BATCH_LIMIT_HELP,
+    )
 
     def __init__(self, *args: Any, stored: BrazeSettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,7 +123,15 @@ class ConnectionForm(Form):
             "cluster": OTHER if custom else name,
             "endpoint": stored.rest_endpoint if custom else "",
             "requests_per_second": stored.requests_per_second,
+            "batch_limit": stored.batch_limit,
         }
+
+    def clean_batch_limit(self) -> str:
+        """Left unchosen: what is saved, or Braze's current rule."""
+        chosen: str = self.cleaned_data["batch_limit"]
+        if chosen:
+            return chosen
+        return self.stored.batch_limit if self.stored is not None else BatchLimit.COMBINED_75
 
     def clean_api_key(self) -> str:
         key: str = self.cleaned_data["api_key"]

@@ -28,6 +28,15 @@ class RenameMode(models.TextChoices):
     KEEP = "keep", "Leave them: their answers use the new name when they are next sent"
 
 
+class BatchLimit(models.TextChoices):
+    """How many objects Braze lets one /users/track request carry, by the customer's contract
+    (the stand-in's `standin_rules.BATCH_LIMITS` use the same names)."""
+
+    COMBINED_75 = "75_combined", "75 objects, attributes and events together"
+    COMBINED_50 = "50_combined", "50 objects, attributes and events together"
+    PER_ARRAY_75 = "75_per_array", "75 attributes and 75 events"
+
+
 class BrazeSettings(models.Model):
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="braze")
     rest_endpoint = models.CharField(max_length=200)
@@ -36,6 +45,10 @@ class BrazeSettings(models.Model):
     key_hint = models.CharField(max_length=8, blank=True)
     # Requests per second this workspace may spend; empty means Braze's own limit only.
     requests_per_second = models.PositiveIntegerField(null=True, blank=True)
+    # Objects per request that the customer's Braze contract allows.
+    batch_limit = models.CharField(
+        max_length=16, choices=BatchLimit.choices, default=BatchLimit.COMBINED_75
+    )
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
 

@@ -41,6 +41,7 @@ def save_connection(
     rest_endpoint: str,
     api_key: str,
     requests_per_second: int | None,
+    batch_limit: str,
 ) -> BrazeSettings:
     """Store the workspace's connection (an empty `api_key` keeps the stored one), then lift a
     pause: whatever waited for better settings is tried again at once."""
@@ -53,6 +54,7 @@ def save_connection(
         if api_key:
             found.set_api_key(api_key)
         found.requests_per_second = requests_per_second
+        found.batch_limit = batch_limit
         found.updated_at = timezone.now()
         found.updated_by = user
         found.save()

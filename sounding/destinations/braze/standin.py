@@ -1,7 +1,8 @@
 """A local stand-in for Braze's REST API: `POST /users/track` plus control endpoints.
 
 Sounding's delivery tests and demos need a Braze that
-- enforces the documented rules (see `standin_rules`), so what it accepts Braze accepts too;
+- enforces the documented rules (see `standin_rules`), so what it accepts Braze accepts too,
+  including the objects per request of each kind of contract (`batch_limit`);
 - misbehaves on demand: 5xx, 429 in either rate-limit header dialect, dropped connections,
   slowness, "applied but answered 500", one-shot from a queue or at random rates;
 - answers the way Braze is met in production, also on demand: a fatal error under a 2xx, a
@@ -40,6 +41,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sounding.destinations.braze.standin_rules import (
+    BATCH_LIMITS,
+    DEFAULT_BATCH_LIMIT,
     MAX_BODY_BYTES,
     BodyError,
     CheckedBody,
@@ -113,6 +116,7 @@ ROUTES = {
     CONTROL_PREFIX + "faults": {"GET": "_get_faults", "POST": "_post_faults"},
     CONTROL_PREFIX + "rate-limit": {"POST": "_post_rate_limit"},
     CONTROL_PREFIX + "keys": {"POST": "_post_keys"},
+    CONTROL_PREFIX + "batch-limit": {"GET": "_get_batch_limit", "POST": "_post_batch_limit"},
     CONTROL_PREFIX + "reset": {"POST": "_post_reset"},
 }
 Query = dict[str, list[str]]
@@ -124,7 +128,7 @@ def _now_wall() -> str:
 
 @dataclass(frozen=True)
 class StandinConfig:
-    """What the stand-in starts with; `reset` returns to it, except for changed keys and limit."""
+    """What the stand-in starts with; `reset` returns to it, except for changed keys and limits."""
 
     api_keys: frozenset[str] = frozenset({DEFAULT_KEY})
     keys_without_permission: frozenset[str] = frozenset()
@@ -134,6 +138,8 @@ class StandinConfig:
     known_users: frozenset[str] | None = None
     strict: bool = True
     verbose: bool = False
+    # Objects per request, by contract: a name of `standin_rules.BATCH_LIMITS`.
+    batch_limit: str = DEFAULT_BATCH_LIMIT
 
     @classmethod
     def create(
@@ -147,8 +153,10 @@ class StandinConfig:
         known_users: Iterable[str] | None = None,
         strict: bool = True,
         verbose: bool = False,
+        batch_limit: str = DEFAULT_BATCH_LIMIT,
     ) -> StandinConfig:
         _check_rate_limit(rate_limit, window, dialect)
+        _check_batch_limit(batch_limit)
         return cls(
             api_keys=frozenset(api_keys),
             keys_without_permission=frozenset(keys_without_permission),
@@ -158,7 +166,13 @@ class StandinConfig:
             known_users=None if known_users is None else frozenset(known_users),
             strict=strict,
             verbose=verbose,
+            batch_limit=batch_limit,
         )
+
+
+def _check_batch_limit(name: Any) -> None:
+    if not isinstance(name, str) or name not in BATCH_LIMITS:
+        raise ValueError(f"batch_limit must be one of {', '.join(BATCH_LIMITS)}")
 
 
 def _check_rate_limit(limit: Any, window: Any, dialect: Any) -> None:
@@ -524,6 +538,21 @@ class StandinState:
             self._rates = RateWindows(limit, float(window))
             return {"limit": limit, "window": float(window), "dialect": dialect}
 
+    def batch_limit(self) -> dict[str, Any]:
+        with self._lock:
+            return {"batch_limit": self.config.batch_limit}
+
+    def set_batch_limit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Objects per request from now on, by contract: {"batch_limit": "50_combined"}."""
+        unknown = set(payload) - {"batch_limit"}
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        name = payload.get("batch_limit")
+        _check_batch_limit(name)
+        with self._lock:
+            self.config = replace(self.config, batch_limit=name)
+            return {"batch_limit": name}
+
     def set_keys(self, payload: dict[str, Any]) -> dict[str, Any]:
         unknown = set(payload) - {"valid", "without_permission"}
         if unknown:
@@ -787,7 +816,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         try:
             if error is not None:
                 raise error
-            checked = check_body(body, strict=self.state.config.strict)
+            config = self.state.config
+            checked = check_body(body, strict=config.strict, batch_limit=config.batch_limit)
         except BodyError as exc:
             return Reply(400, {"message": str(exc)}, headers)
         if fault is not None and fault.kind in MISREPORTS:
@@ -841,6 +871,12 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     def _post_keys(self, raw: bytes | None, _query: Query) -> None:
         self._control(raw, self.state.set_keys)
+
+    def _get_batch_limit(self, *_: Any) -> None:
+        self._reply(self.state.batch_limit())
+
+    def _post_batch_limit(self, raw: bytes | None, _query: Query) -> None:
+        self._control(raw, self.state.set_batch_limit)
 
     def _post_reset(self, *_: Any) -> None:
         self.state.reset()
@@ -996,6 +1032,8 @@ def serve(host: str = "127.0.0.1", port: int = 9911, **options: Any) -> None:
     X-Ratelimit-Retry-After). known_users: profile keys such as "braze_id:abc" that exist from
     the start; when given, `_update_existing_only: true` creates no other profile. strict:
     refuse standard profile fields as custom attributes. verbose: log each request to stderr.
+    batch_limit: objects per request, by contract ("75_combined", "50_combined" or
+    "75_per_array"; a request over it gets Braze's 400 "Max Input Length Exceeded").
     """
     config = StandinConfig.create(**options)
     server = StandinServer((host, port), StandinState(config))

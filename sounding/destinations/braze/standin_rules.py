@@ -24,6 +24,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 MAX_OBJECTS = 75
+# Objects per request by the customer's contract: (across all arrays, in each array); None is
+# no such limit. The current rule, Braze's MAU-priced contracts, and legacy accounts.
+BATCH_LIMITS: dict[str, tuple[int | None, int | None]] = {
+    "75_combined": (MAX_OBJECTS, None),
+    "50_combined": (50, None),
+    "75_per_array": (None, MAX_OBJECTS),
+}
+DEFAULT_BATCH_LIMIT = "75_combined"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_STRING = 255
 MAX_KEY = 255
@@ -158,7 +166,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def count_objects(body: Any) -> int:
-    """Objects counted towards the 75 limit (0 for a body that is not even an object)."""
+    """Objects in all arrays together (0 for a body that is not even an object)."""
     if not isinstance(body, dict):
         return 0
     return sum(len(body[name]) for name in ARRAYS if isinstance(body.get(name), list))
@@ -213,7 +221,18 @@ def _candidate_keys(obj: dict[str, Any]) -> list[str]:
     return keys
 
 
-def check_body(body: Any, *, strict: bool = True) -> CheckedBody:
+def over_limit(arrays: dict[str, list[Any]], batch_limit: str = DEFAULT_BATCH_LIMIT) -> bool:
+    """Whether a request with these arrays carries more objects than the contract allows."""
+    total, per_array = BATCH_LIMITS[batch_limit]
+    sizes = [len(items) for items in arrays.values()]
+    if total is not None and sum(sizes) > total:
+        return True
+    return per_array is not None and any(size > per_array for size in sizes)
+
+
+def check_body(
+    body: Any, *, strict: bool = True, batch_limit: str = DEFAULT_BATCH_LIMIT
+) -> CheckedBody:
     """Validate a parsed body. Raises BodyError for a 400; per-object errors are collected."""
     if not isinstance(body, dict):
         raise BodyError("Request body must be a JSON object")
@@ -226,7 +245,7 @@ def check_body(body: Any, *, strict: bool = True) -> CheckedBody:
         arrays[name] = body[name]
     if not arrays:
         raise BodyError("Provide at least one of 'attributes', 'events' or 'purchases'")
-    if sum(len(items) for items in arrays.values()) > MAX_OBJECTS:
+    if over_limit(arrays, batch_limit):
         raise BodyError("Max Input Length Exceeded")
 
     checked = CheckedBody(present=list(arrays))

@@ -92,7 +92,12 @@ def braze_settings(request: HttpRequest) -> HttpResponse:
     lane = lane_of(workspace.pk)
     data = form.cleaned_data
     save_connection(
-        workspace, request.user, data["rest_endpoint"], data["api_key"], data["requests_per_second"]
+        workspace,
+        request.user,
+        data["rest_endpoint"],
+        data["api_key"],
+        data["requests_per_second"],
+        data["batch_limit"],
     )
     resumed = " Sending has started again." if lane and lane.paused_at else ""
     messages.success(request, f"Braze settings saved.{resumed}")
