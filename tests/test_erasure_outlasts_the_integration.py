@@ -17,7 +17,7 @@ from sounding.collect.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.errors import WRONG_KEY
-from sounding.destinations.braze.models import BrazeSettings
+from sounding.destinations.braze.models import BatchLimit, BrazeSettings
 from sounding.destinations.braze.setup import save_connection
 from sounding.responses import erasure
 from sounding.surveys.models import Survey
@@ -144,7 +144,14 @@ def test_without_a_connection_the_api_and_the_page_say_why_braze_waits(
     page = logged_in(owner).post(reverse("erase-person"), U1, follow=True).content.decode()
     assert "cannot take them now" in page and "Braze is not connected" in page
 
-    save_connection(pulse.workspace, owner, braze_standin.url, braze_standin.api_key, None)
+    save_connection(
+        pulse.workspace,
+        owner,
+        braze_standin.url,
+        braze_standin.api_key,
+        None,
+        BatchLimit.COMBINED_75,
+    )
     before = len(braze_standin.requests())
     drain()
     assert nulls_sent(braze_standin, before) == [EVERY_NULL]
