@@ -30,20 +30,6 @@ from tests.delivery_fixtures import PULSE, WORKER, integrate, respond
 from tests.standin import StandinHarness
 
 NPS = "How likely are you to recommend us?"
-# The same survey after its author turned the score question into a multiple choice: a score
-# stored before the change is an integer where the mapping now expects a list.
-REDEFINED: dict[str, Any] = {
-    **PULSE,
-    "questions": [
-        {
-            "key": "nps",
-            "type": "multiple_choice",
-            "prompt": NPS,
-            "choices": ["Email", "Push", "SMS"],
-        },
-        *PULSE["questions"][1:],
-    ],
-}
 
 
 @pytest.fixture(autouse=True)

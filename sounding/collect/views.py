@@ -477,13 +477,13 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         screen = Screen(visit, held.response, answers, following, error, own=False)
         return _render(request, screen, status)
     from_link = request.POST.get("from_link") == "1"
-    if from_link and request.POST.get("via") == "timer":
-        person = clicks.who(request, ctx)
-        if clicks.suspected(survey, person):
-            # Time alone never confirms a click that looks like a scanner's; a tap still does.
-            offered = flow.with_answer(answers, question.key, value)
-            screen = Screen(visit, held.response, offered, question, own=held.own, offered=True)
-            return _render(request, screen)
+    person = clicks.who(request, ctx) if from_link else ""
+    timed = from_link and request.POST.get("via") == "timer"
+    if timed and clicks.suspected(survey, person):
+        # Time alone never confirms a click that looks like a scanner's; a tap still does.
+        offered = flow.with_answer(answers, question.key, value)
+        screen = Screen(visit, held.response, offered, question, own=held.own, offered=True)
+        return _render(request, screen)
     refused = ratelimit.check_survey(survey)
     if refused is not None:
         return refused.page(request, survey, spec)
@@ -491,7 +491,7 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         held.start(visit, ctx)
     held.save(survey, question, value, completes=following is None)
     if from_link:
-        clicks.confirmed(survey, clicks.who(request, ctx), question.key)
+        clicks.confirmed(survey, person, question.key)
     if request.POST.get("nav") == "stay" and following is not None and not gap:
         # Confirmed in the background: the person stays on the screen they are reading.
         screen = Screen(visit, held.response, held.seen, question, own=held.own, saved=True)
