@@ -56,7 +56,7 @@ from respond import (
 )
 
 from sounding.cli import default_workers
-from sounding.processes import WSGI_APP, web_command
+from sounding.processes import WEB_APP, web_command
 
 PEER = "django-survey-and-report"
 PEER_VERSION = "1.5.0"
@@ -126,6 +126,7 @@ def requirements(version: str) -> list[str]:
         f"{PEER}=={version}",
         f"django=={installed('django')}",
         f"granian=={installed('granian')}",
+        f"a2wsgi=={installed('a2wsgi')}",
         f"psycopg[binary]=={installed('psycopg')}",
     ]
 
@@ -145,7 +146,8 @@ def ensure_venv(version: str) -> None:
 def peer_env(data_dir: str, db: str, stock: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOUNDING_", "PEER_"))}
     env.pop("DATABASE_URL", None)
-    env["PYTHONPATH"] = str(BENCH)  # for peer_site
+    # peer_site, and Sounding's front, which the peer is served behind too.
+    env["PYTHONPATH"] = os.pathsep.join([str(BENCH), str(BENCH.parent)])
     env["DJANGO_SETTINGS_MODULE"] = "peer_site.settings"
     env["PEER_DATA_DIR"] = data_dir
     env["PEER_SECRET_KEY"] = secrets.token_urlsafe(50)  # one for every worker: sessions
@@ -166,9 +168,9 @@ def run_peer(env: dict[str, str], *args: str) -> str:
 def peer_command(port: int, workers: int) -> list[str]:
     """Sounding's own Granian command (sounding/processes.py), pointed at the peer."""
     command = web_command("127.0.0.1", port, workers)
-    if command[0] != sys.executable or command[-1] != WSGI_APP:
+    if command[0] != sys.executable or command[-1] != WEB_APP:
         raise SystemExit("sounding.processes.web_command changed shape: update peer_command")
-    return [str(PEER_PYTHON), *command[1:-1], "peer_site.wsgi:application"]
+    return [str(PEER_PYTHON), *command[1:-1], "peer_site.asgi:application"]
 
 
 def peer_role(sid: int, pid: int, fields: list[str]) -> str:

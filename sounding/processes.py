@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 SETTINGS_MODULE = "sounding.settings"
-WSGI_APP = "sounding.wsgi:application"
+WEB_APP = "sounding.asgi:application"
 # The web server's graceful timeout (10 s, see web_command) plus room to finish shutting down.
 STOP_GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.2
@@ -39,35 +39,35 @@ def bind_address(host: str, port: int) -> str:
 
 
 def web_command(host: str, port: int, workers: int) -> list[str]:
-    """Granian: its HTTP handling is compiled, so a respondent's request costs about a third
-    less server CPU than under a pure-Python server (bench/). Every option can be changed
-    through Granian's own GRANIAN_* environment variables."""
+    """Granian, serving Django behind `sounding.front`, which receives every request body
+    under a deadline before Django sees it (a slow client must not hold a process). Every
+    option can be changed through Granian's own GRANIAN_* environment variables."""
     level = os.environ.get("SOUNDING_LOG_LEVEL", "info").lower()
     return [
         sys.executable,
         *SAFE_PATH,
         "-m",
         "granian",
+        # ASGI without the lifespan protocol: the front needs no start-up or shut-down step.
         "--interface",
-        "wsgi",
+        "asginl",
         "--host",
         host,
         "--port",
         str(port),
         "--workers",
         str(workers),
-        # One request at a time per process, like classic pre-fork servers: Django's
-        # connections are per thread, and threads would only contend for the GIL here.
-        "--blocking-threads",
-        "1",
         "--no-ws",
+        # Headers, like bodies, get 10 s: the default 30 s lets idle sockets pile up.
+        "--http1-header-read-timeout",
+        "10000",
         "--respawn-failed-workers",
         # On SIGTERM, requests in flight get this long to finish: no answer is cut off.
         "--workers-kill-timeout",
         "10",
         "--log-level",
         level,
-        WSGI_APP,
+        WEB_APP,
     ]
 
 

@@ -1,0 +1,149 @@
+"""The web server's front door: a request reaches Django only once its whole body is here.
+
+Granian runs Django's WSGI handler on one thread per process, and a WSGI application reads its
+body from that thread: a client announcing `Content-Length: 100000` and sending a byte every
+two seconds holds the process for as long as it likes, and four such clients stop a two-process
+server. Granian will not put a deadline on bodies, so Sounding runs it as an ASGI server with
+this application in front of Django:
+
+- the body is received here, on the event loop, where a slow client costs a coroutine and
+  nothing else, and it must arrive whole within `SOUNDING_BODY_SECONDS` (10 by default): a
+  body still incomplete then, or shorter than its `Content-Length`, is answered 408 and the
+  connection dropped;
+- a body larger than the limit is refused with 413 before it is read, from its
+  `Content-Length`, or as soon as a chunked body passes the limit;
+- multipart bodies, which Django spools to disk, are refused with 415 except where a form
+  uploads a file;
+- only then is Django called, through a2wsgi, on this process's single thread, with the body
+  already in memory: a view never waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+BODY_SECONDS = float(os.environ.get("SOUNDING_BODY_SECONDS", "10"))
+# Django refuses form bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB) with its own, translated
+# pages; this limit only has to stop what Django would never look at. A logo is at most 50 KB
+# and an imported survey well under 1 MB.
+MAX_BODY = 2 * 1024 * 1024
+# The forms that upload a file: a logo (workspace and survey branding) and a survey import.
+UPLOADS = re.compile(r"^/(settings/branding|surveys/\d+/branding|surveys/import)$")
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _is_multipart(scope: Scope) -> bool:
+    return _header(scope, b"content-type").strip().lower().startswith("multipart/")
+
+
+async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
+    # Close after answering: what is left of the body is never read.
+    if scope["path"].startswith("/api/"):
+        body = json.dumps({"detail": detail}).encode()
+        kind = b"application/json"
+    else:
+        body = detail.encode()
+        kind = b"text/plain; charset=utf-8"
+    headers = [
+        (b"content-type", kind),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class Front:
+    """Receives each request's body under a deadline and a size limit, then hands the request,
+    complete, to `app`."""
+
+    def __init__(self, app: App, seconds: float = BODY_SECONDS, max_body: int = MAX_BODY):
+        self.app = app
+        self.seconds = seconds
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _is_multipart(scope) and not UPLOADS.match(scope["path"]):
+            await _refuse(scope, send, 415, "This address takes no file uploads.")
+            return
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _refuse(scope, send, 413, self._too_large())
+            return
+        try:
+            async with asyncio.timeout(self.seconds):
+                body = await self._body(receive)
+        except TimeoutError:
+            await _refuse(scope, send, 408, "The request body did not arrive in time.")
+            return
+        except _TooLarge:
+            await _refuse(scope, send, 413, self._too_large())
+            return
+        if body is None:
+            return  # the client went away
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than the limit of {self.max_body:,} bytes."
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body in one message, then whatever the connection says next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def in_front_of(wsgi_app: Any) -> Front:
+    """A WSGI application behind the front: the ASGI application a web process serves."""
+    # One thread: Django runs one request at a time per process, as it did under a WSGI
+    # server, and its database connection stays on that thread.
+    return Front(WSGIMiddleware(wsgi_app, workers=1))  # type: ignore[arg-type]
