@@ -32,7 +32,9 @@ from sounding.processes import (
 )
 
 if TYPE_CHECKING:
-    from sounding.accounts.models import User, Workspace
+    from datetime import datetime
+
+    from sounding.accounts.models import ApiToken, User, Workspace
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -340,12 +342,19 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     return 0
 
 
-def membership_for_token(email: str, workspace_name: str | None) -> tuple[User, Workspace]:
-    from sounding.accounts.models import Membership, User
+def find_user(email: str) -> User:
+    from sounding.accounts.models import User
 
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         raise CliError(f"No user with the email {email}.")
+    return user
+
+
+def membership_for_token(email: str, workspace_name: str | None) -> tuple[User, Workspace]:
+    from sounding.accounts.models import Membership
+
+    user = find_user(email)
     memberships = Membership.objects.filter(user=user).select_related("workspace")
     if workspace_name is not None:
         memberships = memberships.filter(workspace__name=workspace_name)
@@ -362,19 +371,112 @@ def membership_for_token(email: str, workspace_name: str | None) -> tuple[User, 
     return user, found[0].workspace
 
 
+def whole_days(value: str) -> int:
+    # Only the form here: the allowed range is the tokens module's, read once Django is set up.
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"takes a whole number of days, not {value!r}")
+    return int(value)
+
+
+def token_id(value: str) -> int:
+    # A number past 64 bits would overflow the database's integer rather than match nothing.
+    number = int(value) if value.isdigit() and len(value) < 19 else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a token id is a whole number from 1, not {value!r}")
+    return number
+
+
+def utc(moment: datetime | None, missing: str = "never") -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else missing
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     setup_django()
     ensure_migrated()
     from sounding.accounts.models import ApiToken
+    from sounding.accounts.tokens import expiry_after
 
+    name_limit = ApiToken._meta.get_field("name").max_length or 0
+    if len(args.name) > name_limit:
+        raise CliError(f"--name takes at most {name_limit} characters.", 2)
+    try:
+        expires_at = expiry_after(args.expires_in_days)
+    except ValueError as error:
+        raise CliError(f"--expires-in-days: {error}.", 2) from None
     user, workspace = membership_for_token(args.email, args.workspace)
-    _, raw = ApiToken.issue(workspace, user, args.name)
+    token, raw = ApiToken.issue(workspace, user, args.name, expires_at)
     # Only the token goes to stdout, so `TOKEN=$(sounding token create ...)` just works.
     print(raw)
+    lasts = f"It expires {utc(token.expires_at)} UTC." if token.expires_at else "It never expires."
     print(
-        f'API token for {user.email} in "{workspace.name}". It is shown only this once.',
+        f'API token {token.pk} for {user.email} in "{workspace.name}". {lasts} '
+        "It is shown only this once.",
         file=sys.stderr,
     )
+    return 0
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    setup_django()
+    ensure_migrated()
+    from django.utils import timezone
+
+    from sounding.accounts.models import ApiToken
+
+    if args.workspace is not None:
+        user, workspace = membership_for_token(args.email, args.workspace)
+        tokens = ApiToken.objects.filter(user=user, workspace=workspace)
+    else:
+        user = find_user(args.email)
+        tokens = ApiToken.objects.filter(user=user)
+    now = timezone.now()
+    found: list[ApiToken] = list(
+        tokens.listed(now).select_related("workspace").order_by("-created_at", "-pk")
+    )
+    if not found:
+        print(f"{user.email} has no API tokens to list.", file=sys.stderr)
+        return 0
+    header = ("ID", "NAME", "WORKSPACE", "CREATED", "LAST USED", "EXPIRES", "STATE")
+    rows = [
+        (
+            str(token.pk),
+            token.name or "-",
+            token.workspace.name,
+            utc(token.created_at),
+            utc(token.last_used_at),
+            utc(token.expires_at),
+            token.state_at(now).value,
+        )
+        for token in found
+    ]
+    print_table(header, rows)
+    print("Times are UTC. Revoked and expired tokens are listed for 30 days.", file=sys.stderr)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    setup_django()
+    ensure_migrated()
+    from sounding.accounts.models import ApiToken
+
+    token = ApiToken.objects.select_related("user", "workspace").filter(pk=args.id).first()
+    if token is None:
+        raise CliError(f"No API token with the id {args.id}; `sounding token list` shows them.")
+    owner, workspace = token.user.email, token.workspace.name
+    described = f'API token {token.pk} ("{token}") of {owner} in "{workspace}"'
+    if not token.revoke():
+        print(f"{described} was already revoked on {utc(token.revoked_at)} UTC; nothing changed.")
+        return 0
+    print(f"Revoked {described}: requests with it now get 401.")
     return 0
 
 
@@ -490,6 +592,28 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True, help="the user the token acts for")
     create.add_argument("--workspace", help="workspace name, when the user has several")
     create.add_argument("--name", default="", help="a label to recognise the token by")
+    create.add_argument(
+        "--expires-in-days",
+        type=whole_days,
+        default=None,
+        metavar="N",
+        help="stop working after N days (default: never)",
+    )
+    listing = add_command(
+        token_commands,
+        "list",
+        cmd_token_list,
+        "list a user's API tokens: id, name, workspace, times (UTC) and state",
+    )
+    listing.add_argument("--email", required=True, help="whose tokens to list")
+    listing.add_argument("--workspace", help="only the tokens for this workspace (by name)")
+    revoke = add_command(
+        token_commands,
+        "revoke",
+        cmd_token_revoke,
+        "revoke an API token: requests with it get 401 from then on",
+    )
+    revoke.add_argument("id", type=token_id, metavar="ID", help="the token's id, from `token list`")
     return parser
 
 

@@ -4,7 +4,8 @@ answer has a documented status and the documented shape.
 schemathesis generates the requests (valid ones, and ones that break the schema on purpose)
 and sends them straight to the WSGI application in this process, so they share the test's
 database transaction. Half the generated requests get the id of a real survey (and the token
-of a real response) instead of a random one, so the fuzzing reaches past the 404.
+of a real response, and the id of a real API token other than the one sending them) instead of
+a random one, so the fuzzing reaches past the 404.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sounding.accounts.models import User, Workspace
+from sounding.accounts.models import ApiToken, User, Workspace
 from sounding.collect import flow
 from sounding.collect.models import Response
 from sounding.surveys.models import Status, Survey
@@ -53,12 +54,14 @@ FUZZ = settings(
 
 
 class Targets:
-    """A real survey with real responses, put back whenever a fuzzed DELETE removed them."""
+    """A real survey with real responses, and a spare API token, put back whenever a fuzzed
+    DELETE removed or revoked them."""
 
     def __init__(self, workspace: Workspace, owner: User) -> None:
         self.workspace = workspace
         self.owner = owner
         self.survey = self._survey()
+        self.spare = ApiToken.issue(workspace, owner, "spare")[0]
 
     def _survey(self) -> Survey:
         survey = Survey.create(self.workspace, EVERY_TYPE, self.owner)
@@ -82,6 +85,12 @@ class Targets:
         token = Response.objects.filter(survey_id=self.survey_id()).values_list("token", flat=True)
         return token.first() or "gone"
 
+    def api_token_id(self) -> int:
+        # Revoking the token the fuzzing sends would leave every later case a mere 401.
+        if not ApiToken.objects.filter(pk=self.spare.pk).usable().exists():
+            self.spare = ApiToken.issue(self.workspace, self.owner, "spare")[0]
+        return self.spare.pk
+
 
 @pytest.fixture
 def connection_kept() -> Iterator[None]:
@@ -102,6 +111,8 @@ def aim(case: Case, targets: Targets) -> None:
         params["survey_id"] = targets.survey_id()
     if "token" in params:
         params["token"] = targets.response_token()
+    if "token_id" in params:
+        params["token_id"] = targets.api_token_id()
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -135,3 +146,4 @@ def test_every_operation_is_fuzzed() -> None:
     assert "POST /api/v1/surveys" in labels
     assert "POST /api/v1/responses/erase" in labels
     assert "PUT /api/v1/surveys/{survey_id}/integrations/braze" in labels
+    assert "DELETE /api/v1/tokens/{token_id}" in labels

@@ -350,6 +350,8 @@ def test_the_openapi_document_lists_every_operation() -> None:
         "/api/v1/surveys/{survey_id}/integrations/braze": {"get", "put"},
         "/api/v1/integrations/braze": {"get", "put"},
         "/api/v1/responses/erase": {"post"},
+        "/api/v1/tokens": {"get"},
+        "/api/v1/tokens/{token_id}": {"delete"},
     }
     schemes = doc["components"]["securitySchemes"]
     assert schemes == {"BearerToken": {"type": "http", "scheme": "bearer"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,110 @@ def test_token_create_for_an_unknown_workspace_fails(admin_dir: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert "Globex" in result.stderr
+
+
+def token_row(data_dir: Path, raw: str) -> tuple[int, str | None, str | None]:
+    [row] = query(
+        data_dir,
+        "SELECT id, expires_at, revoked_at FROM accounts_apitoken WHERE token_hash = ?",
+        hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    return row
+
+
+def test_token_create_may_set_an_expiry(admin_dir: Path) -> None:
+    result = run_cli(
+        admin_dir, "token", "create", "--email", EMAIL, "--name", "month", "--expires-in-days", "30"
+    )
+    assert result.returncode == 0, result.stderr
+    _, expires_at, _ = token_row(admin_dir, result.stdout.strip())
+    assert expires_at is not None
+    expected = datetime.now(UTC) + timedelta(days=30)
+    assert abs(datetime.fromisoformat(expires_at).replace(tzinfo=UTC) - expected) < timedelta(
+        minutes=5
+    )
+    assert f"It expires {expected:%Y-%m-%d}" in result.stderr
+    plain = run_ok(admin_dir, "token", "create", "--email", EMAIL).strip()
+    assert token_row(admin_dir, plain)[1] is None
+
+
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        (("--expires-in-days", "0"), "from 1 to 3650 days"),
+        (("--expires-in-days", "99999999999999999999"), "from 1 to 3650 days"),
+        (("--expires-in-days", "-3"), "whole number of days"),
+        (("--expires-in-days", "ten"), "whole number of days"),
+        (("--name", "x" * 101), "at most 100 characters"),
+    ],
+)
+def test_token_create_refuses_bad_options(
+    admin_dir: Path, args: tuple[str, ...], problem: str
+) -> None:
+    before = query(admin_dir, "SELECT count(*) FROM accounts_apitoken")
+    result = run_cli(admin_dir, "token", "create", "--email", EMAIL, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
+    assert query(admin_dir, "SELECT count(*) FROM accounts_apitoken") == before
+
+
+def test_token_list_and_revoke(admin_dir: Path) -> None:
+    raw = run_ok(admin_dir, "token", "create", "--email", EMAIL, "--name", "to-revoke").strip()
+    token_id = token_row(admin_dir, raw)[0]
+
+    listing = run_cli(admin_dir, "token", "list", "--email", EMAIL.upper(), "--workspace", "Acme")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].split() == [
+        "ID",
+        "NAME",
+        "WORKSPACE",
+        "CREATED",
+        "LAST",
+        "USED",
+        "EXPIRES",
+        "STATE",
+    ]
+    mine = [line for line in lines if " to-revoke " in line]
+    assert len(mine) == 1
+    assert mine[0].split()[0] == str(token_id)
+    assert mine[0].split()[2] == "Acme"
+    assert mine[0].split()[-3:] == ["never", "never", "active"]  # last used, expires, state
+    assert raw not in listing.stdout
+    assert "UTC" in listing.stderr
+
+    revoked = run_ok(admin_dir, "token", "revoke", str(token_id))
+    assert f"Revoked API token {token_id}" in revoked
+    assert token_row(admin_dir, raw)[2] is not None
+    after = run_ok(admin_dir, "token", "list", "--email", EMAIL)
+    assert [line for line in after.splitlines() if " to-revoke " in line][0].endswith("revoked")
+
+    again = run_cli(admin_dir, "token", "revoke", str(token_id))
+    assert again.returncode == 0
+    assert "already revoked" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "args, code, problem",
+    [
+        (("revoke", "999999"), 1, "No API token with the id 999999"),
+        (("revoke", "abc"), 2, "a token id is a whole number"),
+        (("revoke", "0"), 2, "a token id is a whole number"),
+        (("revoke", "9" * 30), 2, "a token id is a whole number"),
+        (("list", "--email", "nobody@example.test"), 1, "nobody@example.test"),
+        (("list", "--email", EMAIL, "--workspace", "Globex"), 1, "Globex"),
+    ],
+)
+def test_token_list_and_revoke_refuse_what_does_not_exist(
+    admin_dir: Path, args: tuple[str, ...], code: int, problem: str
+) -> None:
+    result = run_cli(admin_dir, "token", *args)
+    assert result.returncode == code
+    assert result.stdout == ""
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_manage_passes_through_to_django(admin_dir: Path) -> None:

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 
-from sounding.accounts.models import User
+from sounding.accounts.models import ApiToken, User, Workspace, hash_token
 from sounding.settings_email import email_settings
 from tests.conftest import PASSWORD
 
@@ -73,6 +74,100 @@ def test_a_reset_link_arrives_by_email_and_sets_a_new_password(owner: User) -> N
     assert "Password changed" in client.get(done["Location"]).content.decode()
     assert can_sign_in(owner.email, NEW_PASSWORD)
     assert not can_sign_in(owner.email, PASSWORD)
+
+
+@pytest.mark.django_db
+def api_status(raw: str) -> tuple[int, str]:
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/surveys")
+    return response.status_code, response.json().get("detail", "")
+
+
+def reset_through_the_pages(email: str, password: str = NEW_PASSWORD) -> None:
+    ask_for_reset(email)
+    client = Client()
+    form = client.get(reset_path(), follow=True)
+    assert "Setting a new password revokes your API tokens" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": password, "new_password2": password}
+    )
+    assert done["Location"] == reverse("password-reset-complete")
+
+
+@pytest.mark.django_db
+def test_a_reset_password_revokes_the_users_api_tokens(
+    owner: User, editor: User, workspace: Workspace, owner_token: str
+) -> None:
+    spare = ApiToken.issue(workspace, owner, "spare")[1]
+    colleague = ApiToken.issue(workspace, editor, "colleague's")[1]
+    assert api_status(owner_token)[0] == 200
+
+    reset_through_the_pages(owner.email)
+
+    for raw in (owner_token, spare):
+        status, detail = api_status(raw)
+        assert status == 401
+        assert "revoked" in detail and "password changed" in detail
+    # Only that person's tokens: a colleague's keep working.
+    assert api_status(colleague)[0] == 200
+    # A token made after the new password works.
+    assert api_status(ApiToken.issue(workspace, owner, "after")[1])[0] == 200
+
+
+@pytest.mark.django_db
+def test_a_reset_keeps_the_time_an_earlier_revocation_was_made(
+    owner: User, workspace: Workspace
+) -> None:
+    earlier, _ = ApiToken.issue(workspace, owner)
+    earlier.revoke()
+
+    reset_through_the_pages(owner.email)
+
+    revoked_at = earlier.revoked_at
+    earlier.refresh_from_db()
+    assert earlier.revoked_at == revoked_at
+
+
+@pytest.mark.django_db
+def test_a_password_set_outside_the_pages_revokes_the_tokens_too(
+    owner: User, owner_token: str
+) -> None:
+    # What `sounding manage changepassword` does.
+    user = User.objects.get(pk=owner.pk)
+    user.set_password(NEW_PASSWORD)
+    user.save()
+
+    assert api_status(owner_token)[0] == 401
+
+
+@pytest.mark.django_db
+def test_other_saves_of_the_account_keep_the_tokens(owner: User, owner_token: str) -> None:
+    owner.name = "Olive"
+    owner.save()
+    assert can_sign_in(owner.email, PASSWORD)
+
+    assert api_status(owner_token)[0] == 200
+
+
+class OneRoundPBKDF2(PBKDF2PasswordHasher):
+    iterations = 1
+
+
+@pytest.mark.django_db
+def test_a_hash_upgraded_at_sign_in_is_no_new_password(
+    owner: User, owner_token: str, settings: Any
+) -> None:
+    assert owner.password.startswith("md5$")
+    settings.PASSWORD_HASHERS = [
+        f"{__name__}.OneRoundPBKDF2",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+
+    assert can_sign_in(owner.email, PASSWORD)
+
+    owner.refresh_from_db()
+    assert owner.password.startswith("pbkdf2_sha256$")  # rehashed with the preferred hasher
+    assert api_status(owner_token)[0] == 200
+    assert ApiToken.objects.get(token_hash=hash_token(owner_token)).revoked_at is None
 
 
 @pytest.mark.django_db

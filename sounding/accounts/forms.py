@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
 from sounding.accounts.models import Role, User
+from sounding.accounts.tokens import DEFAULT_EXPIRY, EXPIRY_CHOICES
 
 PASSWORD_HELP = "At least 8 characters; not a common password, nor close to your email."
 
@@ -135,6 +136,32 @@ class InviteForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+
+class TokenForm(forms.Form):
+    """A new API token for oneself: a name to recognise it by, and how long it works."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What uses it, to recognise it later: “CI”, “nightly export”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Enter a name."},
+    )
+    expires = forms.ChoiceField(
+        label="Expires after",
+        choices=EXPIRY_CHOICES,
+        initial=DEFAULT_EXPIRY,
+        widget=forms.RadioSelect,
+    )
+
+    def expiry_days(self) -> int | None:
+        choice = self.cleaned_data["expires"]
+        return None if choice == "never" else int(choice)
 
 
 class RoleForm(forms.Form):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -43,6 +45,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password also revokes the person's API tokens.
+
+        Django keeps the raw password in `_password` from `set_password` until the save that
+        stores it, and clears it before re-saving a hash upgraded at sign-in: so this catches
+        every change of password (reset, `manage changepassword`) and no mere rehash.
+        """
+        password_changed = self._password is not None and not self._state.adding
+        with transaction.atomic(using=kwargs.get("using") or self._state.db):
+            super().save(*args, **kwargs)
+            if password_changed:
+                ApiToken.objects.filter(user_id=self.pk).usable().update(revoked_at=timezone.now())
 
 
 class Workspace(models.Model):
@@ -95,10 +110,38 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# A revoked or expired token stays in lists this long, so whoever looks soon after sees what
+# happened to it; the row itself is kept, and its hash keeps answering "revoked".
+SHOWN_AFTER_END = timedelta(days=30)
+
+
+class TokenState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def usable(self, now: datetime | None = None) -> ApiTokenQuerySet:
+        now = now or timezone.now()
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True
+        )
+
+    def listed(self, now: datetime | None = None) -> ApiTokenQuerySet:
+        """The tokens lists show: usable ones, and those that ended within SHOWN_AFTER_END."""
+        since = (now or timezone.now()) - SHOWN_AFTER_END
+        return self.filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gt=since),
+            Q(expires_at__isnull=True) | Q(expires_at__gt=since),
+        )
+
+
 class ApiToken(models.Model):
     """A bearer token acting for one workspace with its creator's role.
 
-    Only a hash is stored: a leaked database does not leak working tokens.
+    Only a hash is stored: a leaked database does not leak working tokens. Revoking keeps the
+    row, so a script still using the token is told it was revoked rather than mistyped.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
@@ -107,17 +150,52 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name or f"token {self.pk}"
 
     @classmethod
-    def issue(cls, workspace: Workspace, user: User, name: str = "") -> tuple[ApiToken, str]:
+    def issue(
+        cls,
+        workspace: Workspace,
+        user: User,
+        name: str = "",
+        expires_at: datetime | None = None,
+    ) -> tuple[ApiToken, str]:
         raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            workspace=workspace, user=user, name=name, token_hash=hash_token(raw)
+            workspace=workspace,
+            user=user,
+            name=name,
+            token_hash=hash_token(raw),
+            expires_at=expires_at,
         )
         return token, raw
+
+    def state_at(self, now: datetime) -> TokenState:
+        if self.revoked_at is not None:
+            return TokenState.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return TokenState.EXPIRED
+        return TokenState.ACTIVE
+
+    @property
+    def state(self) -> TokenState:
+        return self.state_at(timezone.now())
+
+    def revoke(self) -> bool:
+        """Revoke the token now; False if it already was (the first revocation's time stays)."""
+        now = timezone.now()
+        done = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if done:
+            self.revoked_at = now
+        else:
+            self.refresh_from_db(fields=["revoked_at"])
+        return bool(done)
 
     def role(self) -> str | None:
         membership = Membership.objects.filter(user=self.user, workspace=self.workspace).first()

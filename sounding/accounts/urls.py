@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from sounding.accounts import invite_views, member_views, password_views, views
+from sounding.accounts import invite_views, member_views, password_views, token_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,5 +35,8 @@ urlpatterns = [
         member_views.invite_revoke,
         name="invite-revoke",
     ),
+    path("settings/tokens", token_views.tokens_page, name="tokens"),
+    path("settings/tokens/new", token_views.token_create, name="token-create"),
+    path("settings/tokens/<int:token_id>/revoke", token_views.token_revoke, name="token-revoke"),
     path("invite/<path:token>", invite_views.invite_accept, name="invite-accept"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from sounding.api import erase, errors, integrations, responses, surveys
+from sounding.api import erase, errors, integrations, responses, surveys, tokens
 from sounding.api.auth import BearerToken
 
 
@@ -28,3 +28,4 @@ api.add_router("", surveys.router)
 api.add_router("", responses.router)
 api.add_router("", integrations.router)
 api.add_router("", erase.router)
+api.add_router("", tokens.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
@@ -28,8 +28,17 @@ TOUCH_EVERY = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 200
 
 MISSING = "Authentication required: send 'Authorization: Bearer <token>' with an API token."
-UNKNOWN = "The API token is not valid: it may be mistyped or revoked."
+UNKNOWN = "The API token is not valid: it may be mistyped or deleted."
+REVOKED = (
+    "The API token was revoked on {when}, by hand or because its user's password changed: "
+    "create a new one."
+)
+EXPIRED = "The API token expired on {when}: create a new one."
 NOT_A_MEMBER = "The API token's user is no longer a member of its workspace."
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,12 @@ def find_principal(raw: str) -> Principal:
     )
     if token is None:
         raise AuthenticationError(message=UNKNOWN)
+    # Revocation and expiry are read off the same row: refusing them costs no query, and the
+    # caller learns why rather than being told the token is mistyped.
+    if token.revoked_at is not None:
+        raise AuthenticationError(message=REVOKED.format(when=_when(token.revoked_at)))
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        raise AuthenticationError(message=EXPIRED.format(when=_when(token.expires_at)))
     if token.member_role is None:
         raise AuthenticationError(message=NOT_A_MEMBER)
     _touch(token)

@@ -91,6 +91,22 @@ class ResponsePage(Schema):
     )
 
 
+class TokenOut(Schema):
+    id: int
+    name: str
+    user_email: str = Field(description="The person the token acts for.")
+    state: Literal["active", "expired", "revoked"]
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Recorded at most once a minute.")
+    expires_at: datetime | None = Field(description="`null`: the token never expires.")
+    revoked_at: datetime | None
+    current: bool = Field(description="Whether this is the token the request was sent with.")
+
+
+class TokenList(Schema):
+    items: list[TokenOut]
+
+
 # The errors each kind of operation may answer with, for the OpenAPI document.
 AUTH_ERRORS: dict[int, type[Schema]] = {401: Error}
 READ_ERRORS: dict[int, type[Schema]] = {400: ErrorList, 401: Error, 404: Error}

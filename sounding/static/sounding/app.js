@@ -8,7 +8,7 @@
     var status = document.getElementById("copy-status");
     var done = function () {
       button.textContent = "Copied";
-      if (status) status.textContent = "Link copied to the clipboard.";
+      if (status) status.textContent = button.dataset.copied || "Link copied to the clipboard.";
       setTimeout(function () { button.textContent = "Copy"; }, 2000);
     };
     if (navigator.clipboard && window.isSecureContext) {
