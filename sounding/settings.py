@@ -81,6 +81,9 @@ MIDDLEWARE = [
     # Before the host check and the HTTPS redirect: a probe asks by address, over plain HTTP.
     "sounding.health.HealthMiddleware",
     "sounding.web_metrics.RequestMetricsMiddleware",
+    # Outside everything that may answer by itself, so that every page, errors included,
+    # carries the policy and templates find the nonce.
+    "sounding.csp.ContentSecurityPolicy",
     "django.middleware.security.SecurityMiddleware",
     "sounding.api.json_errors.JsonErrors",
     "whitenoise.middleware.WhiteNoiseMiddleware",

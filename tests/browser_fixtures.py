@@ -2,6 +2,13 @@
 
 Never downloads a browser: the tests use the system one or are skipped with the reason,
 unless CI=true, where a missing Chromium is a failure.
+
+Every browser context a test opens, through these fixtures or `chromium.new_context()`, is
+watched for Content-Security-Policy violations, and a test that caused one fails. Three
+witnesses, since each misses something: Chromium's console error (the only one when
+JavaScript is off), the page's `securitypolicyviolation` event reported to the test at once
+(it outlives the page's navigations) and kept in `window.__cspViolations` (read before the
+context closes, when a report may still be on its way).
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +34,100 @@ ARTIFACTS = Path(os.environ.get("SOUNDING_TEST_ARTIFACTS", "test-artifacts"))
 PHONE = {"width": 390, "height": 844}
 
 
+# Added to every frame before the page's own scripts, so that none of their violations is
+# missed.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  var seen = e.effectiveDirective + " refused " + (e.blockedURI || "?") + " in " +
+    (e.sourceFile || e.documentURI) + ":" + e.lineNumber + " " + (e.sample || "");
+  window.__cspViolations.push(seen);
+  if (window.__cspViolation) window.__cspViolation(seen);
+}, true);
+"""
+SWEEP = "window.__cspViolations ? window.__cspViolations.splice(0) : []"
+
+
+class CspWatch:
+    """The Content-Security-Policy violations seen in one browser context."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.open = True
+        self.seen: list[str] = []
+        context.add_init_script(CSP_LISTENER)
+        context.expose_binding("__cspViolation", lambda _source, seen: self.seen.append(seen))
+        context.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.seen.append(f"console: {message.text}")
+
+    def sweep(self) -> None:
+        """Collect what the open pages recorded and no report has brought yet."""
+        if not self.open:
+            return
+        for page in self.context.pages:
+            for frame in page.frames:
+                try:
+                    self.seen += frame.evaluate(SWEEP)
+                except Exception:  # a frame gone, or a context without JavaScript
+                    continue
+
+    def take(self) -> list[str]:
+        """Every violation seen so far, once each; the watch starts afresh."""
+        self.sweep()
+        found = list(dict.fromkeys(self.seen))
+        self.seen.clear()
+        return found
+
+
+# The watches of the contexts opened since the current test began.
+WATCHES: list[CspWatch] = []
+
+
+def csp_watch(context: Any) -> CspWatch:
+    return next(watch for watch in WATCHES if watch.context is context)
+
+
+class WatchedBrowser:
+    """The browser, whose every new context is watched for policy violations."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self.browser.new_context(**options)
+        watch = CspWatch(context)
+        WATCHES.append(watch)
+        close = context.close
+
+        def sweep_then_close(*args: Any, **kwargs: Any) -> None:
+            watch.sweep()
+            watch.open = False
+            close(*args, **kwargs)
+
+        context.close = sweep_then_close
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        # The browser's own would open a context of its own, unwatched.
+        return self.new_context(**options).new_page()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.browser, name)
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations() -> Iterator[None]:
+    """Fails the test that caused a policy violation in any page it opened."""
+    yield
+    found = [seen for watch in WATCHES for seen in watch.take()]
+    WATCHES.clear()
+    if found:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(found), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
@@ -39,7 +141,7 @@ def chromium() -> Iterator[object]:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
 
 

@@ -46,7 +46,7 @@ def test_a_branded_survey_shows_its_logo_and_a_readable_accent(
     assert _colour(phone, ".next", "backgroundColor") == "rgb(140, 117, 0)"
     assert _colour(phone, ".next", "color") == "rgb(255, 255, 255)"
     assert _colour(phone, ".next", "borderTopLeftRadius") == "999px"
-    assert _colour(phone, ".bar span", "backgroundColor") == "rgb(140, 117, 0)"
+    assert _colour(phone, ".bar rect", "fill") == "rgb(140, 117, 0)"
     assert serious_violations(phone) == []
     screenshot(phone, "respondent-branded")
 

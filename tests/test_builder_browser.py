@@ -70,27 +70,31 @@ def test_a_question_is_dragged_to_a_new_place_and_the_preview_reloads(
     wide.mouse.move(goal["x"] + 40, goal["y"] + 10, steps=8)
     wide.mouse.up()
 
-    wide.wait_for_function("document.querySelector('#question-list li').id === 'q-csat'")
+    wide.wait_for_function("() => document.querySelector('#question-list li').id === 'q-csat'")
     wide.wait_for_function(
-        "document.querySelector('#builder-status').textContent.startsWith('Moved')"
+        "() => document.querySelector('#builder-status').textContent.startsWith('Moved')"
     )
     assert keys(pulse)[:3] == ["csat", "nps", "rating"]
     # The list is redrawn by the server: numbers, buttons and conditions follow the new order.
-    wide.wait_for_function("document.querySelector('#q-csat .q-num').textContent === '1'")
+    wide.wait_for_function("() => document.querySelector('#q-csat .q-num').textContent === '1'")
     assert wide.locator("#q-csat").get_by_role("button", name="Move question 1 up").is_disabled()
     wide.wait_for_timeout(300)
     assert loads, "the preview did not reload after the move"
 
     # Opening another question's editor points the preview at it.
     wide.locator("#edit-plan summary").click()
-    wide.wait_for_function("document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')")
+    wide.wait_for_function(
+        "() => document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')"
+    )
     assert "Which plan are you on?" in preview_prompt(wide)
 
     # A saved change reloads the page and the preview with it.
     wide.locator("#id_q-plan-prompt").fill("Which plan do you pay for?")
     wide.locator("#edit-plan").get_by_role("button", name="Save").click()
     wide.wait_for_selector("text=Saved “Which plan do you pay for?”.")
-    wide.wait_for_function("document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')")
+    wide.wait_for_function(
+        "() => document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')"
+    )
     assert "Which plan do you pay for?" in preview_prompt(wide)
 
 

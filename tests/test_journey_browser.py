@@ -94,7 +94,7 @@ def test_a_new_author_builds_brands_translates_publishes_and_reads_the_report(
     # The rating goes last, with its keyboard-friendly button.
     desk.locator(f"#q-{rating}").get_by_role("button", name="Move question 3 down").click()
     desk.wait_for_function(
-        f"document.querySelector('#question-list li:nth-child(4)').id === 'q-{rating}'"
+        f"() => document.querySelector('#question-list li:nth-child(4)').id === 'q-{rating}'"
     )
     survey.refresh_from_db()
     assert [q["key"] for q in survey.definition["questions"]] == [nps, plan, why, rating, renew]

@@ -219,6 +219,23 @@ def test_the_nps_row_fits_a_320px_screen_with_44px_targets(
     context.close()
 
 
+def test_on_a_wide_screen_each_scale_shows_all_its_points_in_one_row(
+    live_server: Any, chromium: Any, owner_token: str
+) -> None:
+    survey = publish_every_type(owner_token)
+    context = chromium.new_context(viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{survey['slug']}")
+    for question, points in (("nps", 11), ("rating", 5)):
+        page.wait_for_selector(f'main[data-question="{question}"]')
+        boxes = [page.locator(".scale .pick").nth(i).bounding_box() for i in range(points)]
+        assert page.locator(".scale .pick").count() == points
+        assert len({round(b["y"]) for b in boxes}) == 1, question
+        assert len({round(b["width"]) for b in boxes}) == 1, question
+        page.get_by_role("radio", name="3", exact=True).check()
+    context.close()
+
+
 def test_the_other_box_appears_once_other_is_picked(
     live_server: Any, phone: Any, owner_token: str
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from sounding.branding import saving
@@ -42,11 +43,25 @@ def preview_context(choices: Choices) -> dict[str, Any]:
         "choices": choices,
         "plan": plan,
         "modes": modes,
-        "radius": RADII[Shape(choices.button_shape)],
-        "field_radius": "0" if choices.button_shape == Shape.SQUARE else ".625rem",
-        "font_stack": FONT_STACKS[Font(choices.font)],
+        "preview_css": _preview_css(choices),
         "outline": choices.button_fill == Fill.OUTLINE,
     }
+
+
+def _preview_css(choices: Choices) -> SafeString:
+    """The preview's colours, shape and font as custom properties, for the page's style
+    block (the policy refuses style attributes) and the preview's `data-css`, which the
+    page's script moves there. Built only from checked hex colours and fixed choices, like
+    the respondent pages' brand CSS."""
+    plan = choices.plan
+    field_radius = "0" if choices.button_shape == Shape.SQUARE else ".625rem"
+    css = [
+        f".swatches{{--sw-radius:{RADII[Shape(choices.button_shape)]};"
+        f"--sw-field-radius:{field_radius};--sw-font:{FONT_STACKS[Font(choices.font)]}}}"
+    ]
+    for name, shade in (("light", plan.light), ("dark", plan.dark)):
+        css.append(f".swatch-{name}{{--sw-accent:{shade.colour};--sw-accent-text:{shade.text}}}")
+    return mark_safe("".join(css))  # noqa: S308 - fixed choices and checked colours only
 
 
 def _layer(brand: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:

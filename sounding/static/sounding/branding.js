@@ -48,9 +48,19 @@
       }).then(function (response) {
         return response.ok ? response.text() : null;
       }).then(function (html) {
-        if (html !== null) preview.innerHTML = html;
+        if (html !== null) show(html);
       }).catch(function () { /* the preview keeps its last state */ });
     }, 200);
+  }
+
+  // The preview's colours, shape and font come as CSS in data-css: a style block in the
+  // fetched HTML would carry its own response's nonce, which this page refuses, so they go
+  // into this page's block instead.
+  function show(html) {
+    preview.innerHTML = html;
+    var fresh = preview.querySelector("[data-css]");
+    var style = document.getElementById("brand-preview-style");
+    if (fresh && style) style.textContent = fresh.getAttribute("data-css");
   }
 
   form.addEventListener("input", refresh);
