@@ -67,6 +67,8 @@ async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
         (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
+        (b"content-security-policy", b"default-src 'none'"),
+        (b"x-content-type-options", b"nosniff"),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
