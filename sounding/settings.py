@@ -256,7 +256,14 @@ CONFIRM_AFTER_SECONDS = _whole(
 CLICK_BURST_SECONDS = _whole(
     "SOUNDING_CLICK_BURST_SECONDS", os.environ.get("SOUNDING_CLICK_BURST_SECONDS", "120")
 )
-# Reverse proxies whose X-Forwarded-For names the client, for the per-address limit.
+# Failed sign-ins: how long an account or address stays locked, and how long a quiet spell
+# makes its failures forgotten (see sounding.accounts.signin_limits).
+SIGNIN_LOCKOUT_SECONDS = _whole(
+    "SOUNDING_SIGNIN_LOCKOUT_SECONDS", os.environ.get("SOUNDING_SIGNIN_LOCKOUT_SECONDS", "900")
+)
+if SIGNIN_LOCKOUT_SECONDS < 1:
+    raise ImproperlyConfigured("SOUNDING_SIGNIN_LOCKOUT_SECONDS must be at least 1.")
+# Reverse proxies whose X-Forwarded-For names the client, for the per-address limits.
 TRUSTED_PROXIES = _networks(
     "SOUNDING_TRUSTED_PROXIES", os.environ.get("SOUNDING_TRUSTED_PROXIES", "")
 )

@@ -9,6 +9,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
 from sounding.accounts.models import Role, User
+from sounding.accounts.signin_limits import SignIn
+from sounding.accounts.throttle import Refusal
 from sounding.accounts.tokens import DEFAULT_EXPIRY, EXPIRY_CHOICES
 
 PASSWORD_HELP = "At least 8 characters; not a common password, nor close to your email."
@@ -51,9 +53,30 @@ class LoginForm(AuthenticationForm):
         "try again.",
     }
 
+    # Why the last attempt was not even tried (too many failures), for the view's 429.
+    refusal: Refusal | None = None
+
     def clean_username(self) -> str:
         # Accounts are stored with lower-case emails; people type them however they like.
         return self.cleaned_data["username"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not email or not password:
+            return super().clean()  # field errors say what is missing; nothing is checked
+        # Before authenticate(): a refused attempt must not cost a password hash.
+        attempt = SignIn(self.request, email)
+        self.refusal = attempt.refusal()
+        if self.refusal is not None:
+            raise forms.ValidationError(self.refusal.message, code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as error:
+            if error.code == "invalid_login":
+                attempt.failed()
+            raise
+        attempt.succeeded()
+        return cleaned
 
 
 class SetupForm(forms.Form):

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from sounding.accounts import invites, members
+from sounding.accounts import email_limits, invites, members
 from sounding.accounts.forms import ROLE_HELP, InviteForm, RoleForm
 from sounding.accounts.models import Invite, Membership, Role
 from sounding.surveys.permissions import View, member_required, membership
@@ -81,6 +81,12 @@ def member_invite(request: HttpRequest) -> HttpResponse:
             form.add_error("email", f"{email} is already a member of {workspace.name}.")
     if not form.is_valid():
         return _page(request, form, status=400)
+    refusal = email_limits.invitation(request.user, workspace.pk, email)  # type: ignore[arg-type]
+    if refusal is not None:
+        form.add_error(None, refusal.message)
+        response = _page(request, form, status=429)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     issued = invites.invite(request, workspace, email, form.cleaned_data["role"])
     request.session[FRESH_INVITE] = {
         "email": email,

@@ -260,3 +260,29 @@ class Invite(models.Model):
             invited_by=invited_by,
         )
         return invite, raw
+
+
+class Throttle(models.Model):
+    """How many times something happened lately for one subject: failed sign-ins for an email
+    or from an address, reset emails to an address, invitations sent by someone.
+
+    `events` counts until `reset_at`, when it is forgotten: sign-in failures push it on with
+    each failure (forgotten after a quiet window), email limits keep it where it was set by
+    the first event (a fixed window). See sounding.accounts.throttle.
+    """
+
+    scope = models.CharField(max_length=20)
+    subject = models.CharField(max_length=300)
+    events = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    reset_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index of every lookup, and what the upsert's ON CONFLICT names.
+            models.UniqueConstraint(fields=["scope", "subject"], name="throttle_scope_subject")
+        ]
+        indexes = [models.Index(fields=["reset_at"], name="throttle_reset_at")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.subject}: {self.events}"

@@ -34,6 +34,15 @@ class SignInView(LoginView):
             return redirect("setup")
         return super().dispatch(request, *args, **kwargs)
 
+    def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refusal.retry_after)
+            # Django would log every refused attempt; the limits log a lockout once instead.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+
 
 def _lock_users() -> None:
     """Hold off other setups until this transaction ends.
