@@ -364,6 +364,14 @@ KEY_RULE = (
             [(f"{Q0}.key", "'lang' is reserved for survey links")],
         ),
         (
+            {"type": "nps", "prompt": "Hi", "key": "q"},
+            [(f"{Q0}.key", "'q' is reserved for survey links")],
+        ),
+        (
+            {"type": "nps", "prompt": "Hi", "key": "restart"},
+            [(f"{Q0}.key", "'restart' is reserved for survey links")],
+        ),
+        (
             {"type": "nps", "prompt": "Hi", "key": "user_email"},
             [(f"{Q0}.key", "'user_email' is reserved for survey links")],
         ),

@@ -435,3 +435,25 @@ def test_the_last_answer_leads_to_the_thank_you_page_which_shows_no_answers(
     assert screen_of(elsewhere) == "done" and "Change my answers" not in elsewhere
     assert token not in elsewhere
     assert question_of(start(Client(), live_survey, "?user_braze_id=abc")) == "nps"
+
+
+@pytest.mark.django_db
+def test_a_survey_saved_with_a_question_keyed_q_still_thanks_its_respondents(
+    workspace, owner
+) -> None:
+    # `q` names the screen to show, so new definitions may not use it as a key; a survey saved
+    # before that must still end on its thank-you page, not take `?q=_done` as an answer.
+    survey = Survey.create(
+        workspace, {"title": "Old", "questions": [{"type": "short_text", "prompt": "Q"}]}, owner
+    )
+    definition = dict(survey.definition)
+    definition["questions"] = [dict(definition["questions"][0], key="q")]
+    Survey.objects.filter(pk=survey.pk).update(definition=definition, version=survey.version + 1)
+    survey.refresh_from_db()
+    survey.set_status(Status.LIVE)
+    client = Client()
+    page = client.get(f"/s/{survey.slug}").content.decode()
+    assert question_of(page) == "q"
+    done = answer(client, page, "said once")
+    assert screen_of(done.content.decode()) == "done"
+    assert Answer.objects.get(response__survey=survey).value == "said once"

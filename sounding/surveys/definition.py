@@ -20,15 +20,18 @@ MAX_PROMPT = 1000
 MAX_HELP = 2000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Query parameters that mean something else in a survey link, so no question key may take them.
+# `q` names the screen to show: a question keyed "q" read `?q=_done`, the thank-you page every
+# answer's redirect ends on, as an answer of its own.
 RESERVED_KEYS = frozenset(
-    {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview"}
+    {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview", "q"}
+    | {"restart"}
 )
 # Hidden fields: the link parameters a survey keeps with each response (see docs/survey-links.md).
 MAX_HIDDEN_FIELDS = 20
 HIDDEN_FIELD_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-# Parameters the respondent pages read for themselves (who answers, which screen, a fresh
-# start), besides those a question key may not take; and every `user_` one.
-LINK_PARAMETERS = RESERVED_KEYS | {"q", "restart"}
+# The parameters the respondent pages read for themselves, which a hidden field may not take
+# either; and every `user_` one (identity parameters, never read as an answer).
+LINK_PARAMETERS = RESERVED_KEYS
 IDENTITY_PREFIX = "user_"
 SURVEY_FIELDS = frozenset(
     {"title", "intro", "thank_you", "language", "hidden_fields", "questions", "translations"}
