@@ -14,8 +14,9 @@ this application in front of Django:
   `Content-Length`, or as soon as a chunked body passes the limit;
 - multipart bodies, which Django spools to disk, are refused with 415 except where a form
   uploads a file;
-- only then is Django called, through a2wsgi, on this process's single thread, with the body
-  already in memory: a view never waits on the network.
+- only then is Django called, through a2wsgi, with the body already in memory: a view never
+  waits on the network. Each process runs Django on two threads, one request at a time on
+  each: one for the forms that hash a password, one for everything else (`Lanes`).
 """
 
 from __future__ import annotations
@@ -144,8 +145,31 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+# The forms whose POST runs the password hasher (about 0.3 s of CPU by design): signing in,
+# the first account, a new password from a reset link, joining from an invitation.
+PASSWORD_FORMS = re.compile(r"^/(login|setup|password/reset/[^/]+/[^/]+|invite/.+)$")
+
+
+class Lanes:
+    """Two threads for Django in each process: one for the password forms, one for the rest.
+
+    Each thread runs one request at a time; a flood of sign-in attempts, even those the
+    sign-in limits let through to the hasher, then queues behind itself and never in front
+    of a respondent. The hasher releases the interpreter's lock while it works, so the two
+    threads truly run side by side.
+    """
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.main = WSGIMiddleware(wsgi_app, workers=1)
+        self.passwords = WSGIMiddleware(wsgi_app, workers=1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.main
+        if scope.get("method") == "POST" and PASSWORD_FORMS.match(scope.get("path", "")):
+            lane = self.passwords
+        await lane(scope, receive, send)  # type: ignore[arg-type]
+
+
 def in_front_of(wsgi_app: Any) -> Front:
     """A WSGI application behind the front: the ASGI application a web process serves."""
-    # One thread: Django runs one request at a time per process, as it did under a WSGI
-    # server, and its database connection stays on that thread.
-    return Front(WSGIMiddleware(wsgi_app, workers=1))  # type: ignore[arg-type]
+    return Front(Lanes(wsgi_app))

@@ -18,7 +18,12 @@ from pathlib import Path
 from types import FrameType
 
 SETTINGS_MODULE = "sounding.settings"
-WEB_APP = "sounding.asgi:application"
+# Granian adds the directory of the module it is given to the import path, and, unless told
+# another, its working directory: named by file, with that file's package root as the
+# directory, the web server imports Sounding from where it is installed, never from wherever
+# it was started (where a `sounding/` folder would otherwise win).
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+WEB_APP = str(Path(__file__).resolve().parent / "asgi.py") + ":application"
 # The web server's graceful timeout (10 s, see web_command) plus room to finish shutting down.
 STOP_GRACE_SECONDS = 15.0
 POLL_SECONDS = 0.2
@@ -67,6 +72,8 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
         "10",
         "--log-level",
         level,
+        "--working-dir",
+        PACKAGE_ROOT,
         WEB_APP,
     ]
 

@@ -117,6 +117,25 @@ def children_of(pid: int) -> dict[int, str]:
     return {child: cmd.decode(errors="replace") for child, cmd in found.items()}
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session `sid` until none is left.
+
+    One pass is not enough: Granian starts a new worker as soon as one dies, so a worker
+    killed before its parent is replaced by one nobody has seen yet, left running forever.
+    """
+    with suppress(ProcessLookupError):
+        os.kill(sid, signal.SIGKILL)
+    for _ in range(50):
+        alive = session_pids(sid)
+        if not alive:
+            return
+        for pid in alive:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    raise AssertionError(f"processes of session {sid} survive SIGKILL: {sorted(alive)}")
+
+
 def wait_for(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -190,9 +209,7 @@ def serving(
         yield server
     finally:
         # Whatever the test did, nothing of this session may outlive it.
-        for pid in session_pids(server.pid):
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_session(server.pid)
         with suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=STOP_TIMEOUT)
 
@@ -219,9 +236,7 @@ class Processes:
 
     def kill_all(self) -> None:
         for proc in self.procs:
-            for pid in session_pids(proc.pid) | {proc.pid}:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            kill_session(proc.pid)
             with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
 

@@ -172,14 +172,13 @@ def test_a_fresh_answer_in_one_workspace_is_not_kept_behind_another_workspaces_b
 ) -> None:
     backlog(pulse, 3000)
     respond(elsewhere, "b-1", {"nps": 7})
-    answered = time.monotonic()
     time.sleep(claim.LINGER.total_seconds())  # a lone answer waits this long for company
+    # Counted in rounds, not seconds: on a busy machine any round can take long.
     rounds = 0
     while push_of("b-1").state != PushState.SYNCED:
         assert engine.deliver_due("braze", WORKER)
         rounds += 1
         assert rounds <= 2, "the fresh answer waited behind the backlog"
-    assert time.monotonic() - answered < 1.0
     requests = braze_standin.requests()
     assert requests[-1]["users"] == ["braze_id:b-1"]
     # The backlog is still served, in full requests, taking turns with the other workspace.
@@ -299,9 +298,14 @@ def test_any_other_4xx_is_retried_whole_with_brazes_status_and_body_shown(
     for tries in (1, 2):
         assert one_round() == 2
         assert sizes(braze_standin)[-1] == (2, status)  # never split
+        # Due again with the lane's next try, set after the request left: a backoff, however
+        # long the machine took to write down the outcome.
+        sent = Attempt.objects.latest("started_at").started_at
+        probe_at = Lane.objects.get().probe_at
+        assert probe_at is not None and probe_at > sent
         for push in Push.objects.all():
             assert (push.state, push.attempts) == (PushState.PENDING, tries)
-            assert push.next_attempt_at > push.last_attempt_at
+            assert push.next_attempt_at == probe_at
     reason = push_of("u-1").last_error
     assert f"Braze answered {status}" in reason and f"stand-in says no ({status})" in reason
     assert "try later" in reason
