@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -55,8 +54,11 @@ class Site:
         ).encode()
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    # One server for the module: every test closes what it opened, and starting one costs
+    # more than all the attacks together.
+    tmp_path = tmp_path_factory.mktemp("front")
     env = cli_env(tmp_path)
     env["SOUNDING_BODY_SECONDS"] = str(BODY_SECONDS)
     processes = Processes(tmp_path, env, tmp_path / "processes.log")
