@@ -11,7 +11,12 @@ from django.test import Client
 from sounding.accounts.models import ApiToken, Membership, Role, User, Workspace
 from sounding.surveys.models import Status, Survey
 
-pytest_plugins = ["tests.browser_fixtures", "tests.standin", "tests.delivery_fixtures"]
+pytest_plugins = [
+    "tests.browser_fixtures",
+    "tests.standin",
+    "tests.delivery_fixtures",
+    "tests.throttle_fixtures",
+]
 
 PASSWORD = "correct horse battery staple"
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,32 +12,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from sounding.accounts import email_limits, throttle
+from sounding.accounts import email_limits
 from sounding.accounts.models import Invite, Role, User, Workspace
 from tests.conftest import logged_in, make_user
+from tests.throttle_fixtures import Clock
 
 RESET = reverse("password-reset")
 INVITE = reverse("member-invite")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(throttle, "clock", fake)
-    return fake
 
 
 def ask_reset(email: str, address: str = "192.0.2.10") -> Any:

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -26,27 +26,10 @@ from sounding.accounts import signin_limits, throttle
 from sounding.accounts.models import Throttle, User
 from sounding.accounts.signin_limits import ACCOUNT, ADDRESS
 from tests.conftest import PASSWORD
+from tests.throttle_fixtures import Clock
 
 LOGIN = reverse("login")
 WRONG = "not the password"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = timezone.now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(throttle, "clock", fake)
-    return fake
 
 
 @pytest.fixture
