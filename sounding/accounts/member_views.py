@@ -9,14 +9,14 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from sounding.accounts import email_limits, invites, members
 from sounding.accounts.forms import ROLE_HELP, InviteForm, RoleForm
 from sounding.accounts.models import Invite, Membership, Role
-from sounding.surveys.permissions import View, member_required, membership
+from sounding.surveys.permissions import SignedInRequest, View, member_required, membership
 
 # The link of the invitation just made, shown once on the next page and then forgotten.
 FRESH_INVITE = "fresh_invite"
@@ -26,7 +26,7 @@ def owner_required(view: View) -> View:
     """A member whose role may administer the workspace; anyone else in it gets a 403."""
 
     @wraps(view)
-    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not membership(request).can_administer:
             return render(request, "accounts/members_forbidden.html", status=403)
         return view(request, *args, **kwargs)
@@ -72,7 +72,7 @@ def _same_workspace_member(request: HttpRequest, member_id: int) -> Membership:
 
 @require_POST
 @owner_required
-def member_invite(request: HttpRequest) -> HttpResponse:
+def member_invite(request: SignedInRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     workspace = membership(request).workspace
     if form.is_valid():
@@ -81,7 +81,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
             form.add_error("email", f"{email} is already a member of {workspace.name}.")
     if not form.is_valid():
         return _page(request, form, status=400)
-    refusal = email_limits.invitation(request.user, workspace.pk, email)  # type: ignore[arg-type]
+    refusal = email_limits.invitation(request.user, workspace.pk, email)
     if refusal is not None:
         form.add_error(None, refusal.message)
         response = _page(request, form, status=429)

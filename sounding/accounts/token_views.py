@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sounding.accounts import tokens
 from sounding.accounts.forms import TokenForm
 from sounding.accounts.models import ApiToken
-from sounding.surveys.permissions import member_required, membership
+from sounding.surveys.permissions import SignedInRequest, member_required, membership
 
 
 def _page(
@@ -56,14 +56,14 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @member_required
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: SignedInRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)
     current = membership(request)
     issued = ApiToken.issue(
         current.workspace,
-        request.user,  # type: ignore[arg-type]
+        request.user,
         form.cleaned_data["name"],
         tokens.expiry_after(form.expiry_days()),
     )

@@ -112,7 +112,7 @@ class BearerToken(HttpBearer):
 
 
 def principal(request: HttpRequest) -> Principal:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def require_edit(request: HttpRequest) -> Principal:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import Promise
 
 from sounding.branding.contrast import ColourError, normalize_hex
 from sounding.branding.images import MAX_BYTES, Image, ImageError, read_image
@@ -124,7 +126,9 @@ class WorkspaceBrandForm(_BrandForm):
         return self.cleaned_data["logo"]
 
 
-def _inherit(choices: list[tuple[str, str]], default: str) -> list[tuple[str, str]]:
+def _inherit(
+    choices: Sequence[tuple[str, str | Promise]], default: str
+) -> list[tuple[str, str | Promise]]:
     return [("", f"As the workspace: {default}"), *choices]
 
 
@@ -146,7 +150,7 @@ class SurveyBrandForm(_BrandForm):
         self.has_own_logo = has_own_logo
         labels = {"button_shape": Shape, "button_fill": Fill, "font": Font}
         for name, kind in labels.items():
-            field = self.fields[name]
+            field = cast(forms.ChoiceField, self.fields[name])
             field.required = False
             field.choices = _inherit(kind.choices, kind(getattr(workspace, name)).label)
         self.fields["logo_choice"].required = False
@@ -162,6 +166,7 @@ class SurveyBrandForm(_BrandForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         wants_own = data.get("logo_choice") == LogoChoice.OWN
         if wants_own and not data.get("logo") and not self.has_own_logo:
             self.add_error("logo", "Choose the survey’s logo file, or pick another logo option.")

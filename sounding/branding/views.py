@@ -21,6 +21,7 @@ from sounding.branding.images import EXTENSIONS, LIGHT_BYTES
 from sounding.branding.models import FONT_STACKS, Fill, Font, Logo, Shape, WorkspaceBrand
 from sounding.branding.resolve import FIELDS, RADII, Choices, resolve
 from sounding.surveys.permissions import (
+    SignedInRequest,
     editor_required,
     member_required,
     membership,
@@ -32,7 +33,7 @@ SAVED = "Branding saved. People answering see it from their next page on."
 
 def preview_context(choices: Choices) -> dict[str, Any]:
     plan = choices.plan
-    modes = [
+    modes: list[dict[str, Any]] = [
         {"name": "light", "label": "Light mode", "shade": plan.light, "on": "white"},
         {"name": "dark", "label": "Dark mode", "shade": plan.dark, "on": "the dark background"},
     ]
@@ -100,7 +101,7 @@ def _workspace_page(
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def branding_settings(request: HttpRequest) -> HttpResponse:
+def branding_settings(request: SignedInRequest) -> HttpResponse:
     member = membership(request)
     brand = saving.workspace_brand(member.workspace)
     if request.method == "POST":
@@ -134,7 +135,7 @@ def branding_settings(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def survey_branding(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_branding(request: SignedInRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
     workspace = membership(request).workspace
     workspace_layer = _layer(saving.workspace_brand(workspace))

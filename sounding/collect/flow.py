@@ -48,7 +48,7 @@ def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
     `utm_*`), and a respondent must not be able to add columns to the survey's exports."""
     ctx = LinkContext()
     for param, kind in IDENTITY_PARAMS:
-        value = normalize_identity(kind, params.get(param) or "")
+        value: str | None = normalize_identity(kind, params.get(param) or "")
         if value and len(value) <= MAX_PARAM_LENGTH and "\x00" not in value:
             ctx.identity[kind] = value
     for name in spec.hidden_fields:

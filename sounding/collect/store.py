@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 
@@ -19,7 +19,8 @@ from sounding.surveys.models import Survey
 
 SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]
 RESPONSE_FIELDS = [f.attname for f in Response._meta.concrete_fields]
-_RESPONSE_COLUMNS = ", ".join(f.column for f in Response._meta.concrete_fields)
+# Concrete fields are those with a column: `column` is None only on the others.
+_RESPONSE_COLUMNS = ", ".join(cast(str, f.column) for f in Response._meta.concrete_fields)
 _VALUE_FIELD = Answer._meta.get_field("value")
 _DESTINATIONS_FIELD = Survey._meta.get_field("destinations")
 
@@ -39,7 +40,10 @@ def survey_by_slug(slug: str) -> Survey | None:
     )
     if row is None:
         return None
-    values = [*row[:-1], _DESTINATIONS_FIELD.from_db_value(row[-1], None, connection)]
+    values = [
+        *row[:-1],
+        _DESTINATIONS_FIELD.from_db_value(row[-1], _DESTINATIONS_FIELD.cached_col, connection),
+    ]
     return Survey.from_db(connection.alias, SURVEY_FIELDS, values)
 
 

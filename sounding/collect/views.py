@@ -124,7 +124,7 @@ def _may_preview(request: HttpRequest, survey: Survey) -> bool:
     from sounding.accounts.models import Membership
 
     user = request.user
-    return bool(user.is_authenticated) and (
+    return user.is_authenticated and (
         Membership.objects.filter(user_id=user.pk, workspace_id=survey.workspace_id).exists()
     )
 
@@ -435,8 +435,8 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         value = question.kind.parse(question, values, request.POST.get("other", ""))
         if value is EMPTY and question.required:
             raise AnswerError(translation.gettext("This question needs an answer."))
-    except AnswerError as error:
-        screen = Screen(visit, response, answers, question, str(error), submitted=values, own=own)
+    except AnswerError as problem:
+        screen = Screen(visit, response, answers, question, str(problem), submitted=values, own=own)
         screen.other = request.POST.get("other", "")[:5000]
         return _render(request, screen, status=400)
     if held is None:

@@ -86,7 +86,9 @@ def oldest_pending(now: datetime) -> Metric:
 def workers(now: datetime) -> list[Metric]:
     newest, alive = heartbeat.newest_beat()
     # No sample while no worker has a row: there is no age to tell, and the count says why.
-    age = [({}, max((now - newest).total_seconds(), 0.0))] if newest else []
+    age: list[tuple[Labels, float]] = (
+        [({}, max((now - newest).total_seconds(), 0.0))] if newest else []
+    )
     return [
         Metric(
             f"{PREFIX}workers",
@@ -128,5 +130,5 @@ def _label_names(metric: Metric) -> list[str]:
 
 def exposition(metrics: list[Metric]) -> str:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(metrics))  # type: ignore[arg-type]
+    registry.register(_Collector(metrics))
     return generate_latest(registry).decode()

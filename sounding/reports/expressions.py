@@ -23,7 +23,8 @@ class _VendorFunc(Func):
     arity = 1
     sql_by_vendor: dict[str, str] = {}
 
-    def as_sql(
+    # The stubs say params are a tuple; Django's own `Func.as_sql` returns a list, as this does.
+    def as_sql(  # type: ignore[override]
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> tuple[str, list[Any]]:
         template = self.sql_by_vendor.get(connection.vendor)

@@ -66,6 +66,7 @@ class ReportFilters(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end date must not be before the start date.")
@@ -99,7 +100,8 @@ def conditions(data: dict[str, Any], prefix: str = "") -> Q:
         # As on the Deliveries page: no push, or a withdrawn one, means nothing is sent.
         found &= ~_pushes(prefix) | _pushes(prefix, PushState.WITHDRAWN)
     elif sync:
-        found &= _pushes(prefix, sync)
+        # Wrapped, or `Q() & Exists` would return the bare Exists (the same SQL, not a Q).
+        found &= Q(_pushes(prefix, sync))
     return found
 
 

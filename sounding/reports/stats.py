@@ -9,6 +9,7 @@ shares and medians is plain arithmetic on at most a few hundred numbers (`report
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -174,7 +175,10 @@ def tally(answers: QuerySet[Answer], spec: SurveySpec) -> dict[str, KeyTally]:
     if grouped:
         group_by["grouped"] = _among(grouped, F("value"), JSONField())
     extra = _aggregates(spec)
-    rows = answers.values("question_key", **group_by).annotate(n=Count("pk"), **extra).order_by()
+    # Rows as mappings: the keys `group_by` and `extra` add are known only when this runs.
+    rows: Iterable[Mapping[str, Any]] = (
+        answers.values("question_key", **group_by).annotate(n=Count("pk"), **extra).order_by()
+    )
     out: dict[str, KeyTally] = {}
     for row in rows:
         found = out.setdefault(row["question_key"], KeyTally())

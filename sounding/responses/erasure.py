@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import transaction
 from django.db.models import Count, F, QuerySet
@@ -140,7 +140,13 @@ def erase_one(response: Response, clear_braze: bool) -> Erased:
     return erase(Response.objects.filter(pk=response.pk), clear_braze)
 
 
-def by_survey(responses: QuerySet[Response]) -> list[dict[str, Any]]:
+class SurveyCount(TypedDict):
+    survey_id: int
+    survey__title: str
+    count: int
+
+
+def by_survey(responses: QuerySet[Response]) -> list[SurveyCount]:
     """How many of these responses each survey has, for a data-subject request's preview."""
     return list(
         responses.values("survey_id", "survey__title")

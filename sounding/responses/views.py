@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -162,7 +162,9 @@ def _person_preview(request: HttpRequest, form: PersonForm) -> dict[str, Any]:
                 "value": form.cleaned_data["value"],
             }
         ),
-        "identifier_label": dict(form.fields["identifier"].choices)[
+        # A ChoiceField, typed as the base Field; cast, its `choices` would still be typed as
+        # anything the constructor accepts rather than the list it keeps.
+        "identifier_label": dict(form.fields["identifier"].choices)[  # type: ignore[attr-defined]
             form.cleaned_data["identifier"]
         ],
         "value": form.cleaned_data["value"],
@@ -214,7 +216,7 @@ def erase_person(request: HttpRequest) -> HttpResponse:
 # --- exports -------------------------------------------------------------------------------
 
 
-def _export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def _export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse | StreamingHttpResponse:
     survey = workspace_survey(request, pk)
     chosen, problems = filters.parse(request.GET)
     if problems:
@@ -229,11 +231,11 @@ def _export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 @require_GET
 @member_required
-def export_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def export_csv(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     return _export(request, pk, "csv")
 
 
 @require_GET
 @member_required
-def export_json(request: HttpRequest, pk: int) -> HttpResponse:
+def export_json(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     return _export(request, pk, "json")

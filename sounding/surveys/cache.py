@@ -54,4 +54,10 @@ class PerVersion(Generic[T]):
             self._entries.clear()
 
 
-spec_for: PerVersion[SurveySpec] = PerVersion(lambda survey: build_spec(survey.definition))
+# A function rather than a lambda: its body is checked once `Survey` (an import cycle away)
+# is fully known.
+def _spec_of(survey: Survey) -> SurveySpec:
+    return build_spec(survey.definition)
+
+
+spec_for: PerVersion[SurveySpec] = PerVersion(_spec_of)

@@ -103,7 +103,8 @@ def _check_question(raw: Any, path: str, problems: Problems) -> bool:
     if not isinstance(raw, dict):
         problems.append((path, "must be an object"))
         return False
-    kind = QUESTION_TYPES.get(raw.get("type")) if isinstance(raw.get("type"), str) else None
+    type_name = raw.get("type")
+    kind = QUESTION_TYPES.get(type_name) if isinstance(type_name, str) else None
     if kind is None:
         names = ", ".join(QUESTION_TYPES)
         problems.append((f"{path}.type", f"must be one of: {names}"))

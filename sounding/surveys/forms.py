@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -235,7 +235,7 @@ class QuestionForm(Form):
 
     def __init__(self, *args: Any, questions: list[Question] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["after"].choices = [("", "At the end")] + [
+        cast(forms.ChoiceField, self.fields["after"]).choices = [("", "At the end")] + [
             (q["key"], f"After {_label(q, n)}") for n, q in enumerate(questions or [], 1)
         ]
 
@@ -395,17 +395,21 @@ class QuestionEditForm(QuestionForm):
             )
         if answered:
             self._limit_types(answered)
-        self.fields["rule_question"].choices = [("", "Always show it")] + [
+        cast(forms.ChoiceField, self.fields["rule_question"]).choices = [("", "Always show it")] + [
             (q["key"], _label(q, n)) for n, q in enumerate(self.earlier.values(), 1)
         ]
         source = self.rule_source()
         if source is not None and source.get("choices"):
-            self.fields["rule_choice"].choices = [(c, c) for c in source["choices"]]
+            cast(forms.ChoiceField, self.fields["rule_choice"]).choices = [
+                (c, c) for c in source["choices"]
+            ]
 
     def _limit_types(self, answered: int) -> None:
         current = self.original["type"]
         group = compatibility.reachable(current)
-        self.fields["type"].choices = [(n, label) for n, label in TYPE_CHOICES if n in group]
+        cast(forms.ChoiceField, self.fields["type"]).choices = [
+            (n, label) for n, label in TYPE_CHOICES if n in group
+        ]
         self.fields["type"].error_messages["invalid_choice"] = (
             f"This question has {answered} answer{'s' * (answered != 1)}: it can only become a "
             "type that stores answers the same way."

@@ -12,18 +12,24 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
-from sounding.accounts.models import Membership
+from sounding.accounts.models import Membership, User
 from sounding.surveys.models import Survey
 
 SESSION_KEY = "workspace_id"
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
-def memberships_of(request: HttpRequest) -> list[Membership]:
+class SignedInRequest(HttpRequest):
+    """The request of a view behind `login_required` (or a decorator below): never anonymous."""
+
+    user: User
+
+
+def memberships_of(request: SignedInRequest) -> list[Membership]:
     return list(
         Membership.objects.filter(user_id=request.user.pk)
         .select_related("workspace")
@@ -41,7 +47,10 @@ def pick_current(request: HttpRequest, memberships: list[Membership]) -> Members
 
 def remember_workspace(request: HttpRequest, workspace_id: int) -> bool:
     """Make `workspace_id` current if the user belongs to it; False (and no change) if not."""
-    if not Membership.objects.filter(user_id=request.user.pk, workspace_id=workspace_id).exists():
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if not Membership.objects.filter(user_id=user.pk, workspace_id=workspace_id).exists():
         return False
     request.session[SESSION_KEY] = workspace_id
     return True
@@ -52,7 +61,7 @@ def member_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         memberships = memberships_of(request)
         current = pick_current(request, memberships)
         if current is None:
@@ -68,7 +77,7 @@ def editor_required(view: View) -> View:
     """Like `member_required`, and the role may change surveys: a viewer gets a 403."""
 
     @wraps(view)
-    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not membership(request).can_edit:
             return render(request, "surveys/forbidden.html", status=403)
         return view(request, *args, **kwargs)
@@ -77,7 +86,7 @@ def editor_required(view: View) -> View:
 
 
 def membership(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined,no-any-return]
+    return request.membership  # type: ignore[attr-defined]
 
 
 def workspace_survey(request: HttpRequest, pk: int, *, lock: bool = False) -> Survey:

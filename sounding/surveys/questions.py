@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -83,7 +83,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -145,7 +145,7 @@ def _question_group(number: int, q: dict[str, Any]) -> Group:
             continue
         if q.get(name):
             what = QUESTION_TEXT_NAMES.get(name, name)
-            path = ("questions", key, name)
+            path: Path = ("questions", key, name)
             group.texts.append(Text(f"q-{key}-{name}", what, q[name], path, limit))
     for i, choice in enumerate(q.get("choices", [])):
         path = ("questions", key, "choices", choice, i)
@@ -306,8 +306,9 @@ class DefaultLanguageForm(forms.Form):
 
     def __init__(self, current: str, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, initial={"language": current}, **kwargs)
-        self.fields["language"].choices = _language_choices(keep=current)  # type: ignore[attr-defined]
+        kwargs["initial"] = {"language": current}
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["language"]).choices = _language_choices(keep=current)
 
 
 class AddLanguageForm(forms.Form):
@@ -317,7 +318,7 @@ class AddLanguageForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         choices = [("", "Choose a language…"), *_language_choices(leave_out=taken)]
-        self.fields["code"].choices = choices  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["code"]).choices = choices
 
 
 # Views -------------------------------------------------------------------------------------

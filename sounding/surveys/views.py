@@ -28,6 +28,7 @@ from sounding.surveys.forms import (
 )
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.permissions import (
+    SignedInRequest,
     editor_required,
     member_required,
     membership,
@@ -55,7 +56,7 @@ def _new_page(
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def survey_new(request: HttpRequest) -> HttpResponse:
+def survey_new(request: SignedInRequest) -> HttpResponse:
     form = SurveyStartForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -71,7 +72,7 @@ def survey_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def survey_import(request: HttpRequest) -> HttpResponse:
+def survey_import(request: SignedInRequest) -> HttpResponse:
     if request.method == "GET":
         return _new_page(request, SurveyStartForm(), ImportForm(), [])
     form = ImportForm(request.POST, request.FILES)

@@ -98,7 +98,7 @@ class Keys:
     legacy_until: datetime | None = None
 
     def valid_now(self, now: datetime) -> tuple[bytes, ...]:
-        keys = (self.current,) if self.current else ()
+        keys: tuple[bytes, ...] = (self.current,) if self.current else ()
         if self.previous and self.previous_until is not None and now < self.previous_until:
             keys += (self.previous,)
         return keys

@@ -547,7 +547,7 @@ class StandinState:
         unknown = set(payload) - {"batch_limit"}
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-        name = payload.get("batch_limit")
+        name = payload.get("batch_limit", "")
         _check_batch_limit(name)
         with self._lock:
             self.config = replace(self.config, batch_limit=name)
@@ -836,7 +836,7 @@ class StandinHandler(BaseHTTPRequestHandler):
                     {(e["input_array"], e["index"]): e for e in named + checked.errors}.values(),
                     key=lambda e: (e["input_array"], e["index"]),
                 )
-            answer = {"message": fault.message, "errors": [*fault.errors, *named]}
+            answer: dict[str, Any] = {"message": fault.message, "errors": [*fault.errors, *named]}
             return Reply(fault.status, answer, headers)
         skipped = self.state.apply(seq, checked) if fault.applied else []
         if fault.kind == "empty_body":
@@ -959,6 +959,8 @@ td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align
 class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
+    # Once bound, the AF_INET socket's own (host, port): never the bytes host the base allows.
+    server_address: tuple[str, int]
 
     def __init__(self, address: tuple[str, int], state: StandinState) -> None:
         self.state = state

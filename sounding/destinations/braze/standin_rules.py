@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 MAX_OBJECTS = 75
 # Objects per request by the customer's contract: (across all arrays, in each array); None is
@@ -144,9 +144,12 @@ class CheckedBody:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def accepted(self, array: str) -> list[Any]:
-        return {"attributes": self.attributes, "events": self.events, "purchases": self.purchases}[
-            array
-        ]
+        arrays: dict[str, list[Any]] = {
+            "attributes": self.attributes,
+            "events": self.events,
+            "purchases": self.purchases,
+        }
+        return arrays[array]
 
 
 def parse_json(raw: bytes) -> Any:
@@ -364,7 +367,7 @@ def _operation(key: str, value: dict[str, Any]) -> Change:
         if op in ("add", "remove"):
             if not isinstance(operand, list):
                 raise ObjectError(f"'{key}': {op} needs an array of strings")
-            return Change(op, string_set(key, operand), "array")
+            return Change(cast(Op, op), string_set(key, operand), "array")
     raise ObjectError(
         f"'{key}': nested objects are not allowed; only {{inc}}, {{add}} or {{remove}}"
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -39,7 +39,13 @@ from sounding.destinations.braze.setup import (
     survey_config,
 )
 from sounding.surveys.models import Survey
-from sounding.surveys.permissions import View, member_required, membership, workspace_survey
+from sounding.surveys.permissions import (
+    SignedInRequest,
+    View,
+    member_required,
+    membership,
+    workspace_survey,
+)
 from sounding.vault import VaultError
 
 
@@ -47,7 +53,7 @@ def admin_required(view: View) -> View:
     """A member whose role may administer the workspace; anyone else in it gets a 403."""
 
     @wraps(view)
-    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not membership(request).can_administer:
             return render(request, "braze/forbidden.html", status=403)
         return view(request, *args, **kwargs)
@@ -80,7 +86,7 @@ def _settings_page(
 @sensitive_post_parameters("api_key")
 @require_http_methods(["GET", "POST"])
 @admin_required
-def braze_settings(request: HttpRequest) -> HttpResponse:
+def braze_settings(request: SignedInRequest) -> HttpResponse:
     workspace = membership(request).workspace
     stored = stored_settings(workspace.pk)
     if request.method == "GET":

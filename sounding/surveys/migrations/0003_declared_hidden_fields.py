@@ -51,7 +51,7 @@ COUNTS = {
 
 def stored_names(apps, connection):
     """{survey_id: {name: responses holding it}} for every survey with hidden values."""
-    found = defaultdict(dict)
+    found: defaultdict[int, dict[str, int]] = defaultdict(dict)
     sql = COUNTS.get(connection.vendor)
     if sql is None:  # another database: the same count, read row by row
         Response = apps.get_model("collect", "Response")
