@@ -12,19 +12,59 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sounding.collect.models import Response
     from sounding.delivery.protocol import Destination
     from sounding.surveys.models import Survey
 
 REGISTRY: dict[str, str] = {
     "braze": "sounding.destinations.braze.destination.Braze",
+    "webhooks": "sounding.destinations.webhooks.destination.Webhooks",
 }
+# Destinations with several lanes per workspace name each `<prefix>:<id>`; the prefix says
+# which registered destination owns them.
+LANE_PREFIXES = {"webhook": "webhooks"}
 
 
 @cache
 def load(kind: str) -> Destination:
+    prefix, sep, _ = kind.partition(":")
+    if sep:
+        destination: Any = load(LANE_PREFIXES[prefix]).lane(kind)  # type: ignore[attr-defined]
+        return destination
     module_name, _, attr = REGISTRY[kind].rpartition(".")
-    destination: Any = getattr(import_module(module_name), attr)()
+    destination = getattr(import_module(module_name), attr)()
     return destination
+
+
+def erasing(responses: Sequence[Response]) -> set[int]:
+    """Responses about to be deleted that a destination must first tell of their erasure:
+    they stay, emptied, until it has. Each destination queues what it sends in the caller's
+    transaction."""
+    staying: set[int] = set()
+    for kind in REGISTRY:
+        share = getattr(load(kind), "erasing", None)
+        if share is not None:
+            staying |= share(responses)
+    return staying
+
+
+def prune() -> int:
+    """Let each destination forget what it no longer needs (called by the worker)."""
+    return sum(
+        own() for kind in REGISTRY if (own := getattr(load(kind), "prune", None)) is not None
+    )
+
+
+def lanes() -> list[str]:
+    """What the worker delivers to now: a registered destination is one lane (per workspace),
+    unless it names its own (webhooks: one per endpoint with something due)."""
+    found: list[str] = []
+    for kind in REGISTRY:
+        own = getattr(load(kind), "lanes", None)
+        found += own() if own is not None else [kind]
+    return found
 
 
 def enabled_kinds(survey: Survey) -> list[str]:

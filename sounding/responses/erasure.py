@@ -101,8 +101,8 @@ def _delete(ids: Iterable[int]) -> None:
     Response.objects.filter(pk__in=list(ids)).delete()
 
 
-def _start_clearing(response: Response) -> None:
-    """Empty the response and make its push due, so the worker sends Braze the nulls."""
+def _empty(response: Response) -> None:
+    """Delete the response's answers and mark it erased: it stays only for its pushes."""
     now = timezone.now()
     Answer.objects.filter(response_id=response.pk).delete()
     Response.objects.filter(pk=response.pk).update(
@@ -112,6 +112,12 @@ def _start_clearing(response: Response) -> None:
         answers_version=F("answers_version") + 1,
     )
     response.refresh_from_db(fields=["answers_version", "erase_requested_at", "completed_at"])
+
+
+def _start_clearing(response: Response) -> None:
+    """Empty the response and make its push due, so the worker sends Braze the nulls."""
+    now = timezone.now()
+    _empty(response)
     # Not `outbox.mark_due`, which only marks destinations the survey sends to now: the nulls
     # are owed to Braze even when its integration was turned off, its push withdrawn.
     Push.objects.filter(response_id=response.pk, destination=KIND).update(
@@ -131,7 +137,12 @@ def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
         for response in found:
             if response.pk in clearing:
                 _start_clearing(response)
-        _delete(r.pk for r in found if r.pk not in clearing)
+        # Destinations told of erasures (webhooks) keep a response until they have been.
+        telling = destinations.erasing([r for r in found if r.pk not in clearing])
+        for response in found:
+            if response.pk in telling:
+                _empty(response)
+        _delete(r.pk for r in found if r.pk not in clearing and r.pk not in telling)
     blocked = clearing_blocked(found[0].survey.workspace_id) if clearing else ""
     return Erased(len(found), surveys, len(clearing), blocked)
 

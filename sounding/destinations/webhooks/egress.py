@@ -350,6 +350,10 @@ def _is_literal(host: str) -> bool:
     return True
 
 
+# Whatever else a resolver may hand back (a Unix socket family) is no address to judge.
+_INET = frozenset({int(socket.AF_INET), int(socket.AF_INET6)})
+
+
 def _resolve(host: str, port: int) -> tuple[str, ...]:
     # The system's resolver, as a connection would use it: this is also what turns the
     # numeric spellings of an address (2130706433, 0x7f.1, 127.1) into the address they mean
@@ -364,11 +368,7 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
         found = []
     except (OSError, UnicodeError):
         found = []
-    addresses = tuple(
-        dict.fromkeys(
-            str(info[4][0]) for info in found if info[0] in (socket.AF_INET, socket.AF_INET6)
-        )
-    )
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in found if int(info[0]) in _INET))
     if not addresses:
         raise Refused(f"{host} could not be found: check the address.")
     return addresses

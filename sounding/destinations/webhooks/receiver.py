@@ -175,6 +175,8 @@ class ReceiverState:
                 "signature": headers.get(signing.SIGNATURE_HEADER),
                 "headers": headers,
                 "body": body,
+                # As received: signatures cover these bytes, not a re-serialised body.
+                "raw": raw.decode("utf-8", errors="replace"),
                 "body_is_json": is_json,
                 "type": body.get("type") if is_json and isinstance(body, dict) else None,
                 "verified": error is None,
