@@ -1,0 +1,64 @@
+"""What a destination package tells the rest of the product about itself.
+
+Each destination exposes one `Plugin` (registered by dotted path in `sounding.destinations`).
+Generic pages, exports, filters, erasure and the API read a destination only through it, so a
+new destination is a new package and one line in the registry.
+
+Django URL modules and API routers are named by dotted path, not imported here: the plugin is
+read by code that runs while the API and URL configuration are still being built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sounding.delivery.models import Push
+    from sounding.delivery.protocol import Destination
+
+
+def holds_nothing(push: Push | None) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A way a survey link names the respondent, as a destination addresses them."""
+
+    name: str  # the identity kind, also the Response column ("external_id")
+    param: str  # the link's query parameter ("user_external_id")
+    label: str  # for people ("External ID")
+
+
+@dataclass(frozen=True)
+class Plugin:
+    kind: str
+    label: str
+    # Builds the delivery-side object the engine talks to (`sounding.delivery.protocol`).
+    destination: Callable[[], Destination]
+    # The link identities it can address a respondent by, in order of precedence; () when it
+    # sends anonymous responses too and needs none.
+    identities: tuple[Identity, ...] = ()
+    # Dotted path of a module of Django URL patterns (settings pages), mounted at the root.
+    urls: str = ""
+    # Dotted path of a django-ninja Router, mounted under /api/v1/.
+    api_router: str = ""
+    # The query parameter that filters responses by its delivery state; "<kind>_sync" if unset.
+    sync_param: str = ""
+    # What it holds from a push and would be asked to forget on erasure (attribute names);
+    # a destination that cannot be cleared holds nothing and its pushes are left alone.
+    held: Callable[[Push | None], list[str]] = holds_nothing
+    # URL names of its workspace settings page and of a survey's settings page (pk argument).
+    settings_page: str = ""
+    survey_page: str = ""
+
+    @property
+    def filter_param(self) -> str:
+        return self.sync_param or f"{self.kind}_sync"
+
+    @property
+    def export_column(self) -> str:
+        """The column of exports that holds its delivery state."""
+        return f"{self.kind}_sync"
