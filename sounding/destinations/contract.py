@@ -50,9 +50,16 @@ class Plugin:
     # What it holds from a push and would be asked to forget on erasure (attribute names);
     # a destination that cannot be cleared holds nothing and its pushes are left alone.
     held: Callable[[Push | None], list[str]] = holds_nothing
+    # What clearing does there, told to the person deleting a response.
+    clearing_help: str = ""
     # URL names of its workspace settings page and of a survey's settings page (pk argument).
     settings_page: str = ""
     survey_page: str = ""
+
+    @property
+    def clears(self) -> bool:
+        """Whether erasing a response asks it to forget what it holds."""
+        return self.held is not holds_nothing
 
     @property
     def filter_param(self) -> str:

@@ -32,6 +32,11 @@ PLUGIN = Plugin(
     # Braze came first, and saved links and API clients filter with the plain name.
     sync_param="sync",
     held=held_attributes,
+    clearing_help=(
+        "Braze gets an empty value for each attribute these answers set on the profile; the "
+        "response is removed as soon as Braze has taken them. Events already recorded in Braze "
+        "stay there."
+    ),
     settings_page="braze-settings",
     survey_page="survey-braze",
 )
