@@ -28,7 +28,7 @@ PLUGIN = Plugin(
         Identity("email", "user_email", "Email"),
     ),
     urls="sounding.destinations.braze.urls",
-    api_router="sounding.api.integrations.router",
+    api_router="sounding.destinations.braze.api.router",
     # Braze came first, and saved links and API clients filter with the plain name.
     sync_param="sync",
     held=held_attributes,
