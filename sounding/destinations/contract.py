@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +22,26 @@ if TYPE_CHECKING:
 
 def holds_nothing(push: Push | None) -> list[str]:
     return []
+
+
+@dataclass(frozen=True)
+class LinkKeys:
+    """What the respondent path needs to check a link's signature (`sounding.collect.signatures`):
+    whether to, and with which secrets."""
+
+    required: bool = False
+    current: bytes = b""
+    previous: bytes = b""
+    previous_until: datetime | None = None
+    # Until then a signature over the value alone (links made before kinds were signed) is
+    # accepted too; None for secrets made since.
+    legacy_until: datetime | None = None
+
+    def valid_now(self, now: datetime) -> tuple[bytes, ...]:
+        keys = (self.current,) if self.current else ()
+        if self.previous and self.previous_until is not None and now < self.previous_until:
+            keys += (self.previous,)
+        return keys
 
 
 @dataclass(frozen=True)
@@ -52,8 +73,11 @@ class Plugin:
     held: Callable[[Push | None], list[str]] = holds_nothing
     # What clearing does there, told to the person deleting a response.
     clearing_help: str = ""
-    # URL names of its workspace settings page and of a survey's settings page (pk argument).
-    settings_page: str = ""
+    # The keys a survey's links must be signed with (by the survey's id), when it signs them.
+    link_keys: Callable[[int], LinkKeys] | None = None
+    # URL names of its workspace settings pages, the first linked from the menus (owners only).
+    settings_pages: tuple[str, ...] = ()
+    # URL name of a survey's settings page for it (survey pk argument).
     survey_page: str = ""
 
     @property

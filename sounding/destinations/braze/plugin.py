@@ -6,6 +6,7 @@ from typing import Any
 
 from sounding.delivery.models import Push
 from sounding.destinations.braze.destination import KIND, Braze
+from sounding.destinations.braze.signing import keys_for
 from sounding.destinations.contract import Identity, Plugin
 
 
@@ -37,6 +38,7 @@ PLUGIN = Plugin(
         "response is removed as soon as Braze has taken them. Events already recorded in Braze "
         "stay there."
     ),
-    settings_page="braze-settings",
+    link_keys=keys_for,
+    settings_pages=("braze-settings", "braze-test"),
     survey_page="survey-braze",
 )
