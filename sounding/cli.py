@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import logging
 import os
 import sys
@@ -15,8 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sounding import __version__
-from sounding.destinations.braze.standin_rules import BATCH_LIMITS, DEFAULT_BATCH_LIMIT
+from sounding import __version__, destinations
 from sounding.processes import (
     SETTINGS_MODULE,
     STOP_GRACE_SECONDS,
@@ -234,47 +234,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from sounding.delivery.worker import run_forever
 
     run_forever(stop)
-    return 0
-
-
-def cmd_fake_braze(args: argparse.Namespace) -> int:
-    # No Django here: the stand-in is a plain HTTP server that knows nothing of Sounding's data.
-    from sounding.destinations.braze import standin
-
-    args.api_key = args.api_key or ["standin-key"]
-    limit, _, window = args.rate_limit.partition("/")
-    try:
-        rate_limit, seconds = int(limit), float(window or 1)
-    except ValueError:
-        raise CliError("--rate-limit takes REQUESTS/SECONDS, for example 3000/3", 2) from None
-    try:
-        standin.serve(
-            args.host,
-            args.port,
-            api_keys=args.api_key,
-            rate_limit=rate_limit,
-            window=seconds,
-            dialect=args.dialect,
-            verbose=args.verbose,
-            batch_limit=args.batch_limit,
-        )
-    except ValueError as error:
-        raise CliError(str(error), 2) from None
-    except OSError as error:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
-    return 0
-
-
-def cmd_webhook_receiver(args: argparse.Namespace) -> int:
-    # No Django here either: the receiver knows nothing but the secrets it is given.
-    from sounding.destinations.webhooks import receiver
-
-    try:
-        receiver.serve(args.host, args.port, args.secret)
-    except ValueError as error:
-        raise CliError(f"--secret: {error}", 2) from None
-    except OSError as error:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
     return 0
 
 
@@ -525,6 +484,17 @@ def add_command(
     return parser
 
 
+def add_destination_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Commands a destination package contributes in its `cli` module (`add_commands`); read
+    without Django, like every command's options."""
+    for dotted in destinations.REGISTRY.values():
+        package = dotted.rsplit(".", 2)[0]
+        if importlib.util.find_spec(f"{package}.cli") is not None:
+            importlib.import_module(f"{package}.cli").add_commands(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sounding",
@@ -563,53 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f'name of the new workspace (default "{DEFAULT_WORKSPACE}")',
     )
 
-    fake = add_command(
-        commands,
-        "fake-braze",
-        cmd_fake_braze,
-        "run a local stand-in for Braze's /users/track, for trying Sounding without Braze",
-    )
-    fake.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
-    fake.add_argument("--port", type=int, default=9911, help="default 9911")
-    fake.add_argument(
-        "--api-key",
-        action="append",
-        default=None,
-        help="an API key it accepts (repeatable; default standin-key)",
-    )
-    fake.add_argument(
-        "--rate-limit", default="3000/3", help="REQUESTS/SECONDS per key (default 3000/3)"
-    )
-    fake.add_argument(
-        "--dialect",
-        choices=["epoch", "seconds"],
-        default="epoch",
-        help="X-RateLimit-Reset as a UTC epoch (default) or as seconds remaining",
-    )
-    fake.add_argument(
-        "--batch-limit",
-        choices=list(BATCH_LIMITS),
-        default=DEFAULT_BATCH_LIMIT,
-        help="objects per request, by Braze contract (default 75_combined)",
-    )
-    fake.add_argument("--verbose", action="store_true", help="log every request")
-
-    hooks = add_command(
-        commands,
-        "webhook-receiver",
-        cmd_webhook_receiver,
-        "run a local webhook endpoint that checks Standard Webhooks signatures and prints "
-        "each message, for trying the webhooks destination",
-    )
-    hooks.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
-    hooks.add_argument("--port", type=int, default=9912, help="default 9912")
-    hooks.add_argument(
-        "--secret",
-        action="append",
-        required=True,
-        metavar="whsec_...",
-        help="the endpoint's signing secret; repeat it to accept a previous one during rotation",
-    )
+    add_destination_commands(commands)
 
     token = commands.add_parser("token", help="manage API tokens", description="API tokens")
     token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)

@@ -1,10 +1,12 @@
 from django.urls import include, path
 
+from sounding import destinations
+
 urlpatterns = [
     path("", include("sounding.accounts.urls")),
     path("", include("sounding.surveys.urls")),
     path("", include("sounding.surveys.translate_urls")),
-    path("", include("sounding.destinations.braze.urls")),
+    *(path("", include(p.urls)) for p in destinations.plugins() if p.urls),
     path("", include("sounding.delivery.urls")),
     path("", include("sounding.branding.urls")),
     path("", include("sounding.reports.urls")),

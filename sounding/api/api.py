@@ -5,7 +5,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from sounding.api import erase, errors, integrations, responses, surveys, tokens
+from sounding import destinations
+from sounding.api import erase, errors, responses, surveys, tokens
 from sounding.api.auth import BearerToken
 
 
@@ -26,6 +27,8 @@ api = SoundingAPI(
 errors.install(api)
 api.add_router("", surveys.router)
 api.add_router("", responses.router)
-api.add_router("", integrations.router)
+for plugin in destinations.plugins():
+    if plugin.api_router:
+        api.add_router("", destinations.resolve(plugin.api_router))
 api.add_router("", erase.router)
 api.add_router("", tokens.router)

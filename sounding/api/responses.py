@@ -102,7 +102,7 @@ def list_responses(
     after = decode_cursor(cursor) if cursor else 0
     # One row more than asked says whether there is a next page without counting.
     found = erasure.visible(Response.objects.filter(survey=survey, pk__gt=after)).order_by("pk")
-    rows = list(status.with_pushes(found, destinations.REGISTRY)[: limit + 1])
+    rows = list(status.with_pushes(found, destinations.tracked_kinds())[: limit + 1])
     page = rows[:limit]
     answers = answers_by_response([r.pk for r in page])
     sync = status.page_states(page, survey)

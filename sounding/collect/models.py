@@ -16,6 +16,8 @@ IDENTITY_PARAMS = (
     ("user_external_id", "external_id"),
     ("user_email", "email"),
 )
+# The Response columns that hold them.
+IDENTITY_FIELDS = tuple(name for _param, name in IDENTITY_PARAMS)
 
 
 def normalize_identity(kind: str, value: str) -> str:

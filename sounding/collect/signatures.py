@@ -1,10 +1,10 @@
-"""Signed links on the respondent path: refuse a link whose identity Braze did not sign.
+"""Signed links on the respondent path: refuse a link whose identity its sender did not sign.
 
-A survey with signed links on (`sounding.destinations.braze.signing`) accepts a link only when
+A survey with signed links on (a destination's `Plugin.link_keys`) accepts a link only when
 its one identity parameter comes with `sig`, the HMAC-SHA256 of the identifier's kind and value
-(`braze_id:abc`) under the survey's secret (or the previous secret, during its grace period).
-The kind is signed so that a signature Braze made for someone's Braze id cannot pass for an
-external id or an email that happens to be the same text. Links signed over the value alone,
+(`external_id:abc`) under the survey's secret (or the previous secret, during its grace period).
+The kind is signed so that a signature made for someone's id of one kind cannot pass for an
+id of another kind or an email that happens to be the same text. Links signed over the value alone,
 sent before kinds were signed, keep working until the date the upgrade set
 (`Keys.legacy_until`). A visit without any identity is
 refused too, unless it continues a response that exists already (the `r` token of its form or
@@ -23,11 +23,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from sounding import destinations
 from sounding.collect import store
 from sounding.collect.flow import LinkContext
 from sounding.collect.models import IDENTITY_PARAMS
 from sounding.collect.refusals import Refusal
-from sounding.destinations.braze.signing import Keys, keys_for
+from sounding.destinations.contract import LinkKeys
 from sounding.surveys.cache import PerVersion
 from sounding.surveys.models import Survey
 
@@ -52,21 +53,32 @@ CHANGED = Refusal(
     ),
 )
 
+
+def keys_for(survey: Survey) -> LinkKeys:
+    """The keys of the first destination that wants this survey's links signed."""
+    for plugin in destinations.plugins():
+        if plugin.link_keys is not None:
+            keys = plugin.link_keys(survey.pk)
+            if keys.required:
+                return keys
+    return LinkKeys()
+
+
 # The survey's signing keys; no query once this process has seen its current version.
-keys_of: PerVersion[Keys] = PerVersion(lambda survey: keys_for(survey.pk))
+keys_of: PerVersion[LinkKeys] = PerVersion(keys_for)
 
 
 def signature(secret: bytes, value: str) -> str:
-    """What Braze's `{{ value | hmac_sha256_hex: 'secret' }}` gives."""
+    """HMAC-SHA256 as hex, as a message template's `hmac_sha256_hex` filter gives it."""
     return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
 
 
 def signed_message(kind: str, value: str) -> str:
-    """What is signed: Braze computes it with `prepend: 'braze_id:'` before the HMAC."""
+    """What is signed: the kind, a colon, the value (`email:ivy@x.test`)."""
     return f"{kind}:{value}"
 
 
-def signed(keys: Keys, kind: str, value: str, sig: str) -> bool:
+def signed(keys: LinkKeys, kind: str, value: str, sig: str) -> bool:
     sig = sig.strip().lower()
     if not sig or len(sig) > MAX_SIGNATURE_LENGTH:
         return False
@@ -100,7 +112,7 @@ def check(request: HttpRequest, survey: Survey, ctx: LinkContext) -> Refusal | N
     keys = keys_of(survey)
     if not keys.required:
         return None
-    # The raw values: the signature covers exactly what Braze put in the link.
+    # The raw values: the signature covers exactly what the sender put in the link.
     given = [
         (kind, request.GET[param]) for param, kind in IDENTITY_PARAMS if request.GET.get(param)
     ]

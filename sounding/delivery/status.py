@@ -32,7 +32,7 @@ class SyncState(TypedDict):
 
 
 def label(kind: str) -> str:
-    return kind.title()
+    return destinations.label(kind)
 
 
 def _alias(kind: str) -> str:
@@ -90,7 +90,7 @@ def page_states(responses: list[Response], survey: Survey) -> dict[int, dict[str
     """Every registered destination's state of each response read by `with_pushes`."""
     enabled = set(destinations.enabled_kinds(survey))
     out: dict[int, dict[str, SyncState]] = {r.pk: {} for r in responses}
-    for kind in destinations.REGISTRY:
+    for kind in destinations.tracked_kinds():
         lane = waiting_lane(responses, survey.workspace_id, kind)
         for r in responses:
             push = joined_push(r, kind)
@@ -102,15 +102,19 @@ def sync_state(
     push: Push | None,
     response: Response,
     *,
-    kind: str = "braze",
+    kind: str = "",
     enabled: bool = False,
     lane: Lane | None = None,
 ) -> SyncState:
     """Describe where `response` stands with destination `kind`.
 
     `enabled` says whether the survey sends to `kind` now; `lane` is the workspace's lane, whose
-    pause or rate limit explains why pending work waits.
+    pause or rate limit explains why pending work waits. Without `kind`, the push's own, or
+    else the first registered destination's.
     """
+    kind = kind or (
+        push.destination if push is not None else next(iter(destinations.tracked_kinds()))
+    )
     if push is None or push.state == PushState.WITHDRAWN:
         return _not_sent(response, kind, enabled, withdrawn=push is not None)
     return {

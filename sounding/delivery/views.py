@@ -1,7 +1,9 @@
 """The delivery log of a survey, the buttons that send its answers again, and /metrics.
 
 The log is for anyone in the workspace; sending again is for those who may edit, because it
-spends the workspace's Braze data points. Both only read or mark the outbox: the worker sends.
+spends what the workspace pays its destination for. Both only read or mark the outbox: the
+worker sends. Each page is about one destination, named in the URL; without one, the survey's
+first (`destinations.default_kind`), at the URLs there were before there was a choice.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ from sounding.surveys.permissions import (
     workspace_survey,
 )
 
-KIND = "braze"
 PAGE_SIZE = 50
+PAGES = {
+    "log": "survey-deliveries",
+    "retry": "survey-deliveries-retry",
+    "resend": "survey-deliveries-resend",
+}
 ATTEMPTS_SHOWN = 100
 STATE_LABELS = {
     PushState.PENDING.value: "Pending",
@@ -43,7 +49,6 @@ STATE_LABELS = {
     PushState.FAILED.value: "Failed",
     status.NOT_SENT: "Not sent",
 }
-IDENTITY_LABELS = {"braze_id": "Braze ID", "external_id": "External ID", "email": "Email"}
 
 
 # --- the log -------------------------------------------------------------------------------
@@ -51,18 +56,20 @@ IDENTITY_LABELS = {"braze_id": "Braze ID", "external_id": "External ID", "email"
 
 @require_GET
 @member_required
-def survey_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_deliveries(request: HttpRequest, pk: int, kind: str = "") -> HttpResponse:
     survey = workspace_survey(request, pk)
+    kind = kind or destinations.default_kind(survey)
     state = request.GET.get("state", "")
     if state not in STATE_LABELS:
         state = ""  # an unknown filter shows everything rather than an empty page
-    lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=KIND).first()
-    page = Paginator(_responses(survey, state), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = _counts(survey)
+    lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=kind).first()
+    page = Paginator(_responses(survey, kind, state), PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = _counts(survey, kind)
     context = {
         "survey": survey,
-        "kind_label": status.label(KIND),
-        "enabled": _enabled(survey),
+        "kind_label": status.label(kind),
+        "links": _links(survey, kind),
+        "enabled": _enabled(survey, kind),
         "can_edit": membership(request).can_edit,
         "counts": counts,
         "tally": [{"key": k, "name": n, "count": counts[k]} for k, n in STATE_LABELS.items()],
@@ -70,25 +77,32 @@ def survey_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
         "state": state,
         "state_label": STATE_LABELS.get(state, ""),
         "page": page,
-        "rows": _rows(page, survey, lane),
-        "attempts": _attempts(survey),
+        "rows": _rows(page, survey, kind, lane),
+        "attempts": _attempts(survey, kind),
     }
     return render(request, "delivery/deliveries.html", context)
 
 
-def _enabled(survey: Survey) -> bool:
-    return KIND in destinations.enabled_kinds(survey)
+def _links(survey: Survey, kind: str) -> dict[str, str]:
+    """The page's own URLs: those without a kind when it is the survey's default."""
+    if kind == destinations.default_kind(survey):
+        return {key: reverse(name, args=[survey.pk]) for key, name in PAGES.items()}
+    return {key: reverse(f"{name}-to", args=[survey.pk, kind]) for key, name in PAGES.items()}
 
 
-def _responses(survey: Survey, state: str) -> QuerySet[Response]:
-    found = status.with_pushes(Response.objects.filter(survey=survey), [KIND])
-    return found.filter(status.state_is(KIND, state)) if state else found
+def _enabled(survey: Survey, kind: str) -> bool:
+    return kind in destinations.enabled_kinds(survey)
 
 
-def _counts(survey: Survey) -> dict[str, int]:
+def _responses(survey: Survey, kind: str, state: str) -> QuerySet[Response]:
+    found = status.with_pushes(Response.objects.filter(survey=survey), [kind])
+    return found.filter(status.state_is(kind, state)) if state else found
+
+
+def _counts(survey: Survey, kind: str) -> dict[str, int]:
     """How many responses are in each state, in one query."""
-    found = status.with_pushes(Response.objects.filter(survey=survey), [KIND])
-    tally = {state: Count("pk", filter=status.state_is(KIND, state)) for state in STATE_LABELS}
+    found = status.with_pushes(Response.objects.filter(survey=survey), [kind])
+    tally = {state: Count("pk", filter=status.state_is(kind, state)) for state in STATE_LABELS}
     return found.aggregate(all=Count("pk"), **tally)
 
 
@@ -102,12 +116,12 @@ def _lane_facts(lane: Lane | None) -> dict[str, Any]:
     }
 
 
-def _rows(page: Page, survey: Survey, lane: Lane | None) -> list[dict[str, Any]]:
-    enabled = _enabled(survey)
+def _rows(page: Page, survey: Survey, kind: str, lane: Lane | None) -> list[dict[str, Any]]:
+    enabled = _enabled(survey, kind)
     rows = []
     for response in page.object_list:
-        push = status.joined_push(response, KIND)
-        sync = status.sync_state(push, response, kind=KIND, enabled=enabled, lane=lane)
+        push = status.joined_push(response, kind)
+        sync = status.sync_state(push, response, kind=kind, enabled=enabled, lane=lane)
         rows.append(
             {
                 "response": response,
@@ -123,13 +137,13 @@ def who(response: Response) -> str:
     """The respondent by the identifier their link carried (the one they are recognised by)."""
     if not response.identity_kind or not response.identity_value:
         return "Anonymous"
-    name = IDENTITY_LABELS.get(response.identity_kind, response.identity_kind)
+    name = destinations.identity_label(response.identity_kind)
     return f"{name} {response.identity_value}"
 
 
-def _attempts(survey: Survey) -> list[dict[str, Any]]:
+def _attempts(survey: Survey, kind: str) -> list[dict[str, Any]]:
     latest = (
-        Attempt.objects.filter(push__response__survey=survey, push__destination=KIND)
+        Attempt.objects.filter(push__response__survey=survey, push__destination=kind)
         .select_related("push__response")
         .defer("push__acknowledged")
         .order_by("-id")[:ATTEMPTS_SHOWN]
@@ -149,41 +163,43 @@ def _attempts(survey: Survey) -> list[dict[str, Any]]:
 # --- sending again -------------------------------------------------------------------------
 
 
-def _back(survey: Survey) -> HttpResponse:
-    return redirect(reverse("survey-deliveries", args=[survey.pk]))
+def _back(survey: Survey, kind: str) -> HttpResponse:
+    return redirect(_links(survey, kind)["log"])
 
 
-def _refuse_when_off(request: HttpRequest, survey: Survey) -> HttpResponse | None:
+def _refuse_when_off(request: HttpRequest, survey: Survey, kind: str) -> HttpResponse | None:
     # Pushes queued for a survey that no longer sends would still go out: refuse instead.
-    if _enabled(survey):
+    if _enabled(survey, kind):
         return None
-    messages.error(request, f"{status.label(KIND)} is off for this survey: nothing was queued.")
-    return _back(survey)
+    messages.error(request, f"{status.label(kind)} is off for this survey: nothing was queued.")
+    return _back(survey, kind)
 
 
-def _queued(count: int, what: str) -> str:
-    return f"{count} {what}{'s' * (count != 1)} queued to be sent to {status.label(KIND)} again."
+def _queued(count: int, what: str, kind: str) -> str:
+    return f"{count} {what}{'s' * (count != 1)} queued to be sent to {status.label(kind)} again."
 
 
 @require_POST
 @editor_required
-def retry_failed(request: HttpRequest, pk: int) -> HttpResponse:
+def retry_failed(request: HttpRequest, pk: int, kind: str = "") -> HttpResponse:
     survey = workspace_survey(request, pk)
-    refused = _refuse_when_off(request, survey)
+    kind = kind or destinations.default_kind(survey)
+    refused = _refuse_when_off(request, survey, kind)
     if refused is not None:
         return refused
-    count = backfill.retry_failed(survey, KIND)
+    count = backfill.retry_failed(survey, kind)
     if count:
-        messages.success(request, _queued(count, "failed response"))
+        messages.success(request, _queued(count, "failed response", kind))
     else:
         messages.info(request, "Nothing to retry: no response has failed.")
-    return _back(survey)
+    return _back(survey, kind)
 
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def resend_all(request: HttpRequest, pk: int) -> HttpResponse:
+def resend_all(request: HttpRequest, pk: int, kind: str = "") -> HttpResponse:
     survey = workspace_survey(request, pk)
+    kind = kind or destinations.default_kind(survey)
     if request.method == "GET":
         identified = (
             Response.objects.filter(survey=survey, identity_kind__isnull=False)
@@ -192,16 +208,17 @@ def resend_all(request: HttpRequest, pk: int) -> HttpResponse:
         )
         context = {
             "survey": survey,
-            "kind_label": status.label(KIND),
-            "enabled": _enabled(survey),
+            "kind_label": status.label(kind),
+            "links": _links(survey, kind),
+            "enabled": _enabled(survey, kind),
             "identified": identified,
         }
         return render(request, "delivery/resend.html", context)
-    refused = _refuse_when_off(request, survey)
+    refused = _refuse_when_off(request, survey, kind)
     if refused is not None:
         return refused
-    messages.success(request, _queued(backfill.resend_all(survey, KIND), "response"))
-    return _back(survey)
+    messages.success(request, _queued(backfill.resend_all(survey, kind), "response", kind))
+    return _back(survey, kind)
 
 
 # --- /metrics ------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The delivery core (`sounding.delivery`) owns the flow: claiming, batching, pacing, retrying
 and recording. A destination fills in the steps that differ: what a response becomes
-(`parcel`), how a request is sent and what its answer means (`send`). Braze is the first.
+(`parcel`), how a request is sent and what its answer means (`send`). What the rest of the
+product needs to know about a destination (its label, pages, API, identities, what erasure
+clears) it says in its `Plugin` (`sounding.destinations.contract`).
 """
 
 from __future__ import annotations
@@ -16,26 +18,59 @@ if TYPE_CHECKING:
 
     from sounding.collect.models import Response
     from sounding.delivery.protocol import Destination
+    from sounding.destinations.contract import Identity, Plugin
     from sounding.surveys.models import Survey
 
+# Read while apps load (this package holds the destinations' apps): paths, not imports.
 REGISTRY: dict[str, str] = {
-    "braze": "sounding.destinations.braze.destination.Braze",
-    "webhooks": "sounding.destinations.webhooks.destination.Webhooks",
+    "braze": "sounding.destinations.braze.plugin.PLUGIN",
+    "webhooks": "sounding.destinations.webhooks.plugin.PLUGIN",
 }
 # Destinations with several lanes per workspace name each `<prefix>:<id>`; the prefix says
 # which registered destination owns them.
 LANE_PREFIXES = {"webhook": "webhooks"}
 
 
+def resolve(dotted: str) -> Any:
+    module_name, _, attr = dotted.rpartition(".")
+    return getattr(import_module(module_name), attr)
+
+
+@cache
+def plugin(kind: str) -> Plugin:
+    found: Plugin = resolve(REGISTRY[kind])
+    return found
+
+
+def plugins() -> list[Plugin]:
+    """Every registered destination, in registry order (the order pages and exports use)."""
+    return [plugin(kind) for kind in REGISTRY]
+
+
+def tracked() -> list[Plugin]:
+    """The destinations whose per-response delivery state the generic pages show."""
+    return [p for p in plugins() if p.response_state]
+
+
+def tracked_kinds() -> list[str]:
+    return [p.kind for p in tracked()]
+
+
 @cache
 def load(kind: str) -> Destination:
     prefix, sep, _ = kind.partition(":")
     if sep:
-        destination: Any = load(LANE_PREFIXES[prefix]).lane(kind)  # type: ignore[attr-defined]
-        return destination
-    module_name, _, attr = REGISTRY[kind].rpartition(".")
-    destination = getattr(import_module(module_name), attr)()
-    return destination
+        family: Any = load(LANE_PREFIXES[prefix])
+        lane: Destination = family.lane(kind)
+        return lane
+    return plugin(kind).destination()
+
+
+def label(kind: str) -> str:
+    prefix, sep, _ = kind.partition(":")
+    if sep and prefix in LANE_PREFIXES:
+        return str(getattr(load(kind), "label", kind))
+    return plugin(kind).label if kind in REGISTRY else kind.title()
 
 
 def erasing(responses: Sequence[Response]) -> set[int]:
@@ -70,3 +105,19 @@ def lanes() -> list[str]:
 def enabled_kinds(survey: Survey) -> list[str]:
     """The destinations this survey sends to; read from the survey row, no query."""
     return [kind for kind in survey.destinations or () if kind in REGISTRY]
+
+
+def default_kind(survey: Survey) -> str:
+    """The destination a survey's pages show when none is named: the first it sends to, or
+    the first registered."""
+    return next(iter(enabled_kinds(survey)), next(iter(REGISTRY)))
+
+
+def identities() -> dict[str, Identity]:
+    """Every identity some destination addresses respondents by, by name."""
+    return {i.name: i for p in plugins() for i in p.identities}
+
+
+def identity_label(name: str) -> str:
+    found = identities().get(name)
+    return found.label if found is not None else name

@@ -11,7 +11,7 @@ and the filters; the kept value holds a fingerprint of the settled responses the
 their number, the sum of their ids and of their answers' versions. Answers only change with
 their response's `updated_at` (the respondent flow and erasure both set it to now), which moves
 the response out of the settled set and changes the fingerprint; so do a deletion, an erasure
-and a change of Braze state that a filter reads. Any difference and the tallies are counted
+and a change of delivery state that a filter reads. Any difference and the tallies are counted
 again.
 """
 

@@ -1,8 +1,8 @@
 """The report's filters: which responses the figures count.
 
 A GET form, so a filtered report can be bookmarked and shared. The parameter names and values
-are those of the responses page (`since`, `until`, `completion`, `sync`), so the same query
-string selects the same responses on both.
+are those of the responses page (`since`, `until`, `completion`, and each destination's sync
+state parameter), so the same query string selects the same responses on both.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.delivery import status
 from sounding.delivery.models import Push, PushState
 from sounding.responses.erasure import visible
 from sounding.surveys.models import Survey
 
-KIND = "braze"
 COMPLETION = [("", "All responses"), ("completed", "Completed"), ("in_progress", "Incomplete")]
 SYNC = [
     ("", "Any state"),
@@ -29,7 +29,10 @@ SYNC = [
     (PushState.FAILED.value, "Failed"),
     (status.NOT_SENT, "Not sent"),
 ]
-PARAMS = ("since", "until", "completion", "sync")
+
+
+def params() -> tuple[str, ...]:
+    return ("since", "until", "completion", *(p.filter_param for p in destinations.tracked()))
 
 
 class DateInput(forms.DateInput):
@@ -53,16 +56,18 @@ class ReportFilters(forms.Form):
         error_messages={"invalid": "Enter a date as YYYY-MM-DD, for example 2026-01-31."},
     )
     completion = forms.ChoiceField(choices=COMPLETION, required=False, label="Completion")
-    sync = forms.ChoiceField(choices=SYNC, required=False, label="Braze sync")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["completion"].error_messages["invalid_choice"] = (
             "Choose all responses, completed or incomplete."
         )
-        self.fields["sync"].error_messages["invalid_choice"] = (
-            "Choose any state, synced, pending, failed or not sent."
-        )
+        for plugin in destinations.tracked():
+            field = forms.ChoiceField(choices=SYNC, required=False, label=f"{plugin.label} sync")
+            field.error_messages["invalid_choice"] = (
+                "Choose any state, synced, pending, failed or not sent."
+            )
+            self.fields[plugin.filter_param] = field
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -77,8 +82,8 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _pushes(prefix: str, state: str | None = None) -> Exists:
-    found = Push.objects.filter(response=OuterRef(f"{prefix}pk"), destination=KIND)
+def _pushes(prefix: str, kind: str, state: str | None = None) -> Exists:
+    found = Push.objects.filter(response=OuterRef(f"{prefix}pk"), destination=kind)
     return Exists(found.filter(state=state) if state else found)
 
 
@@ -95,13 +100,16 @@ def conditions(data: dict[str, Any], prefix: str = "") -> Q:
         found &= Q(**{f"{prefix}completed_at__isnull": False})
     elif data.get("completion") == "in_progress":
         found &= Q(**{f"{prefix}completed_at__isnull": True})
-    sync = data.get("sync")
-    if sync == status.NOT_SENT:
-        # As on the Deliveries page: no push, or a withdrawn one, means nothing is sent.
-        found &= ~_pushes(prefix) | _pushes(prefix, PushState.WITHDRAWN)
-    elif sync:
-        # Wrapped, or `Q() & Exists` would return the bare Exists (the same SQL, not a Q).
-        found &= Q(_pushes(prefix, sync))
+    for plugin in destinations.tracked():
+        sync = data.get(plugin.filter_param)
+        if sync == status.NOT_SENT:
+            # As on the Deliveries page: no push, or a withdrawn one, means nothing is sent.
+            found &= ~_pushes(prefix, plugin.kind) | _pushes(
+                prefix, plugin.kind, PushState.WITHDRAWN
+            )
+        elif sync:
+            # Wrapped, or `Q() & Exists` would return the bare Exists (the same SQL, not a Q).
+            found &= Q(_pushes(prefix, plugin.kind, sync))
     return found
 
 
@@ -117,7 +125,7 @@ def answers(survey: Survey, data: dict[str, Any]) -> QuerySet[Answer]:
 
 
 def active(data: dict[str, Any]) -> list[str]:
-    """The filters in force, in words ("Completed", "Braze: Failed", ...)."""
+    """The filters in force, in words ("Completed", "<destination>: Failed", ...)."""
     out = []
     if data.get("since"):
         out.append(f"Started from {data['since']:%-d %b %Y}")
@@ -125,6 +133,7 @@ def active(data: dict[str, Any]) -> list[str]:
         out.append(f"Started to {data['until']:%-d %b %Y}")
     if data.get("completion"):
         out.append(dict(COMPLETION)[data["completion"]])
-    if data.get("sync"):
-        out.append(f"Braze: {dict(SYNC)[data['sync']]}")
+    for plugin in destinations.tracked():
+        if data.get(plugin.filter_param):
+            out.append(f"{plugin.label}: {dict(SYNC)[data[plugin.filter_param]]}")
     return out

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.safestring import SafeString
 
+from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.reports import cache, charts, stats
 from sounding.reports.results import Result, percent, result_for, show_percent
@@ -19,7 +20,6 @@ from sounding.surveys.models import Survey
 from sounding.surveys.spec import Question, SurveySpec
 
 PREVIEWED = 3  # newest answers shown under a text question; the rest are a click away
-IDENTITY_LABELS = {"braze_id": "Braze ID", "external_id": "External ID", "email": "Email"}
 OPERATOR_WORDS = {
     "equals": "is",
     "one_of": "is one of",
@@ -76,7 +76,7 @@ def who(response: Response) -> str:
     """The respondent by the identifier their link carried, or "Anonymous"."""
     if not response.identity_kind or not response.identity_value:
         return "Anonymous"
-    name = IDENTITY_LABELS.get(response.identity_kind, response.identity_kind)
+    name = destinations.identity_label(response.identity_kind)
     return f"{name} {response.identity_value}"
 
 

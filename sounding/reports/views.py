@@ -39,7 +39,7 @@ def _filters(request: HttpRequest) -> tuple[filters.ReportFilters, dict[str, Any
 
 def _filter_pairs(form: filters.ReportFilters) -> list[tuple[str, str]]:
     """The filters given, as (name, value), to carry between the report's pages."""
-    return [(name, form.data[name]) for name in filters.PARAMS if form.data.get(name)]
+    return [(name, form.data[name]) for name in filters.params() if form.data.get(name)]
 
 
 def _filter_context(form: filters.ReportFilters, valid: bool) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sounding import destinations
 from sounding.collect.models import Response
 from sounding.surveys.spec import Question
 
-IDENTITY_LABELS = {"braze_id": "Braze ID", "external_id": "External ID", "email": "Email"}
 SCORES = frozenset({"nps", "rating", "scale"})
 
 
@@ -16,7 +16,7 @@ def identities(response: Response) -> list[tuple[str, str]]:
     """(label, value) of every identifier the link carried, the one they are known by first."""
     found = [(k, v) for k, v in response.identity.items() if v]
     found.sort(key=lambda kv: kv[0] != response.identity_kind)
-    return [(IDENTITY_LABELS[k], v) for k, v in found]
+    return [(destinations.identity_label(k), v) for k, v in found]
 
 
 def who(response: Response) -> str:

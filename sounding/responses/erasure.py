@@ -1,36 +1,38 @@
-"""Deleting responses, at once or only after Braze has forgotten what they wrote.
+"""Deleting responses, at once or only after their destinations have forgotten what they wrote.
 
-A plain delete removes the response, its answers and its pushes in one statement each. When
-Braze must also forget the answers, the response cannot simply disappear: the delivery worker
-needs it to know which profile to write the nulls to. So it is *erased* instead, in one
-transaction: its answers go, it is marked `erase_requested_at`, and its push becomes due for the
-empty set of answers. The Braze destination then sends `null` for every attribute Braze
-acknowledged (`attributes_delta`), and `sweep`, called by the worker, deletes the response once
-its push is settled. Until then it is hidden from exports and reports.
+A plain delete removes the response, its answers and its pushes in one statement each. When a
+destination must also forget the answers, the response cannot simply disappear: the delivery
+worker needs it to know which profile to clear. So it is *erased* instead, in one transaction:
+its answers go, it is marked `erase_requested_at`, and its pushes to the destinations that hold
+something from it (`Plugin.held`) become due for the empty set of answers. Each destination
+then clears what it acknowledged, and `sweep`, called by the worker, deletes the response once
+its pushes are settled. Until then it is hidden from exports and reports.
 
-Clearing depends on what Braze acknowledged, not on the survey's integration: a push withdrawn
-while it was off still remembers it, and the destination never withdraws an erasure's push. Only
-the workspace's connection can stop it (missing, or refused by Braze); the response then waits,
-and the erasure says why (`clearing_blocked`).
+Clearing depends on what a destination acknowledged, not on the survey's integration: a push
+withdrawn while it was off still remembers it, and a destination never withdraws an erasure's
+push. Only the workspace's connection can stop it (missing, or refused); the response then
+waits, and the erasure says why (`clearing_blocked`).
+
+`clear_braze` and `clearing_in_braze` keep the names the API and the deletion forms were
+published with; they mean every destination that holds something.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from dataclasses import dataclass, field
+from typing import TypedDict
 
 from django.db import transaction
 from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import Answer, Response
+from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.outbox import user_key
 
-KIND = "braze"
-IDENTIFIERS = ("braze_id", "external_id", "email")
+IDENTIFIERS = IDENTITY_FIELDS
 # Enough for a burst of data-subject requests; the next sweep takes the rest.
 SWEEP_BATCH = 500
 SWEEP_EVERY_SECONDS = 1.0
@@ -39,13 +41,15 @@ SWEEP_EVERY_SECONDS = 1.0
 @dataclass(frozen=True)
 class Erased:
     """What a deletion did: responses gone or going, in how many surveys, and how many of them
-    stay until Braze has taken the nulls."""
+    stay until their destinations have cleared what they hold."""
 
     responses: int = 0
     surveys: int = 0
     clearing_in_braze: int = 0
-    # Why Braze cannot take the nulls now ("" when it can): they wait until it is fixed.
+    # Why a destination cannot clear now ("" when all can): they wait until it is fixed.
     clearing_blocked: str = ""
+    # The labels of the destinations being cleared, for messages.
+    clearing_at: tuple[str, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, int | str | None]:
         return {
@@ -69,31 +73,37 @@ def matching(workspace_id: int, identifier: str, value: str) -> QuerySet[Respons
     return Response.objects.filter(survey__workspace_id=workspace_id, **{lookup: value})
 
 
-def held_in_braze(push: Push | None) -> list[str]:
-    """Attribute names Braze acknowledged with a value for this push (what clearing nulls)."""
-    if push is None:
+def held(push: Push | None) -> list[str]:
+    """What the push's destination holds from it and clearing would remove."""
+    if push is None or push.destination not in destinations.REGISTRY:
         return []
-    attributes: dict[str, Any] = (push.acknowledged or {}).get("attributes") or {}
-    return sorted(name for name, value in attributes.items() if value is not None)
+    return destinations.plugin(push.destination).held(push)
 
 
-def _needs_clearing(responses: list[Response]) -> set[int]:
-    """Of these, the ones Braze holds a value from, whether the survey sends to it now or not."""
-    pushes = Push.objects.filter(response_id__in=[r.pk for r in responses], destination=KIND).only(
-        "id", "response_id", "acknowledged"
+def _needs_clearing(responses: list[Response]) -> dict[int, set[str]]:
+    """Of these, the ones some destination holds a value from (whether the survey sends to it
+    now or not), with the kinds that hold one."""
+    pushes = Push.objects.filter(response_id__in=[r.pk for r in responses]).only(
+        "id", "response_id", "destination", "acknowledged"
     )
-    holding = {p.response_id for p in pushes if held_in_braze(p)}
-    return {r.pk for r in responses if r.pk in holding and user_key(r) is not None}
+    holding: dict[int, set[str]] = {}
+    for push in pushes:
+        if held(push):
+            holding.setdefault(push.response_id, set()).add(push.destination)
+    return {r.pk: holding[r.pk] for r in responses if r.pk in holding and user_key(r) is not None}
 
 
-def clearing_blocked(workspace_id: int) -> str:
-    """Why Braze cannot take the nulls now ("" when it can): the workspace's connection is
-    missing or unreadable, or Braze refused it and sending is paused until it is fixed."""
-    connection = destinations.load(KIND).connection(workspace_id)
-    if isinstance(connection, str):
-        return connection
-    lane = Lane.objects.filter(workspace_id=workspace_id, destination=KIND).first()
-    return lane.paused_reason if lane is not None and lane.paused_at is not None else ""
+def clearing_blocked(workspace_id: int, kinds: Iterable[str]) -> str:
+    """Why one of these destinations cannot clear now ("" when all can): the workspace's
+    connection is missing or unreadable, or was refused and sending is paused until fixed."""
+    for kind in kinds:
+        connection = destinations.load(kind).connection(workspace_id)
+        if isinstance(connection, str):
+            return connection
+        lane = Lane.objects.filter(workspace_id=workspace_id, destination=kind).first()
+        if lane is not None and lane.paused_at is not None:
+            return lane.paused_reason
+    return ""
 
 
 def _delete(ids: Iterable[int]) -> None:
@@ -114,37 +124,39 @@ def _empty(response: Response) -> None:
     response.refresh_from_db(fields=["answers_version", "erase_requested_at", "completed_at"])
 
 
-def _start_clearing(response: Response) -> None:
-    """Empty the response and make its push due, so the worker sends Braze the nulls."""
+def _start_clearing(response: Response, kinds: set[str]) -> None:
+    """Empty the response and make its pushes to `kinds` due, so the worker clears them."""
     now = timezone.now()
     _empty(response)
-    # Not `outbox.mark_due`, which only marks destinations the survey sends to now: the nulls
-    # are owed to Braze even when its integration was turned off, its push withdrawn.
-    Push.objects.filter(response_id=response.pk, destination=KIND).update(
+    # Not `outbox.mark_due`, which only marks destinations the survey sends to now: clearing
+    # is owed even when an integration was turned off, its push withdrawn.
+    Push.objects.filter(response_id=response.pk, destination__in=kinds).update(
         state=PushState.PENDING, wanted_version=response.answers_version, next_attempt_at=now
     )
 
 
 def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
-    """Delete these responses; with `clear_braze`, those Braze holds answers from stay until
-    the worker has written nulls over them (the rest go at once)."""
+    """Delete these responses; with `clear_braze`, those a destination holds answers from stay
+    until the worker has cleared them there (the rest go at once)."""
     found = list(responses.select_related("survey").order_by("pk"))
     if not found:
         return Erased()
     surveys = len({r.survey_id for r in found})
-    clearing = _needs_clearing(found) if clear_braze else set()
+    clearing = _needs_clearing(found) if clear_braze else {}
     with transaction.atomic():
         for response in found:
             if response.pk in clearing:
-                _start_clearing(response)
+                _start_clearing(response, clearing[response.pk])
         # Destinations told of erasures (webhooks) keep a response until they have been.
         telling = destinations.erasing([r for r in found if r.pk not in clearing])
         for response in found:
             if response.pk in telling:
                 _empty(response)
         _delete(r.pk for r in found if r.pk not in clearing and r.pk not in telling)
-    blocked = clearing_blocked(found[0].survey.workspace_id) if clearing else ""
-    return Erased(len(found), surveys, len(clearing), blocked)
+    kinds = [kind for kind in destinations.REGISTRY if any(kind in k for k in clearing.values())]
+    blocked = clearing_blocked(found[0].survey.workspace_id, kinds) if clearing else ""
+    labels = tuple(destinations.label(kind) for kind in kinds)
+    return Erased(len(found), surveys, len(clearing), blocked, labels)
 
 
 def erase_one(response: Response, clear_braze: bool) -> Erased:

@@ -4,8 +4,9 @@ Rows are read a keyset page at a time (oldest first) with the page's answers in 
 and written out before the next page is read. The columns are decided first and do not depend
 on the filters, so two exports of the same survey line up:
 
-    response_token, braze_id, external_id, email, language, started_at, completed_at,
-    braze_sync, hidden.<name> of each declared hidden field (the definition's order),
+    response_token, <identity> of each link identity (external_id, email, ...),
+    language, started_at, completed_at, <kind>_sync of each registered destination,
+    hidden.<name> of each declared hidden field (the definition's order),
     <key> of each current question (survey order),
     <key> of each removed question that has answers (sorted)
 
@@ -20,32 +21,32 @@ import csv
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from sounding.collect.models import Answer, Response
+from sounding import destinations
+from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, filters, paging
 from sounding.surveys.models import Survey
 
-KIND = "braze"
 PAGE = 1000
-FIXED = (
-    "response_token",
-    "braze_id",
-    "external_id",
-    "email",
-    "language",
-    "started_at",
-    "completed_at",
-    "braze_sync",
-)
+FIXED_BEFORE = ("response_token", *IDENTITY_FIELDS, "language", "started_at", "completed_at")
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sync_columns() -> dict[str, str]:
+    """Each registered destination's state column, by kind."""
+    return {p.kind: p.export_column for p in destinations.tracked()}
+
+
+def fixed() -> tuple[str, ...]:
+    return (*FIXED_BEFORE, *sync_columns().values())
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,16 @@ class Columns:
     hidden: list[str]
     current: list[str]
     removed: list[str]
+    fixed: tuple[str, ...] = field(default_factory=fixed)
+    sync: dict[str, str] = field(default_factory=sync_columns)
 
     def answer_column(self, key: str) -> str:
-        return f"answer.{key}" if key in FIXED else key
+        return f"answer.{key}" if key in self.fixed else key
 
     @property
     def header(self) -> list[str]:
         return [
-            *FIXED,
+            *self.fixed,
             *(f"hidden.{name}" for name in self.hidden),
             *(self.answer_column(k) for k in [*self.current, *self.removed]),
         ]
@@ -80,7 +83,9 @@ def columns(survey: Survey) -> Columns:
 
 def selected(survey: Survey, chosen: filters.Filters) -> QuerySet[Response]:
     """The responses an export holds: the survey's, filtered, never one being erased."""
-    found = status.with_pushes(erasure.visible(Response.objects.filter(survey=survey)), [KIND])
+    found = status.with_pushes(
+        erasure.visible(Response.objects.filter(survey=survey)), destinations.tracked_kinds()
+    )
     return filters.apply(found, chosen)
 
 
@@ -109,17 +114,14 @@ def _time(value: datetime | None) -> str | None:
 
 def record(response: Response, answers: dict[str, Any], cols: Columns) -> dict[str, Any]:
     """One response as an ordered mapping of column to typed value (None: empty)."""
-    push = status.joined_push(response, KIND)
-    out: dict[str, Any] = {
-        "response_token": response.token,
-        "braze_id": response.braze_id or None,
-        "external_id": response.external_id or None,
-        "email": response.email or None,
-        "language": response.language or None,
-        "started_at": _time(response.started_at),
-        "completed_at": _time(response.completed_at),
-        "braze_sync": status.state_of(push),
-    }
+    out: dict[str, Any] = {"response_token": response.token}
+    for name in IDENTITY_FIELDS:
+        out[name] = getattr(response, name) or None
+    out["language"] = response.language or None
+    out["started_at"] = _time(response.started_at)
+    out["completed_at"] = _time(response.completed_at)
+    for kind, column in cols.sync.items():
+        out[column] = status.state_of(status.joined_push(response, kind))
     hidden = response.hidden if isinstance(response.hidden, dict) else {}
     for name in cols.hidden:
         out[f"hidden.{name}"] = hidden.get(name)

@@ -1,5 +1,5 @@
-"""The filters of the responses table, which exports honour too: completion, Braze sync state,
-a search by identity and a range of start dates.
+"""The filters of the responses table, which exports honour too: completion, the sync state
+with each destination, a search by identity and a range of start dates.
 
 Parsed from query parameters; each fault comes back as (parameter, message) so that a page
 shows it next to its field and the API answers 400 with a JSON path.
@@ -8,16 +8,16 @@ shows it next to its field and the API answers 400 with a JSON path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding import destinations
+from sounding.collect.models import IDENTITY_FIELDS, Response
 from sounding.delivery import status
 
-KIND = "braze"
 COMPLETION = {"completed": "Completed", "in_progress": "In progress"}
 ERASING = "erasing"
 SYNC = {
@@ -35,7 +35,8 @@ Problems = list[tuple[str, str]]
 @dataclass(frozen=True)
 class Filters:
     completion: str = ""
-    sync: str = ""
+    # Destination kind -> the state asked for, each from that destination's own parameter.
+    sync: Mapping[str, str] = field(default_factory=dict)
     search: str = ""
     since: date | None = None
     until: date | None = None
@@ -48,7 +49,7 @@ class Filters:
         """The query parameters that select the same responses (for export links)."""
         out = {
             "completion": self.completion,
-            "sync": self.sync,
+            **{destinations.plugin(kind).filter_param: s for kind, s in self.sync.items()},
             "q": self.search,
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
@@ -82,7 +83,7 @@ def parse(params: Mapping[str, str], *, sync: bool = True) -> tuple[Filters, Pro
         search = ""
     found = Filters(
         completion=_choice(params.get("completion") or "", COMPLETION, "completion", problems),
-        sync=_choice(params.get("sync") or "", SYNC, "sync", problems) if sync else "",
+        sync=_sync(params, problems) if sync else {},
         search=search,
         since=_day(params.get("since") or "", "since", problems),
         until=_day(params.get("until") or "", "until", problems),
@@ -92,29 +93,44 @@ def parse(params: Mapping[str, str], *, sync: bool = True) -> tuple[Filters, Pro
     return found, problems
 
 
+def _sync(params: Mapping[str, str], problems: Problems) -> dict[str, str]:
+    out = {}
+    for plugin in destinations.tracked():
+        name = plugin.filter_param
+        chosen = _choice(params.get(name) or "", SYNC, name, problems)
+        if chosen:
+            out[plugin.kind] = chosen
+    return out
+
+
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _sync_q(state: str) -> Q:
+def _sync_q(kind: str, state: str) -> Q:
     if state == ERASING:
         return Q(erase_requested_at__isnull=False)
-    return status.state_is(KIND, state) & Q(erase_requested_at__isnull=True)
+    return status.state_is(kind, state) & Q(erase_requested_at__isnull=True)
+
+
+def _search_q(text: str) -> Q:
+    found = Q()
+    for name in IDENTITY_FIELDS:
+        found |= Q(**{f"{name}__icontains": text})
+    return found
 
 
 def apply(responses: QuerySet[Response], filters: Filters) -> QuerySet[Response]:
-    """Narrow responses read through `status.with_pushes(..., ["braze"])` to the filters."""
+    """Narrow responses read through `status.with_pushes(..., destinations.tracked_kinds())` to the
+    filters."""
     if filters.completion == "completed":
         responses = responses.filter(completed_at__isnull=False)
     elif filters.completion == "in_progress":
         responses = responses.filter(completed_at__isnull=True)
-    if filters.sync:
-        responses = responses.filter(_sync_q(filters.sync))
+    for kind, state in filters.sync.items():
+        responses = responses.filter(_sync_q(kind, state))
     if filters.search:
-        text = filters.search
-        responses = responses.filter(
-            Q(braze_id__icontains=text) | Q(external_id__icontains=text) | Q(email__icontains=text)
-        )
+        responses = responses.filter(_search_q(filters.search))
     if filters.since:
         responses = responses.filter(started_at__gte=_start_of(filters.since))
     if filters.until:

@@ -6,15 +6,11 @@ from typing import Any
 
 from django import forms
 
-from sounding.responses.display import IDENTITY_LABELS
+from sounding import destinations
 
-CLEAR_LABEL = "Also clear the answers it wrote in Braze"
-CLEAR_LABEL_MANY = "Also clear the answers they wrote in Braze"
-CLEAR_HELP = (
-    "Braze gets an empty value for each attribute these answers set on the profile; the "
-    "response is removed as soon as Braze has taken them. Events already recorded in Braze "
-    "stay there."
-)
+
+def _identifiers() -> list[tuple[str, str]]:
+    return [(i.name, i.label) for i in destinations.identities().values()]
 
 
 class Form(forms.Form):
@@ -23,14 +19,30 @@ class Form(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class DeleteForm(Form):
-    clear_braze = forms.BooleanField(label=CLEAR_LABEL, required=False, help_text=CLEAR_HELP)
+class ClearingForm(Form):
+    """A deletion that may also clear what destinations hold (the field keeps the name it was
+    published with)."""
+
+    whose = "it"
+    clear_braze = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clearing = [p for p in destinations.plugins() if p.clears]
+        where = " and ".join(p.label for p in clearing)
+        field = self.fields["clear_braze"]
+        field.label = f"Also clear the answers {self.whose} wrote in {where}"
+        field.help_text = " ".join(p.clearing_help for p in clearing)
+
+
+class DeleteForm(ClearingForm):
+    pass
 
 
 class PersonForm(Form):
     identifier = forms.ChoiceField(
         label="Identifier",
-        choices=list(IDENTITY_LABELS.items()),
+        choices=_identifiers,
         help_text="What the survey links carried for this person.",
     )
     value = forms.CharField(
@@ -48,5 +60,5 @@ class PersonForm(Form):
         return value
 
 
-class ErasePersonForm(PersonForm):
-    clear_braze = forms.BooleanField(label=CLEAR_LABEL_MANY, required=False, help_text=CLEAR_HELP)
+class ErasePersonForm(ClearingForm, PersonForm):
+    whose = "they"

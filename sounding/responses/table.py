@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +18,33 @@ from sounding.responses.filters import ERASING, SYNC
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import Question
 
-KIND = "braze"
 ANSWERS_SHOWN = 3
 ATTEMPTS_SHOWN = 10
 
 
-def braze_on(survey: Survey) -> bool:
-    return KIND in destinations.enabled_kinds(survey)
+def kinds() -> list[str]:
+    """The destinations whose state the pages show: every registered one, on or off."""
+    return list(destinations.tracked_kinds())
+
+
+def columns(picked: Mapping[str, str]) -> list[dict[str, str]]:
+    """The table's destination columns and filters (with the state picked), in registry order."""
+    return [
+        {
+            "kind": p.kind,
+            "label": p.label,
+            "param": p.filter_param,
+            "picked": picked.get(p.kind, ""),
+        }
+        for p in destinations.tracked()
+    ]
+
+
+def search_hint() -> str:
+    """What the respondent search looks in, in words: "External ID or email"."""
+    labels = [i.label for i in destinations.identities().values()]
+    words = labels[:1] + [label[:1].lower() + label[1:] for label in labels[1:]]
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def tally(survey: Survey) -> dict[str, int]:
@@ -48,11 +69,15 @@ def _answers(ids: list[int], keys: list[str]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def sync_of(response: Response, push: Push | None, survey: Survey, lane: Lane | None) -> dict:
-    """The state to show: "Erasing…" while Braze is being cleared, the delivery state else."""
-    sync = status.sync_state(push, response, kind=KIND, enabled=braze_on(survey), lane=lane)
+def sync_of(
+    response: Response, push: Push | None, survey: Survey, kind: str, lane: Lane | None
+) -> dict:
+    """The state to show: "Erasing…" while the response is being cleared, the delivery state
+    else."""
+    enabled = kind in destinations.enabled_kinds(survey)
+    sync = status.sync_state(push, response, kind=kind, enabled=enabled, lane=lane)
     if response.erase_requested_at is not None:
-        reason = "Deleted: waiting for Braze to take the cleared values"
+        reason = f"Deleted: waiting for {status.label(kind)} to take the cleared values"
         if lane is not None and lane.paused_at is not None:
             # Otherwise it would wait without a word: its connection is gone or refused.
             reason += f", which it cannot take now: {lane.paused_reason}"
@@ -61,10 +86,10 @@ def sync_of(response: Response, push: Push | None, survey: Survey, lane: Lane | 
 
 
 def rows(responses: list[Response], survey: Survey) -> list[dict[str, Any]]:
-    """Table rows for responses read through `status.with_pushes(..., ["braze"])`."""
+    """Table rows for responses read through `status.with_pushes(..., kinds())`."""
     questions = shown_questions(survey)
     answers = _answers([r.pk for r in responses], [q.key for q in questions])
-    lane = status.waiting_lane(responses, survey.workspace_id, KIND)
+    lanes = {kind: status.waiting_lane(responses, survey.workspace_id, kind) for kind in kinds()}
     out = []
     for response in responses:
         given = answers.get(response.pk, {})
@@ -72,7 +97,10 @@ def rows(responses: list[Response], survey: Survey) -> list[dict[str, Any]]:
             {
                 "response": response,
                 "who": display.who(response),
-                "sync": sync_of(response, status.joined_push(response, KIND), survey, lane),
+                "syncs": [
+                    sync_of(response, status.joined_push(response, k), survey, k, lane)
+                    for k, lane in lanes.items()
+                ],
                 "answers": [
                     display.shorten(display.readable(q, given[q.key])) if q.key in given else ""
                     for q in questions
@@ -103,7 +131,7 @@ def hidden_values(response: Response, declared: tuple[str, ...]) -> list[dict[st
 
 def detail(response: Response, survey: Survey) -> dict[str, Any]:
     """Everything the response page shows: answers in survey order, removed questions' answers,
-    hidden fields, and where it stands with Braze."""
+    hidden fields, and where it stands with each destination."""
     spec = survey.spec
     given = {
         a.question_key: a for a in Answer.objects.filter(response=response).order_by("answered_at")
@@ -121,17 +149,29 @@ def detail(response: Response, survey: Survey) -> dict[str, Any]:
         for key, a in sorted(given.items())
         if spec.get(key) is None
     ]
-    push = Push.objects.filter(response=response, destination=KIND).first()
-    lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=KIND).first()
     return {
         "answers": answers,
         "answered": len([a for a in answers if a["value"] is not None]),
         "removed": removed,
         "hidden": hidden_values(response, spec.hidden_fields),
         "identities": display.identities(response),
+        "destinations": [_destination(response, survey, kind) for kind in kinds()],
+    }
+
+
+def _destination(response: Response, survey: Survey, kind: str) -> dict[str, Any]:
+    """Where the response stands with one destination, and what it holds from it."""
+    push = Push.objects.filter(response=response, destination=kind).first()
+    lane = Lane.objects.filter(workspace_id=survey.workspace_id, destination=kind).first()
+    plugin = destinations.plugin(kind)
+    return {
+        "kind": kind,
+        "label": plugin.label,
+        "on": kind in destinations.enabled_kinds(survey),
+        "clears": plugin.clears,
         "push": push,
-        "sync": sync_of(response, push, survey, lane),
-        "held": erasure.held_in_braze(push),
+        "sync": sync_of(response, push, survey, kind, lane),
+        "held": erasure.held(push),
         "attempts": list(Attempt.objects.filter(push=push).order_by("-id")[:ATTEMPTS_SHOWN])
         if push
         else [],

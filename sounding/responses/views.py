@@ -27,9 +27,7 @@ from sounding.surveys.permissions import (
     workspace_survey,
 )
 
-KIND = "braze"
 PAGE_SIZE = 50
-CLEARING_LATER = "will disappear once Braze has taken the cleared values."
 
 
 # --- the table -----------------------------------------------------------------------------
@@ -55,7 +53,7 @@ def survey_responses(request: HttpRequest, pk: int) -> HttpResponse:
     chosen, problems = filters.parse(request.GET)
     cursors = _cursors(request.GET, problems)
     found = filters.apply(
-        status.with_pushes(Response.objects.filter(survey=survey), [KIND]), chosen
+        status.with_pushes(Response.objects.filter(survey=survey), table.kinds()), chosen
     )
     page = None if problems else paging.newest_page(found, PAGE_SIZE, **cursors)
     context = {
@@ -66,13 +64,14 @@ def survey_responses(request: HttpRequest, pk: int) -> HttpResponse:
         "matching": found.count() if chosen.active and not problems else None,
         "completion_choices": filters.COMPLETION,
         "sync_choices": filters.SYNC,
+        "destinations": table.columns(chosen.sync),
+        "search_hint": table.search_hint(),
         "questions": table.shown_questions(survey),
         "rows": table.rows(page.rows, survey) if page else [],
         "page": page,
         "first_page": bool(page) and not cursors,
         "export_query": urlencode(chosen.params()),
         "can_edit": membership(request).can_edit,
-        "braze_on": table.braze_on(survey),
     }
     return render(request, "responses/table.html", context, status=400 if problems else 200)
 
@@ -93,19 +92,27 @@ def response_detail(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         "survey": survey,
         "response": response,
         "can_edit": membership(request).can_edit,
-        "braze_on": table.braze_on(survey),
         **table.detail(response, survey),
     }
     return render(request, "responses/detail.html", context)
 
 
+def _where(erased: Erased) -> str:
+    return " and ".join(erased.clearing_at)
+
+
+def _later(erased: Erased) -> str:
+    return f"will disappear once {_where(erased)} has taken the cleared values."
+
+
 def _blocked(erased: Erased) -> str:
-    # Said at once: the person asking expects Braze to be cleared, and it may never be.
+    # Said at once: the person asking expects the answers cleared, and that may never happen.
     if not erased.clearing_blocked:
         return ""
+    where = _where(erased)
     return (
-        f" Braze cannot take them now: {erased.clearing_blocked} They are kept until it can; "
-        "to give up clearing Braze, delete them again without clearing."
+        f" {where} cannot take them now: {erased.clearing_blocked} They are kept until it can; "
+        f"to give up clearing {where}, delete them again without clearing."
     )
 
 
@@ -116,7 +123,7 @@ def _deleted_message(request: HttpRequest, erased: Erased) -> None:
             request,
             level,
             f"Deleted. {erased.clearing_in_braze} response{'s' * (erased.clearing_in_braze != 1)} "
-            f"will disappear once Braze has taken the cleared values.{_blocked(erased)}",
+            f"{_later(erased)}{_blocked(erased)}",
         )
     else:
         messages.success(request, "Deleted.")
@@ -137,7 +144,7 @@ def response_delete(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         "survey": survey,
         "response": response,
         "form": form,
-        "braze_on": table.braze_on(survey),
+        "held_any": any(d["held"] for d in facts["destinations"]),
         **facts,
     }
     return render(request, "responses/delete.html", context)
@@ -190,7 +197,7 @@ def _erase_person(request: HttpRequest) -> HttpResponse:
             f"{erased.surveys} survey{'s' * (erased.surveys != 1)}."
         )
         if erased.clearing_in_braze:
-            text += f" {erased.clearing_in_braze} {CLEARING_LATER}{_blocked(erased)}"
+            text += f" {erased.clearing_in_braze} {_later(erased)}{_blocked(erased)}"
         level = messages.ERROR if erased.clearing_blocked else messages.SUCCESS
         messages.add_message(request, level, text)
     else:

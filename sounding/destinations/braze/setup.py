@@ -1,7 +1,7 @@
 """Saving a Braze setup: the workspace's connection and each survey's integration.
 
-The pages (forms.py, views.py) and the API (sounding/api/integrations.py) both call these, so a
-page and an API call can never disagree on what a valid setup is or what saving it does.
+The pages (forms.py, views.py) and the API (api.py) both call these, so a page and an API call
+can never disagree on what a valid setup is or what saving it does.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from sounding import vault
 from sounding.destinations.braze.models import Identifier, SurveyBraze
+from sounding.destinations.contract import LinkKeys
 
 logger = logging.getLogger(__name__)
 
@@ -85,38 +85,19 @@ def state(config: SurveyBraze) -> tuple[object, ...]:
     return tuple(getattr(config, name) for name in STATE_FIELDS)
 
 
-@dataclass(frozen=True)
-class Keys:
-    """What the respondent path needs to check a link: whether to, and with which secrets."""
-
-    required: bool = False
-    current: bytes = b""
-    previous: bytes = b""
-    previous_until: datetime | None = None
-    # Until then a signature over the value alone (links made before kinds were signed) is
-    # accepted too; None for secrets made since.
-    legacy_until: datetime | None = None
-
-    def valid_now(self, now: datetime) -> tuple[bytes, ...]:
-        keys: tuple[bytes, ...] = (self.current,) if self.current else ()
-        if self.previous and self.previous_until is not None and now < self.previous_until:
-            keys += (self.previous,)
-        return keys
-
-
-def keys_for(survey_id: int) -> Keys:
+def keys_for(survey_id: int) -> LinkKeys:
     """The survey's signing keys, read in one query. A secret that cannot be decrypted (the
     encryption key changed) leaves no key at all: every link is refused rather than trusted."""
     config = SurveyBraze.objects.filter(survey_id=survey_id, signed_links=True).first()
     if config is None:
-        return Keys()
+        return LinkKeys()
     try:
         current = config.signing_secret().encode()
         previous = config.previous_secret().encode()
     except vault.VaultError as error:
         logger.error("Survey %s: every signed link is refused. %s", survey_id, error)
-        return Keys(required=True)
-    return Keys(
+        return LinkKeys(required=True)
+    return LinkKeys(
         True,
         current,
         previous,

@@ -1,4 +1,7 @@
-"""Braze: the workspace's connection and each survey's integration.
+"""Braze in the API: the workspace's connection and each survey's integration.
+
+Mounted under /api/v1/ by `sounding.api.api` from the destination registry; the shapes of
+answers and bodies are in `api_shapes`.
 
 The API key is write-only: no answer ever carries it, only whether one is set. Bodies are read
 raw (like the definition endpoints) so that each problem comes back with its own path and a
@@ -9,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
-from pydantic import Field
+from ninja import Router
 
 from sounding.accounts.models import CAN_ADMINISTER
 from sounding.api.auth import Principal, principal, require_edit
@@ -24,6 +26,12 @@ from sounding.api.schemas import AUTH_ERRORS, BODY_ERRORS, READ_ERRORS
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.delivery import backfill
 from sounding.destinations.braze import clusters, mapping, signing
+from sounding.destinations.braze.api_shapes import (
+    SETTINGS_BODY,
+    SURVEY_BODY,
+    BrazeSettingsOut,
+    SurveyBrazeOut,
+)
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
@@ -57,12 +65,6 @@ INVALID_SETTINGS = "The Braze settings are not valid."
 INVALID_INTEGRATION = "The survey's Braze integration is not valid."
 NOT_AN_OBJECT = [{"path": "$", "message": "must be a JSON object"}]
 SETTING_FIELDS = ("rest_endpoint", "api_key", "requests_per_second", "batch_limit")
-BATCH_LIMIT_DOC = (
-    "Objects per request that your Braze contract allows: `75_combined` (attributes and "
-    "events together; most accounts), `50_combined` (contracts priced by monthly active "
-    "users), `75_per_array` (older accounts: 75 attributes and 75 events). `50_combined` is "
-    "accepted by every account."
-)
 SURVEY_FIELDS = (
     "enabled",
     "identifier",
@@ -74,143 +76,6 @@ SURVEY_FIELDS = (
     "on_rename",
 )
 EVENT_FIELDS = {"per_answer": "per_answer_events", "on_completion": "completion_event"}
-
-
-# --- Shapes, for the OpenAPI document -------------------------------------------------------
-
-
-class BrazeSettingsOut(Schema):
-    rest_endpoint: str | None = Field(description="The REST endpoint; null until connected.")
-    cluster: str | None = Field(description="The cluster's name, null for another address.")
-    api_key_set: bool = Field(description="Whether a key is stored. The key is never returned.")
-    requests_per_second: int | None
-    batch_limit: Literal["75_combined", "50_combined", "75_per_array"] = Field(
-        description=BATCH_LIMIT_DOC
-    )
-    paused: bool = Field(description="Sending stopped because Braze refused the connection.")
-    paused_reason: str
-    last_success_at: datetime | None
-    last_error: str
-
-
-class EventsOut(Schema):
-    per_answer: bool
-    on_completion: bool
-
-
-class AttributeOut(Schema):
-    question_key: str
-    prompt: str
-    attribute_name: str | None = Field(description="The name used in Braze; null: not synced.")
-    kept: bool = Field(
-        description="Braze holds this question's answers under `attribute_name`: rewording the "
-        "question keeps it, and changing it is a rename (see `on_rename`)."
-    )
-
-
-class SurveyBrazeOut(Schema):
-    enabled: bool
-    identifier: Literal["braze_id", "external_id", "email"]
-    attribute_names: dict[str, str | None] = Field(
-        description="Names set by hand: a question missing here uses its prompt, null leaves "
-        "it out."
-    )
-    events: EventsOut
-    signed_links: bool = Field(
-        description="Whether the link must carry Braze's signature of the identity (`sig`)."
-    )
-    signing_secret_created_at: datetime | None = Field(
-        description="When the current signing secret was made; the secret is never returned."
-    )
-    previous_signing_secret_valid_until: datetime | None = Field(
-        description="Until when links signed with the replaced secret still work; null: none."
-    )
-    link: str = Field(
-        description="The survey link to paste into a Braze message (Liquid). With signed "
-        "links, `SIGNING_SECRET` stands for the secret: copy the link with it from the "
-        "survey's Braze page."
-    )
-    attributes: list[AttributeOut]
-    unsent_responses: int = Field(
-        description="Identified responses never sent to Braze (what a backfill would send)."
-    )
-    backfilled: int | None = Field(
-        description="Responses queued by this request's `backfill`; null when not asked."
-    )
-
-
-def _body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
-    content = {"application/json": {"schema": schema, "example": example}}
-    return {"requestBody": {"required": True, "content": content}}
-
-
-SETTINGS_BODY = _body(
-    {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "rest_endpoint": {
-                "type": "string",
-                "description": "A cluster name (US-03), a REST endpoint or a dashboard address.",
-            },
-            "api_key": {"type": "string", "description": "Omit to keep the stored key."},
-            "requests_per_second": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": MAX_REQUESTS_PER_SECOND,
-            },
-            "batch_limit": {"enum": list(BatchLimit.values), "description": BATCH_LIMIT_DOC},
-        },
-    },
-    {
-        "rest_endpoint": "US-03",
-        "api_key": "<REST API key>",
-        "requests_per_second": None,
-        "batch_limit": "75_combined",
-    },
-)
-SURVEY_BODY = _body(
-    {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "enabled": {"type": "boolean"},
-            "identifier": {"enum": list(Identifier.values)},
-            "attribute_names": {
-                "type": "object",
-                "additionalProperties": {"type": ["string", "null"], "maxLength": 255},
-            },
-            "events": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "per_answer": {"type": "boolean"},
-                    "on_completion": {"type": "boolean"},
-                },
-            },
-            "signed_links": {"type": "boolean"},
-            "rotate_signing_secret": {
-                "type": "boolean",
-                "description": "true: a new secret; links signed with the current one keep "
-                "working for the grace period (SOUNDING_SIGNING_GRACE_DAYS).",
-            },
-            "backfill": {"type": "boolean"},
-            "on_rename": {
-                "enum": list(RenameMode.values),
-                "description": "Needed when `attribute_names` renames an attribute Braze "
-                "already holds: move (null the old one, send the answers under the new), "
-                "copy (send them under the new, keep the old) or keep (new answers only).",
-            },
-        },
-    },
-    {
-        "enabled": True,
-        "identifier": "braze_id",
-        "attribute_names": {"nps": "NPS score", "feedback": None},
-        "events": {"per_answer": False, "on_completion": True},
-        "signed_links": False,
-    },
-)
 
 
 def problem(path: str, message: str) -> dict[str, str]:
