@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "sounding.collect",
     "sounding.delivery",
     "sounding.destinations.braze",
+    "sounding.destinations.webhooks",
     "sounding.branding",
     "sounding.reports",
     "sounding.responses",
@@ -218,6 +219,15 @@ if WORKER_DEAD_AFTER_SECONDS < 1:
     raise ImproperlyConfigured("SOUNDING_WORKER_DEAD_AFTER_SECONDS must be at least 1.")
 # Log every outbound request and response body (API keys masked) at DEBUG level.
 WIRE_LOG = _flag("SOUNDING_WIRE_LOG")
+# Seconds between the tries of a failing webhook endpoint (the Standard Webhooks schedule,
+# stretched to about three days); after the last, the endpoint is turned off.
+WEBHOOK_RETRY_SECONDS = [
+    _whole("SOUNDING_WEBHOOK_RETRY_SECONDS", step)
+    for step in os.environ.get(
+        "SOUNDING_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000,72000,72000"
+    ).split(",")
+    if step.strip()
+] or [5]
 
 NINJA_PAGINATION_PER_PAGE = 50
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from sounding.collect import store
 from sounding.collect.models import IDENTITY_PARAMS, Response, normalize_identity
-from sounding.delivery.outbox import mark_due
+from sounding.delivery.outbox import Change, mark_due
 from sounding.surveys.definition import IDENTITY_PREFIX, RESERVED_KEYS
 from sounding.surveys.models import Survey
 from sounding.surveys.questions import EMPTY
@@ -157,7 +157,10 @@ def save_answer(
         if stale:
             store.delete_answers(response.pk, stale)
         version = store.touch_response(response.pk, now, bump=True, completed=completed)
-        mark_due(response, survey, version)
+        # As given: a cleared answer, and answers the new one hides, change to nothing.
+        changed = {} if same else {question.key: None if value is EMPTY else value}
+        changed.update(dict.fromkeys(stale))
+        mark_due(response, survey, version, Change(now, future, changed, completes))
     if completed is not None:
         response.completed_at = completed
     current.clear()

@@ -319,7 +319,7 @@ def _act(
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
     # Nothing says whether this request or the destination is at fault: the lane waits, and
     # its people with it, until one request tries again (`record.outage`).
-    probe_at = record.outage(conn.workspace_id, kind, reply.reason, probe_delay)
+    probe_at = record.outage(conn.workspace_id, kind, reply.reason, conn.probe_delay or probe_delay)
     # No answer in time: the far end may still be working on the request, so its people wait
     # until it can no longer be in flight; a second request about them could otherwise race
     # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.

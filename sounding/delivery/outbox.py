@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
 from django.db import connection
 from django.utils import timezone
 
@@ -27,6 +32,25 @@ _UPSERT = (
 )
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one stored change did, for destinations that send events as they happen rather
+    than the response's current state."""
+
+    at: datetime
+    # Every answer after the change, and the ones it changed (None: cleared).
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    changed: Mapping[str, Any] = field(default_factory=dict)
+    completed: bool = False
+
+
+def upsert(response_id: int, workspace_id: int, kind: str, key: str, version: int) -> None:
+    """Make `kind` owe this response's answers as of `version`, in the caller's transaction."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [response_id, workspace_id, kind, key, version, now])
+
+
 def user_key(response: Response) -> str | None:
     """Who the response is about, for destinations that need a person; None if anonymous."""
     if not response.identity_kind or not response.identity_value:
@@ -34,15 +58,24 @@ def user_key(response: Response) -> str | None:
     return f"{response.identity_kind}:{response.identity_value}"
 
 
-def mark_due(response: Response, survey: Survey, version: int) -> int:
+def mark_due(
+    response: Response, survey: Survey, version: int, change: Change | None = None
+) -> int:
     """Record that every destination enabled for the survey owes the response's answers as of
-    `version`. Must run in the transaction that changed them. Returns how many were marked."""
+    `version`. Must run in the transaction that changed them. Returns how many were marked.
+
+    A destination with its own `owe` decides what it is owed (events, several endpoints);
+    the others are owed the current answers of a response that names a person."""
     kinds = destinations.enabled_kinds(survey)
-    key = user_key(response)
-    if not kinds or key is None:
+    if not kinds:
         return 0
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        for kind in kinds:
-            cursor.execute(_UPSERT, [response.pk, survey.workspace_id, kind, key, version, now])
-    return len(kinds)
+    key = user_key(response)
+    marked = 0
+    for kind in kinds:
+        owe = getattr(destinations.load(kind), "owe", None)
+        if owe is not None:
+            marked += owe(response, survey, version, change)
+        elif key is not None:
+            upsert(response.pk, survey.workspace_id, kind, key, version)
+            marked += 1
+    return marked

@@ -10,7 +10,7 @@ headers; only the core knows about retries, pacing and the record.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -130,6 +130,9 @@ class Connection:
     credentials: Any
     requests_per_second: int | None = None
     limit: RequestLimit = RequestLimit(total=75)
+    # Seconds before the next try of a lane whose last N requests failed, when the
+    # destination has its own schedule (the core's is quick: Braze is back within seconds).
+    probe_delay: Callable[[int], float] | None = None
 
 
 class Destination(Protocol):

@@ -219,6 +219,12 @@ def failed(workspace_id: int, kind: str, reason: str) -> None:
     )
 
 
+def _label(kind: str) -> str:
+    from sounding import destinations
+
+    return str(getattr(destinations.load(kind), "label", kind.title()))
+
+
 def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
     from sounding.accounts.models import Membership, Role
 
@@ -231,7 +237,7 @@ def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
         return
     site = settings.SITE_URL or "Sounding"
     send_mail(
-        subject=f"Sounding stopped sending answers to {kind.title()}",
+        subject=f"Sounding stopped sending answers to {_label(kind)}",
         message=(
             f"{reason}\n\nAnswers are still collected and nothing is lost: they wait and are "
             f"sent as soon as the connection settings are fixed.\n\n{site}"

@@ -34,7 +34,7 @@ def worker_id() -> str:
 
 def run_once(worker: str) -> int:
     """Deliver what is due now; return how many pushes were handled."""
-    return sum(engine.deliver_due(kind, worker) for kind in destinations.REGISTRY)
+    return sum(engine.deliver_due(kind, worker) for kind in destinations.lanes())
 
 
 def run_forever(stop: threading.Event) -> None:

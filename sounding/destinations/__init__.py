@@ -17,14 +17,32 @@ if TYPE_CHECKING:
 
 REGISTRY: dict[str, str] = {
     "braze": "sounding.destinations.braze.destination.Braze",
+    "webhooks": "sounding.destinations.webhooks.destination.Webhooks",
 }
+# Destinations with several lanes per workspace name each `<prefix>:<id>`; the prefix says
+# which registered destination owns them.
+LANE_PREFIXES = {"webhook": "webhooks"}
 
 
 @cache
 def load(kind: str) -> Destination:
+    prefix, sep, _ = kind.partition(":")
+    if sep:
+        destination: Any = load(LANE_PREFIXES[prefix]).lane(kind)  # type: ignore[attr-defined]
+        return destination
     module_name, _, attr = REGISTRY[kind].rpartition(".")
-    destination: Any = getattr(import_module(module_name), attr)()
+    destination = getattr(import_module(module_name), attr)()
     return destination
+
+
+def lanes() -> list[str]:
+    """What the worker delivers to now: a registered destination is one lane (per workspace),
+    unless it names its own (webhooks: one per endpoint with something due)."""
+    found: list[str] = []
+    for kind in REGISTRY:
+        own = getattr(load(kind), "lanes", None)
+        found += own() if own is not None else [kind]
+    return found
 
 
 def enabled_kinds(survey: Survey) -> list[str]:
