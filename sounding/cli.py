@@ -265,6 +265,19 @@ def cmd_fake_braze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_receiver(args: argparse.Namespace) -> int:
+    # No Django here either: the receiver knows nothing but the secrets it is given.
+    from sounding.destinations.webhooks import receiver
+
+    try:
+        receiver.serve(args.host, args.port, args.secret)
+    except ValueError as error:
+        raise CliError(f"--secret: {error}", 2) from None
+    except OSError as error:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     setup_django()
     migrate(verbosity=1)
@@ -580,6 +593,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="objects per request, by Braze contract (default 75_combined)",
     )
     fake.add_argument("--verbose", action="store_true", help="log every request")
+
+    hooks = add_command(
+        commands,
+        "webhook-receiver",
+        cmd_webhook_receiver,
+        "run a local webhook endpoint that checks Standard Webhooks signatures and prints "
+        "each message, for trying the webhooks destination",
+    )
+    hooks.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    hooks.add_argument("--port", type=int, default=9912, help="default 9912")
+    hooks.add_argument(
+        "--secret",
+        action="append",
+        required=True,
+        metavar="whsec_...",
+        help="the endpoint's signing secret; repeat it to accept a previous one during rotation",
+    )
 
     token = commands.add_parser("token", help="manage API tokens", description="API tokens")
     token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
