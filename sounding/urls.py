@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("sounding.surveys.urls")),
     path("", include("sounding.surveys.translate_urls")),
     path("", include("sounding.destinations.braze.urls")),
+    path("", include("sounding.destinations.webhooks.urls")),
     path("", include("sounding.delivery.urls")),
     path("", include("sounding.branding.urls")),
     path("", include("sounding.reports.urls")),

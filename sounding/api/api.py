@@ -7,6 +7,7 @@ from ninja.operation import Operation
 
 from sounding.api import erase, errors, integrations, responses, surveys, tokens
 from sounding.api.auth import BearerToken
+from sounding.destinations.webhooks import api as webhooks_api
 
 
 class SoundingAPI(NinjaAPI):
@@ -29,3 +30,4 @@ api.add_router("", responses.router)
 api.add_router("", integrations.router)
 api.add_router("", erase.router)
 api.add_router("", tokens.router)
+api.add_router("", webhooks_api.router)
