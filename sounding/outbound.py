@@ -90,10 +90,11 @@ def post_json(
     except httpx.HTTPError as exc:
         _reset_client()
         raise OutboundError(f"connection lost: {_describe(exc)}", maybe_applied=True) from exc
-    return _reply(response)
+    return reply_of(response)
 
 
-def _reply(response: httpx.Response) -> Reply:
+def reply_of(response: httpx.Response) -> Reply:
+    """The answer as Sounding keeps it: JSON when it parses, else the start of the text."""
     try:
         parsed: Any = response.json()
     except ValueError:

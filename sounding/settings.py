@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -37,6 +38,23 @@ def _networks(name: str, raw: str) -> list[IPv4Network | IPv6Network]:
         raise ImproperlyConfigured(
             f"{name} must list IP addresses or networks (10.0.0.0/8), comma-separated: {error}."
         ) from error
+
+
+def _url_prefixes(name: str, raw: str) -> list[str]:
+    prefixes = [part.strip() for part in raw.split(",") if part.strip()]
+    for prefix in prefixes:
+        try:
+            parts = urlsplit(prefix)
+            usable = parts.scheme in {"http", "https"} and bool(parts.hostname)
+            usable = usable and "@" not in parts.netloc and parts.port != 0
+        except ValueError:  # a port that is no number, or out of range
+            usable = False
+        if not usable:
+            raise ImproperlyConfigured(
+                f"{name} must list URL prefixes (http://10.0.0.5:8080/hooks/), "
+                f"comma-separated: {prefix!r} is not one."
+            )
+    return prefixes
 
 
 SECRET_KEY = read_secret("SOUNDING_SECRET_KEY") or persistent_secret(DATA_DIR, "secret_key")
@@ -207,6 +225,11 @@ BRAZE_ALLOWED_ENDPOINTS = [
     for p in os.environ.get("SOUNDING_BRAZE_ALLOWED_ENDPOINTS", "").split(",")
     if p.strip()
 ]
+# Webhook endpoints that need not be public https:// addresses (a receiver on the operator's
+# own network, a test server): comma-separated URL prefixes. Every other endpoint must be.
+WEBHOOK_ALLOWED_URLS = _url_prefixes(
+    "SOUNDING_WEBHOOK_ALLOWED_URLS", os.environ.get("SOUNDING_WEBHOOK_ALLOWED_URLS", "")
+)
 # Required on /metrics when set; without it only loopback requests are answered.
 METRICS_TOKEN = read_secret("SOUNDING_METRICS_TOKEN")
 # A delivery worker whose heartbeat is older than this is dead: its leases are ended and
