@@ -116,8 +116,7 @@ def test_an_api_endpoint_gets_every_answer_signed_through_an_outage_until_gone(
         by_person.setdefault(who, []).append(entry["type"])
     # One response's messages arrive in the order they happened.
     assert by_person == {
-        f"p{i}": ["response.answered", "response.answered", "response.completed"]
-        for i in range(3)
+        f"p{i}": ["response.answered", "response.answered", "response.completed"] for i in range(3)
     }
 
     # The receiver fails for a few seconds: nothing is lost, nothing arrives twice, and what
