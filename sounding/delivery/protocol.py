@@ -130,6 +130,10 @@ class Connection:
     credentials: Any
     requests_per_second: int | None = None
     limit: RequestLimit = RequestLimit(total=75)
+    # Requests one claim may make, one after the other. One for destinations that take many
+    # people per request (Braze: a claim fills one request); more for one that takes one
+    # person per request (a webhook message), so a backlog is not one claim per message.
+    requests_per_claim: int = 1
     # Seconds before the next try of a lane whose last N requests failed, when the
     # destination has its own schedule (the core's is quick: Braze is back within seconds).
     probe_delay: Callable[[int], float] | None = None
