@@ -100,9 +100,6 @@ class Lane(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Requests that failed in a row since the last success: how unwell the destination is,
-    # which bounds how long one unlucky request's people wait (engine._put_back).
-    failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
