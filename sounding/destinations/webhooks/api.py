@@ -21,7 +21,7 @@ from sounding.accounts.models import CAN_ADMINISTER
 from sounding.api.auth import Principal, principal
 from sounding.api.body import read_json
 from sounding.api.errors import ApiError
-from sounding.api.schemas import BODY_ERRORS, READ_ERRORS, WRITE_ERRORS
+from sounding.api.schemas import BODY_ERRORS, WRITE_ERRORS
 from sounding.destinations.webhooks import endpoints
 from sounding.destinations.webhooks.models import EVENTS, Endpoint
 
@@ -288,7 +288,7 @@ def endpoint_out(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-@router.get("/integrations/webhooks", response={200: EndpointList, **READ_ERRORS})
+@router.get("/integrations/webhooks", response={200: EndpointList, **WRITE_ERRORS})
 def list_webhooks(request: HttpRequest) -> dict[str, Any]:
     """The workspace's webhook endpoints, oldest first, each with how its deliveries go.
     Never their secrets."""
@@ -302,7 +302,7 @@ def list_webhooks(request: HttpRequest) -> dict[str, Any]:
     openapi_extra=CREATE_BODY,
 )
 def create_webhook(request: HttpRequest) -> Reply[dict[str, Any]]:
-    """Add an endpoint (editors and owners). The answer carries its signing `secret`, the only
+    """Add an endpoint (owners). The answer carries its signing `secret`, the only
     time it is returned."""
     caller = require_owner(request)
     changes = changes_in(read_json(request), creating=True)
@@ -318,7 +318,7 @@ def create_webhook(request: HttpRequest) -> Reply[dict[str, Any]]:
     return Reply(201, {**endpoint_out(endpoint), "secret": secret})
 
 
-@router.get("/integrations/webhooks/{endpoint_id}", response={200: EndpointOut, **READ_ERRORS})
+@router.get("/integrations/webhooks/{endpoint_id}", response={200: EndpointOut, **WRITE_ERRORS})
 def get_webhook(request: HttpRequest, endpoint_id: EndpointId) -> dict[str, Any]:
     """One endpoint and how its deliveries go."""
     return endpoint_out(find_endpoint(require_owner(request), endpoint_id))
@@ -365,7 +365,7 @@ def rotate_webhook_secret(request: HttpRequest, endpoint_id: EndpointId) -> dict
 
 @router.get(
     "/integrations/webhooks/{endpoint_id}/deliveries",
-    response={200: DeliveryList, **READ_ERRORS},
+    response={200: DeliveryList, **WRITE_ERRORS},
 )
 def list_webhook_deliveries(request: HttpRequest, endpoint_id: EndpointId) -> dict[str, Any]:
     """The endpoint's delivery log: its latest 100 tries, newest first."""
