@@ -226,8 +226,8 @@ def release_dead(dead_after: timedelta) -> int:
     gone), whatever host they ran on, and forget those workers; return how many leases ended.
 
     A push whose request was still out when its worker died stays leased until that request
-    would have timed out (`in_flight()` after it started): Braze may still be working on it,
-    and sending the same person again before then could put two requests about them in
+    would have timed out (`in_flight()` after it started): the destination may still be working
+    on it, and sending the same person again before then could put two requests about them in
     flight, the older of which could land last and undo a newer answer.
     """
     now = timezone.now()

@@ -44,7 +44,7 @@ BACKOFF_CAP = 300.0
 # "Retry failed" once the survey, its answers or Sounding are fixed.
 BROKEN_TRIES = 5
 # During an outage the lane tries one request at a time, at growing intervals up to this: the
-# longest Braze can be back before Sounding notices.
+# longest a destination can be back before Sounding notices.
 PROBE_CAP = 5.0
 
 log = logging.getLogger("sounding.delivery")

@@ -37,7 +37,7 @@ class Push(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="pushes")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     destination = models.CharField(max_length=40)
-    # Who the push is about at the destination ("braze_id:abc"): two pushes for the same
+    # Who the push is about at the destination ("external_id:abc"): two pushes for the same
     # person are never in flight at once.
     user_key = models.CharField(max_length=300)
     state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.PENDING)
