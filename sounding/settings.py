@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sounding.addresses import allowed_hosts
+from sounding.destinations import apps as destination_apps
 from sounding.datadir import data_dir, persistent_secret, private_file, read_secret
 from sounding.settings_email import email_settings
 
@@ -83,8 +84,8 @@ INSTALLED_APPS = [
     "sounding.surveys",
     "sounding.collect",
     "sounding.delivery",
-    "sounding.destinations.braze",
-    "sounding.destinations.webhooks",
+    # Each registered destination's package is an app (its models, templates, migrations).
+    *destination_apps(),
     "sounding.branding",
     "sounding.reports",
     "sounding.responses",

@@ -31,6 +31,12 @@ REGISTRY: dict[str, str] = {
 LANE_PREFIXES = {"webhook": "webhooks"}
 
 
+def apps() -> list[str]:
+    """The destinations' packages, for INSTALLED_APPS: read from the registry's paths, so
+    settings import no destination."""
+    return [dotted.split(".plugin.")[0] for dotted in REGISTRY.values()]
+
+
 def resolve(dotted: str) -> Any:
     module_name, _, attr = dotted.rpartition(".")
     return getattr(import_module(module_name), attr)

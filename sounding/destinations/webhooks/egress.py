@@ -570,7 +570,7 @@ def _read_capped(response: httpcore.Response) -> bytes:
 
 
 def _reply(response: httpcore.Response, content: bytes, elapsed: float) -> Reply:
-    # Read the way outbound reads Braze's replies. Content-Encoding is left out because the
+    # Read the way outbound reads every reply. Content-Encoding is left out because the
     # body is kept as it came, never decompressed.
     headers = [(k, v) for k, v in response.headers if k.lower() != b"content-encoding"]
     parsed = httpx.Response(response.status, headers=headers, stream=httpx.ByteStream(content))
