@@ -13,8 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sounding.addresses import allowed_hosts
-from sounding.destinations import apps as destination_apps
 from sounding.datadir import data_dir, persistent_secret, private_file, read_secret
+from sounding.destinations import apps as destination_apps
 from sounding.settings_email import email_settings
 
 DATA_DIR = data_dir()
