@@ -21,7 +21,7 @@ from django.conf import settings
 from sounding import __version__
 
 USER_AGENT = f"partner-Sounding-Sounding/{__version__}"
-# Connecting is quick or hopeless; Braze can take a few seconds to answer under load.
+# Connecting is quick or hopeless; a destination can take a few seconds to answer under load.
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 log = logging.getLogger("sounding.wire")

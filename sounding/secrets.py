@@ -23,7 +23,7 @@ class SecretsFilter(SafeExceptionReporterFilter):
 
     def is_active(self, request: Any) -> bool:
         # Django shows marked POST parameters on debug pages; a debug page on a server anyone
-        # can reach would then show a Braze API key just typed in.
+        # can reach would then show a destination's API key just typed in.
         return True
 
     def get_safe_request_meta(self, request: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Encryption of secrets at rest (Braze API keys).
+"""Encryption of secrets at rest (destinations' API keys and signing secrets).
 
 Keys come from `SOUNDING_ENCRYPTION_KEY` (or `_FILE`), a comma-separated list: the first one
 encrypts, every one decrypts, so an operator can rotate by putting a new key in front and

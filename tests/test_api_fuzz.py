@@ -31,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
 from sounding.accounts.models import ApiToken, User, Workspace
 from sounding.collect import flow
 from sounding.collect.models import Response
+from sounding.destinations.webhooks import signing
+from sounding.destinations.webhooks.models import EVENTS, Endpoint
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE
 
@@ -62,6 +64,7 @@ class Targets:
         self.owner = owner
         self.survey = self._survey()
         self.spare = ApiToken.issue(workspace, owner, "spare")[0]
+        self.endpoint = self._endpoint()
 
     def _survey(self) -> Survey:
         survey = Survey.create(self.workspace, EVERY_TYPE, self.owner)
@@ -80,6 +83,20 @@ class Targets:
         if not Survey.objects.filter(pk=self.survey.pk).exists():
             self.survey = self._survey()
         return self.survey.pk
+
+    def _endpoint(self) -> Endpoint:
+        # A loopback address, which the egress rules refuse (the fuzzing allows none): a test
+        # send or a delivery to it is refused before any connection is made.
+        endpoint = Endpoint(workspace=self.workspace, url="http://127.0.0.1:9/fuzz")
+        endpoint.events = list(EVENTS)
+        endpoint.set_secret(signing.new_secret())
+        endpoint.save()
+        return endpoint
+
+    def endpoint_id(self) -> int:
+        if not Endpoint.objects.filter(pk=self.endpoint.pk).exists():
+            self.endpoint = self._endpoint()
+        return self.endpoint.pk
 
     def response_token(self) -> str:
         token = Response.objects.filter(survey_id=self.survey_id()).values_list("token", flat=True)
@@ -113,6 +130,8 @@ def aim(case: Case, targets: Targets) -> None:
         params["token"] = targets.response_token()
     if "token_id" in params:
         params["token_id"] = targets.api_token_id()
+    if "endpoint_id" in params:
+        params["endpoint_id"] = targets.endpoint_id()
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -124,7 +143,11 @@ def test_no_operation_answers_with_a_server_error_or_an_undocumented_answer(
     owner: User,
     owner_token: str,
     connection_kept: None,
+    settings: Any,
 ) -> None:
+    # No address beyond the egress rules: the aimed endpoint's loopback one stays refused, so
+    # its test sends end before any connection is made.
+    settings.WEBHOOK_ALLOWED_URLS = []
     targets = Targets(workspace, owner)
     auth = {"Authorization": f"Bearer {owner_token}"}
 
@@ -147,3 +170,4 @@ def test_every_operation_is_fuzzed() -> None:
     assert "POST /api/v1/responses/erase" in labels
     assert "PUT /api/v1/surveys/{survey_id}/integrations/braze" in labels
     assert "DELETE /api/v1/tokens/{token_id}" in labels
+    assert "POST /api/v1/integrations/webhooks/{endpoint_id}/test" in labels

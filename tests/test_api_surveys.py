@@ -352,6 +352,13 @@ def test_the_openapi_document_lists_every_operation() -> None:
         "/api/v1/responses/erase": {"post"},
         "/api/v1/tokens": {"get"},
         "/api/v1/tokens/{token_id}": {"delete"},
+        "/api/v1/integrations/webhooks": {"get", "post"},
+        "/api/v1/integrations/webhooks/{endpoint_id}": {"get", "patch", "delete"},
+        "/api/v1/integrations/webhooks/{endpoint_id}/test": {"post"},
+        "/api/v1/integrations/webhooks/{endpoint_id}/rotate": {"post"},
+        "/api/v1/integrations/webhooks/{endpoint_id}/deliveries": {"get"},
+        "/api/v1/integrations/webhooks/{endpoint_id}/deliveries/{msg_id}/resend": {"post"},
+        "/api/v1/integrations/webhooks/{endpoint_id}/resend-failed": {"post"},
     }
     schemes = doc["components"]["securitySchemes"]
     assert schemes == {"BearerToken": {"type": "http", "scheme": "bearer"}}

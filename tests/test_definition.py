@@ -12,17 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sounding import destinations
 from sounding.api.errors import INVALID_DEFINITION
 from sounding.surveys.definition import (
     KEY_PATTERN,
-    LINK_PARAMETERS,
     MAX_HIDDEN_FIELDS,
     MAX_QUESTIONS,
-    RESERVED_KEYS,
     DefinitionError,
     build_spec,
     key_from_prompt,
     normalize,
+    reserved_keys,
 )
 from sounding.surveys.questions import CSAT_LABELS, EMPTY, QUESTION_TYPES
 from sounding.surveys.spec import Question, SurveySpec
@@ -204,7 +204,7 @@ def test_the_documented_type_table_matches_the_code() -> None:
 def test_the_documented_reserved_keys_match_the_code() -> None:
     section = DOC.read_text(encoding="utf-8").split("### Reserved keys\n", 1)[1]
     text = re.split(r"\smean\s", section, maxsplit=1)[0]
-    assert set(re.findall(r"`([a-z_]+)`", text)) == RESERVED_KEYS
+    assert set(re.findall(r"`([a-z_]+)`", text)) == reserved_keys()
 
 
 # --- keys made from prompts --------------------------------------------------------------
@@ -664,7 +664,8 @@ def test_a_key_made_from_a_prompt_avoids_the_hidden_fields() -> None:
 
 
 def test_the_hidden_fields_reserve_every_parameter_a_survey_link_reads() -> None:
-    assert {"q", "restart"} | RESERVED_KEYS == LINK_PARAMETERS
+    assert {"q", "restart", "lang", "sig", "r", "preview"} <= reserved_keys()
+    assert {i.param for i in destinations.identities().values()} <= reserved_keys()
     text = DOC.read_text(encoding="utf-8")
     section = text.split("\n## Hidden fields\n", 1)[1].split("\n## ")[0]
     assert "[reserved key](#reserved-keys)" in section
@@ -765,7 +766,7 @@ def questions(draw: st.DrawFn) -> dict[str, Any]:
     q: dict[str, Any] = {"type": kind, "prompt": draw(prompt_text)}
     if draw(st.booleans()):
         q["key"] = draw(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True))
-        if q["key"] in RESERVED_KEYS:
+        if q["key"] in reserved_keys():
             del q["key"]
     if draw(st.booleans()):
         q["required"] = draw(st.booleans())
@@ -816,7 +817,7 @@ def test_keys_are_always_unique_valid_and_never_reserved(data: dict[str, Any]) -
     keys = [q["key"] for q in normalize(data)["questions"]]
     assert len(set(keys)) == len(keys)
     for key in keys:
-        assert KEY_PATTERN.fullmatch(key) and key not in RESERVED_KEYS
+        assert KEY_PATTERN.fullmatch(key) and key not in reserved_keys()
 
 
 @settings(max_examples=300, deadline=None)
@@ -824,7 +825,7 @@ def test_keys_are_always_unique_valid_and_never_reserved(data: dict[str, Any]) -
 def test_a_made_key_is_always_valid_and_free(prompt: str, taken: set[str]) -> None:
     key = key_from_prompt(prompt, taken)
     assert KEY_PATTERN.fullmatch(key)
-    assert key not in RESERVED_KEYS and key not in taken
+    assert key not in reserved_keys() and key not in taken
     assert not key.endswith("_") and "__" not in key
 
 

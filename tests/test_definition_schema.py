@@ -13,11 +13,10 @@ from jsonschema import Draft202012Validator
 
 from sounding.surveys.definition import (
     COMMON_FIELDS,
-    LINK_PARAMETERS,
     MAX_HIDDEN_FIELDS,
-    RESERVED_KEYS,
     DefinitionError,
     normalize,
+    reserved_keys,
 )
 from sounding.surveys.questions import QUESTION_TYPES
 from sounding.surveys.schema import SCHEMA_FILE, definition_schema, schema_text
@@ -78,12 +77,12 @@ def test_each_call_gives_a_fresh_copy() -> None:
 def test_the_schema_names_the_types_and_reserved_keys_of_the_code() -> None:
     question = definition_schema()["$defs"]["question"]
     assert question["properties"]["type"]["enum"] == list(QUESTION_TYPES)
-    assert set(question["properties"]["key"]["not"]["enum"]) == RESERVED_KEYS
+    assert set(question["properties"]["key"]["not"]["enum"]) == reserved_keys()
     assert set(question["properties"]) == COMMON_FIELDS
     hidden = definition_schema()["properties"]["hidden_fields"]
     assert hidden["maxItems"] == MAX_HIDDEN_FIELDS
     refused = hidden["items"]["not"]["anyOf"]
-    assert set(refused[0]["enum"]) == LINK_PARAMETERS and refused[1] == {"pattern": "^user_"}
+    assert set(refused[0]["enum"]) == reserved_keys() and refused[1] == {"pattern": "^user_"}
 
 
 # --- what both accept ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from django.utils import timezone
 from sounding.accounts.models import User
 from sounding.collect import flow
 from sounding.collect.models import Response
-from sounding.surveys.definition import LINK_PARAMETERS, build_spec, normalize
+from sounding.surveys.definition import build_spec, normalize, reserved_keys
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.respondent import one_click
@@ -97,7 +97,7 @@ def test_no_hidden_field_can_take_a_parameter_the_respondent_pages_read() -> Non
     for module in ("views.py", "signatures.py", "flow.py", "ratelimit.py"):
         read |= set(re.findall(r'GET(?:\.get\(|\[)"(\w+)"', (root / module).read_text()))
     assert {"q", "r", "lang", "sig", "preview", "restart"} <= read
-    assert read <= LINK_PARAMETERS, read - LINK_PARAMETERS
+    assert read <= reserved_keys(), read - reserved_keys()
 
 
 @pytest.mark.django_db

@@ -18,13 +18,15 @@ from django.apps import apps
 from django.test import Client
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.collect import ratelimit, signatures, store
-from sounding.collect.models import Answer, Response
+from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.destination import survey_link
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.destinations.braze.setup import save_survey_config, survey_config
+from sounding.surveys.definition import IDENTITY_PREFIX, reserved_keys
 from sounding.surveys.models import Survey
 from tests.respondent import answer, confirm, form_state, one_click, question_of, screen_of
 
@@ -395,3 +397,11 @@ def test_refused_requests_do_not_spend_the_surveys_limit(
         statuses.append(confirm(client, page_at(client, real), "9").status_code)
     assert statuses == [200] * 10 + [429] * 2
     assert Response.objects.count() == 10
+
+
+def test_every_identity_read_from_links_has_a_column_and_a_reserved_parameter() -> None:
+    found = destinations.identities()
+    assert found, "no destination names respondents by a link parameter"
+    for name, identity in found.items():
+        assert name in IDENTITY_FIELDS
+        assert identity.param in reserved_keys() and identity.param.startswith(IDENTITY_PREFIX)

@@ -26,6 +26,8 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from sounding.accounts.models import ApiToken, Invite, Membership, Role, User, Workspace
 from sounding.collect.models import Response
+from sounding.delivery.models import Attempt, Push, PushState
+from sounding.destinations.webhooks.models import Endpoint, Message
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.delivery_fixtures import respond
@@ -91,6 +93,8 @@ class World:
     invite: Invite
     invite_token: str
     api_token: ApiToken
+    webhook: Endpoint
+    webhook_message: Message
 
     def membership(self, user: User) -> Membership:
         return Membership.objects.get(user=user, workspace=self.workspace)
@@ -109,7 +113,58 @@ def world(workspace: Workspace, owner: User, editor: User, viewer: User) -> Worl
     respond(survey, None, {"nps": 3})
     pending, raw = Invite.issue(workspace, "pending@example.com", Role.EDITOR, invited_by=owner)
     api_token, _ = ApiToken.issue(workspace, owner, "owner's script")
-    return World(workspace, owner, editor, viewer, survey, response, pending, raw, api_token)
+    webhook, message = webhook_with_a_delivery(workspace, survey, response)
+    return World(
+        workspace,
+        owner,
+        editor,
+        viewer,
+        survey,
+        response,
+        pending,
+        raw,
+        api_token,
+        webhook,
+        message,
+    )
+
+
+def webhook_with_a_delivery(
+    workspace: Workspace, survey: Survey, response: Response
+) -> tuple[Endpoint, Message]:
+    """An endpoint with one message tried once, so its page has every form (a resend too).
+
+    Made as rows, not through `endpoints.create`: nothing here may reach the network, and the
+    address is one no request is ever sent to.
+    """
+    endpoint = Endpoint(workspace=workspace, url="https://hooks.example.com/sounding")
+    endpoint.events = ["response.completed"]
+    endpoint.set_secret("whsec_" + "A" * 43 + "=")
+    endpoint.save()
+    message = Message.objects.create(
+        response=response,
+        workspace=workspace,
+        survey_id=survey.pk,
+        type="response.completed",
+        body="{}",
+    )
+    push = Push.objects.create(
+        response=response,
+        workspace=workspace,
+        destination=endpoint.kind,
+        user_key=f"response:{response.pk}",
+        state=PushState.FAILED,
+        wanted_version=1,
+    )
+    Attempt.objects.create(
+        push=push,
+        request_id="r1",
+        outcome="retry",
+        status_code=503,
+        detail="Unavailable",
+        payload=[{"id": message.msg_id}],
+    )
+    return endpoint, message
 
 
 def path_values(world: World) -> dict[str, str]:
@@ -137,6 +192,8 @@ def path_values(world: World) -> dict[str, str]:
         # The owner's: revoking it is what a forgotten check would let others do.
         "token_id": str(world.api_token.pk),
         "workspace_id": str(world.workspace.pk),
+        "endpoint_id": str(world.webhook.pk),
+        "msg_id": world.webhook_message.msg_id,
     }
 
 
@@ -414,7 +471,9 @@ def test_a_viewer_changes_nothing_through_any_page(world: World) -> None:
             assert refused == {}, f"{path} ({route.name}) answered a viewer with {refused}"
     # Not vacuous: the sensitive pages were reached and refused, not missed.
     by_name = {route.name: answers.get(path, {}) for path, route in paths.items()}
-    for name in ("survey-edit", "survey-delete", "question-add", "braze-settings", "member-invite"):
+    refused = ("survey-edit", "survey-delete", "question-add", "braze-settings", "member-invite")
+    webhooks = ("webhooks", "webhook", "webhook-test", "webhook-rotate", "webhook-resend")
+    for name in refused + webhooks:
         assert by_name[name]["post"] == 403, f"{name}: {by_name[name]}"
     assert by_name["token-revoke"]["post"] == 404  # the owner's token, out of a viewer's sight
 
@@ -481,6 +540,9 @@ def test_a_viewer_token_is_refused_every_api_write(world: World, viewer_token: s
         ("post", "/api/v1/surveys"),
         ("delete", "/api/v1/surveys/{survey_id}"),
         ("put", "/api/v1/integrations/braze"),
+        ("post", "/api/v1/integrations/webhooks"),
+        ("patch", "/api/v1/integrations/webhooks/{endpoint_id}"),
+        ("post", "/api/v1/integrations/webhooks/{endpoint_id}/deliveries/{msg_id}/resend"),
     }
     client = Client(HTTP_AUTHORIZATION=f"Bearer {viewer_token}")
     for method, template, example in operations:

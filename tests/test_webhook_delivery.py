@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from sounding.accounts.models import User, Workspace
 from sounding.collect.models import Answer, Response
-from sounding.delivery import worker
+from sounding.delivery import engine, worker
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.destinations.braze.models import BrazeSettings
 from sounding.destinations.webhooks import endpoints
@@ -329,3 +329,16 @@ def test_an_endpoint_that_does_not_want_erasures_lets_responses_go_at_once(
     erasure.erase_one(response, clear_braze=False)
     assert not Response.objects.filter(pk=response.pk).exists()
     assert not Message.objects.exists()
+
+
+def test_one_claim_sends_many_responses_messages_one_request_each(
+    workspace: Workspace, survey: Survey, receiver: Receiver, settings: Any
+) -> None:
+    endpoint, _ = hook(workspace, receiver, settings, event_types=["response.answered"])
+    for person in range(5):
+        respond(survey, f"p{person}", {"nps": person})
+    # No lingering for company: each message is its own request, so the claim goes at once.
+    assert engine.deliver_due(endpoint.kind, WORKER) == 5
+    got = accepted(receiver)
+    assert sorted(m["body"]["data"]["answer"]["value"] for m in got) == [0, 1, 2, 3, 4]
+    assert len({m["id"] for m in got}) == 5

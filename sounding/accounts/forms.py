@@ -134,7 +134,7 @@ class NewPasswordForm(SetPasswordForm):
 
 
 ROLE_HELP = {
-    Role.OWNER: "everything, including members and the Braze connection",
+    Role.OWNER: "everything, including members and the integrations' connections",
     Role.EDITOR: "creates, edits and publishes surveys",
     Role.VIEWER: "sees surveys and their responses, changes nothing",
 }

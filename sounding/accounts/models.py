@@ -63,7 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Workspace(models.Model):
-    """One company: its surveys, its members and its Braze settings."""
+    """One company: its surveys, its members and its destinations' settings."""
 
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(default=timezone.now)

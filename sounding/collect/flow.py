@@ -12,10 +12,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.collect import store
-from sounding.collect.models import IDENTITY_PARAMS, Response, normalize_identity
+from sounding.collect.models import IDENTITY_FIELDS, Response, normalize_identity
 from sounding.delivery.outbox import Change, mark_due
-from sounding.surveys.definition import IDENTITY_PREFIX, RESERVED_KEYS
+from sounding.surveys.definition import IDENTITY_PREFIX, reserved_keys
 from sounding.surveys.models import Survey
 from sounding.surveys.questions import EMPTY
 from sounding.surveys.spec import Question, SurveySpec
@@ -27,7 +28,8 @@ MAX_PARAM_LENGTH = 255
 class LinkContext:
     """What a survey link says about its respondent."""
 
-    identity: dict[str, str] = field(default_factory=dict)  # braze_id/external_id/email
+    # By identity name (`destinations.identities()`): "email" -> "ivy@x.test".
+    identity: dict[str, str] = field(default_factory=dict)
     hidden: dict[str, str] = field(default_factory=dict)
     prefill: dict[str, str] = field(default_factory=dict)
     # Whether a signed link vouches for the identity (sounding.collect.signatures): only then
@@ -36,7 +38,7 @@ class LinkContext:
 
     @property
     def primary(self) -> tuple[str, str]:
-        for _param, kind in IDENTITY_PARAMS:
+        for kind in destinations.identities():
             if self.identity.get(kind):
                 return kind, self.identity[kind]
         return "", ""
@@ -44,11 +46,12 @@ class LinkContext:
 
 def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
     """Who the link says is answering, its pre-answers, and the hidden fields the survey
-    declares. Any other parameter is ignored: mail providers and Braze add their own (`lid`,
-    `utm_*`), and a respondent must not be able to add columns to the survey's exports."""
+    declares. Any other parameter is ignored: mail providers and the platforms sending the
+    messages add their own (`lid`, `utm_*`), and a respondent must not be able to add columns
+    to the survey's exports."""
     ctx = LinkContext()
-    for param, kind in IDENTITY_PARAMS:
-        value: str | None = normalize_identity(kind, params.get(param) or "")
+    for kind, identity in destinations.identities().items():
+        value: str | None = normalize_identity(kind, params.get(identity.param) or "")
         if value and len(value) <= MAX_PARAM_LENGTH and "\x00" not in value:
             ctx.identity[kind] = value
     for name in spec.hidden_fields:
@@ -56,8 +59,9 @@ def read_link(params: Mapping[str, str], spec: SurveySpec) -> LinkContext:
         # NUL cannot be stored in PostgreSQL text; such a value is noise, not data.
         if value is not None and "\x00" not in value:
             ctx.hidden[name] = value[:MAX_PARAM_LENGTH]
+    reserved = reserved_keys()
     for name, value in params.items():
-        if name in RESERVED_KEYS or name.startswith(IDENTITY_PREFIX) or "\x00" in value:
+        if name in reserved or name.startswith(IDENTITY_PREFIX) or "\x00" in value:
             continue
         if spec.get(name) is not None:
             ctx.prefill[name] = value
@@ -84,9 +88,7 @@ def open_response(survey: Survey, ctx: LinkContext, language: str = "") -> tuple
         "survey": survey,
         "identity_kind": kind or None,
         "identity_value": value or None,
-        "braze_id": ctx.identity.get("braze_id", ""),
-        "external_id": ctx.identity.get("external_id", ""),
-        "email": ctx.identity.get("email", ""),
+        **{name: ctx.identity.get(name, "") for name in IDENTITY_FIELDS},
         "hidden": ctx.hidden,
         "language": language,
     }
@@ -137,7 +139,7 @@ def save_answer(
     for key in stale:
         del future[key]
     before = current.get(question.key, EMPTY)
-    # Compare types too: True == 1 in Python, but not in a Braze profile.
+    # Compare types too: True == 1 in Python, but not in a destination's profile or JSON.
     same = type(before) is type(value) and before == value
     completes = (
         completes and response.completed_at is None and unanswered_required(spec, kept) is None

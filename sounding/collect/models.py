@@ -9,21 +9,17 @@ from django.utils import timezone
 
 from sounding.surveys.models import Survey
 
-# Link parameters that identify the respondent, in order of precedence: the first one present
-# is the identity a returning respondent is recognised by.
-IDENTITY_PARAMS = (
-    ("user_braze_id", "braze_id"),
-    ("user_external_id", "external_id"),
-    ("user_email", "email"),
-)
-# The Response columns that hold them.
-IDENTITY_FIELDS = tuple(name for _param, name in IDENTITY_PARAMS)
+# The Response columns holding the identifiers people put in links to name the respondent.
+# Those identities are owned by the destinations that address people, which say which link
+# parameter carries each and in what order of precedence (`destinations.identities()`); the
+# columns keep the names they were created with (renaming them is a migration of its own).
+IDENTITY_FIELDS = ("braze_id", "external_id", "email")
 
 
 def normalize_identity(kind: str, value: str) -> str:
     """The identity as stored and looked up: an email in any case, with stray spaces, is one
-    person (`IVY@x.test ` and `ivy@x.test` are one response). Other identifiers are Braze's
-    own, compared exactly."""
+    person (`IVY@x.test ` and `ivy@x.test` are one response). Other identifiers are ids a
+    destination gave, compared exactly."""
     value = value.strip()
     return value.lower() if kind == "email" else value
 
@@ -50,8 +46,9 @@ class Response(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every change to the answers; destinations compare it with what they sent.
     answers_version = models.PositiveIntegerField(default=0)
-    # Set when the response was deleted with "also clear its answers in Braze": its answers are
-    # gone and the row stays only until Braze has taken the nulls (sounding.responses.erasure).
+    # Set when the response was deleted with "also clear its answers" at a destination: its
+    # answers are gone and the row stays only until the destination has taken the nulls
+    # (sounding.responses.erasure).
     erase_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -79,11 +76,7 @@ class Response(models.Model):
 
     @property
     def identity(self) -> dict[str, str]:
-        return {
-            "braze_id": self.braze_id,
-            "external_id": self.external_id,
-            "email": self.email,
-        }
+        return {name: getattr(self, name) for name in IDENTITY_FIELDS}
 
 
 class Answer(models.Model):
@@ -113,7 +106,7 @@ class LinkClick(models.Model):
     """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
-    # The link's identity ("braze_id:u-1"), or for an anonymous link a keyed hash of the
+    # The link's identity ("external_id:u-1"), or for an anonymous link a keyed hash of the
     # client address: clicks are compared within one person, never shown by who.
     who = models.CharField(max_length=300)
     question_key = models.CharField(max_length=64)

@@ -26,7 +26,6 @@ from django.utils.translation import gettext_noop
 from sounding import destinations
 from sounding.collect import store
 from sounding.collect.flow import LinkContext
-from sounding.collect.models import IDENTITY_PARAMS
 from sounding.collect.refusals import Refusal
 from sounding.destinations.contract import LinkKeys
 from sounding.surveys.cache import PerVersion
@@ -114,7 +113,9 @@ def check(request: HttpRequest, survey: Survey, ctx: LinkContext) -> Refusal | N
         return None
     # The raw values: the signature covers exactly what the sender put in the link.
     given = [
-        (kind, request.GET[param]) for param, kind in IDENTITY_PARAMS if request.GET.get(param)
+        (kind, request.GET[identity.param])
+        for kind, identity in destinations.identities().items()
+        if request.GET.get(identity.param)
     ]
     if len(given) > 1:
         # An identity added beside the signed one could still name the profile updated.

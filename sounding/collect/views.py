@@ -501,7 +501,7 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
 
 
 def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
-    # Deleted at the person's request and still being cleared from Braze: taking answers
+    # Deleted at the person's request and still being cleared at a destination: taking answers
     # into it now would send them and then delete them moments later.
     return _bad_request(request, survey, gettext_noop("This response could not be found."))
 

@@ -47,7 +47,7 @@ def retry_failed(survey: Survey, kind: str) -> int:
 
 
 def resend_all(survey: Survey, kind: str) -> int:
-    """Owe every identified response's answers again, as if Braze had never seen them.
+    """Owe every identified response's answers again, as if the destination never saw them.
 
     Acknowledged attribute values are forgotten, so each one is written again; acknowledged
     events are kept, because an event sent twice is counted twice. Withdrawn pushes are owed
@@ -56,8 +56,8 @@ def resend_all(survey: Survey, kind: str) -> int:
     outcome is merged, and the rest is sent again. Returns how many responses are now due.
     """
     now = timezone.now()
-    # A response being erased keeps its own course: forgetting what Braze holds would lose the
-    # nulls it still owes.
+    # A response being erased keeps its own course: forgetting what the destination holds would
+    # lose the nulls it still owes.
     identified = Response.objects.filter(
         survey=survey, identity_kind__isnull=False, erase_requested_at__isnull=True
     )

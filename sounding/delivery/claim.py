@@ -109,19 +109,22 @@ def turns(kind: str, now: datetime) -> list[int]:
     )
 
 
-def worth_claiming(kind: str, limit: int, now: datetime) -> bool:
+def worth_claiming(kind: str, limit: int, now: datetime, linger: timedelta = LINGER) -> bool:
     """A cheap look, without the lock, so that idle and lingering rounds cost one query (a
     paused workspace's backlog included: it must not wake the claim ten times a second)."""
     due = _due(kind, now)
     oldest = due.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     if oldest is None:
         return False
-    return now - oldest >= LINGER or due[:limit].count() >= limit
+    return now - oldest >= linger or due[:limit].count() >= limit
 
 
-def claim(kind: str, worker: str, limit: int) -> Claim | None:
+def claim(kind: str, worker: str, limit: int, linger: timedelta = LINGER) -> Claim | None:
+    """The oldest due work of one workspace, up to `limit` people. `linger`: how long a claim
+    that could carry more waits for others to join (none for a destination that sends one
+    person per request: there is nothing to fill)."""
     now = timezone.now()
-    if not worth_claiming(kind, limit, now):
+    if not worth_claiming(kind, limit, now, linger):
         return None
     with transaction.atomic():
         _serialize(kind)
@@ -131,14 +134,19 @@ def claim(kind: str, worker: str, limit: int) -> Claim | None:
             )
         )
         for workspace_id in turns(kind, now):
-            found = _pick(kind, workspace_id, busy, limit, now)
+            found = _pick(kind, workspace_id, busy, limit, now, linger)
             if found is not None:
                 return _take(kind, worker, workspace_id, *found, now)
     return None
 
 
 def _pick(
-    kind: str, workspace_id: int, busy: set[str], limit: int, now: datetime
+    kind: str,
+    workspace_id: int,
+    busy: set[str],
+    limit: int,
+    now: datetime,
+    linger: timedelta = LINGER,
 ) -> tuple[list[int], list[int]] | None:
     """The workspace's oldest due pushes, one per person not in flight; None when it has none
     or should wait for more (not full yet, and nobody has waited long)."""
@@ -164,7 +172,7 @@ def _pick(
             break
     if oldest is None or not picked:
         return None
-    if len(picked) < limit and now - oldest < LINGER:
+    if len(picked) < limit and now - oldest < linger:
         return None
     return picked, ended
 
@@ -218,8 +226,8 @@ def release_dead(dead_after: timedelta) -> int:
     gone), whatever host they ran on, and forget those workers; return how many leases ended.
 
     A push whose request was still out when its worker died stays leased until that request
-    would have timed out (`in_flight()` after it started): Braze may still be working on it,
-    and sending the same person again before then could put two requests about them in
+    would have timed out (`in_flight()` after it started): the destination may still be working
+    on it, and sending the same person again before then could put two requests about them in
     flight, the older of which could land last and undo a newer answer.
     """
     now = timezone.now()

@@ -44,7 +44,7 @@ BACKOFF_CAP = 300.0
 # "Retry failed" once the survey, its answers or Sounding are fixed.
 BROKEN_TRIES = 5
 # During an outage the lane tries one request at a time, at growing intervals up to this: the
-# longest Braze can be back before Sounding notices.
+# longest a destination can be back before Sounding notices.
 PROBE_CAP = 5.0
 
 log = logging.getLogger("sounding.delivery")
@@ -67,7 +67,8 @@ def probe_delay(failures: int) -> float:
 def deliver_due(kind: str, worker: str) -> int:
     """Deliver one claim's worth of due pushes; return how many were handled (0: idle)."""
     destination = destinations.load(kind)
-    found = claims.claim(kind, worker, destination.max_objects)
+    linger = getattr(destination, "linger", claims.LINGER)
+    found = claims.claim(kind, worker, destination.max_objects, linger)
     if found is None:
         return 0
     try:
@@ -91,9 +92,10 @@ def deliver_due(kind: str, worker: str) -> int:
 
 
 def _fit(push_ids: list[int], conn: Connection, worker: str) -> list[int]:
-    """The claim's oldest pushes, as many people as one request of the workspace's can carry;
-    the others go back at once, for the next claim to fill its own request with."""
-    people = conn.limit.people
+    """The claim's oldest pushes, as many people as the claim's requests can carry (one
+    request, unless the destination sends one person per request); the others go back at
+    once, for the next claim to fill its own request with."""
+    people = conn.limit.people * conn.requests_per_claim
     if len(push_ids) > people:
         claims.release(push_ids[people:], worker)
     return push_ids[:people]

@@ -37,7 +37,7 @@ class Push(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="pushes")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     destination = models.CharField(max_length=40)
-    # Who the push is about at the destination ("braze_id:abc"): two pushes for the same
+    # Who the push is about at the destination ("external_id:abc"): two pushes for the same
     # person are never in flight at once.
     user_key = models.CharField(max_length=300)
     state = models.CharField(max_length=10, choices=PushState.choices, default=PushState.PENDING)
@@ -100,9 +100,6 @@ class Lane(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Requests that failed in a row since the last success: how unwell the destination is,
-    # which bounds how long one unlucky request's people wait (engine._put_back).
-    failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -39,7 +39,8 @@ class Parcel:
 
     push_id: int
     version: int
-    # (array name, object): Braze's "attributes" or "events" and the object itself.
+    # (array name, object): the part of the request it goes in ("attributes", "events") and
+    # the object itself.
     objects: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # Merged into Push.acknowledged["attributes"] when the attributes object is applied.
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -130,8 +131,12 @@ class Connection:
     credentials: Any
     requests_per_second: int | None = None
     limit: RequestLimit = RequestLimit(total=75)
+    # Requests one claim may make, one after the other. One for destinations that take many
+    # people per request (Braze: a claim fills one request); more for one that takes one
+    # person per request (a webhook message), so a backlog is not one claim per message.
+    requests_per_claim: int = 1
     # Seconds before the next try of a lane whose last N requests failed, when the
-    # destination has its own schedule (the core's is quick: Braze is back within seconds).
+    # destination has its own schedule (the core's is quick: most are back within seconds).
     probe_delay: Callable[[int], float] | None = None
 
 
@@ -141,7 +146,7 @@ class Destination(Protocol):
     max_objects: int
 
     def connection(self, workspace_id: int) -> Connection | str:
-        """The workspace's connection, or why there is none ("Braze is not set up")."""
+        """The workspace's connection, or why there is none (it is not set up)."""
         ...
 
     def parcels(self, items: Sequence[Item]) -> list[Parcel]:

@@ -74,9 +74,9 @@ ABANDONED = (
 
 def abandoned(push_ids: Iterable[int]) -> int:
     """Close the attempts of these pushes that never got an outcome: the worker that sent them
-    stopped before writing one. Braze may have applied them, so their events, sent again, are
-    counted as ambiguous, and the attribute values they carried are unconfirmed, exactly as
-    after a timeout. Returns how many attempts were closed."""
+    stopped before writing one. The destination may have applied them, so their events, sent
+    again, are counted as ambiguous, and the attribute values they carried are unconfirmed,
+    exactly as after a timeout. Returns how many attempts were closed."""
     open_attempts = list(
         Attempt.objects.filter(push_id__in=list(push_ids), outcome=Outcome.SENDING).values_list(
             "id", "push_id", "events", "attributes"

@@ -20,8 +20,8 @@ from django.db import transaction
 
 from sounding.delivery.models import Push
 
-# Braze refuses attribute names starting with "$", and no answer maps to an object: nothing
-# acknowledged for real can be equal to this.
+# No destination takes an attribute name starting with "$", and no answer maps to an object:
+# nothing acknowledged for real can be equal to this.
 UNCONFIRMED = {"$unconfirmed": True}
 
 

@@ -11,12 +11,13 @@ read by code that runs while the API and URL configuration are still being built
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sounding.delivery.models import Push
+    from sounding.surveys.models import Survey
 
 
 def holds_nothing(push: Push | None) -> list[str]:
@@ -53,6 +54,21 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class SurveyPanel:
+    """What a destination adds to a survey's page. Its templates are included with `panel`
+    (this object) in the page's context; either may be empty."""
+
+    # Its part of the Share section (the link its messages carry).
+    share: str = ""
+    # Its row in the Integrations list (the `<li>`'s content).
+    integration: str = ""
+    # What those templates read, as `panel.context`.
+    context: dict[str, Any] = field(default_factory=dict)
+    # Lines shown under a question's summary, by question key.
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plugin:
     kind: str
     label: str
@@ -80,6 +96,8 @@ class Plugin:
     settings_pages: tuple[str, ...] = ()
     # URL name of a survey's settings page for it (survey pk argument).
     survey_page: str = ""
+    # What it shows on a survey's page, given the survey and the survey's public link.
+    survey_panel: Callable[[Survey, str], SurveyPanel] | None = None
     # Whether each response has one delivery state there (one push per response), shown as
     # a column and a filter in responses, reports and exports. Webhooks have one per endpoint
     # and show them on their own pages instead.

@@ -6,7 +6,8 @@ Views decide what happened; this module only lays out the page for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,8 +56,8 @@ class Row:
     form: QuestionEditForm | None
     open: bool
     preview: str
-    # The Braze attribute name kept for a question reworded since Braze got its answers.
-    braze_attribute: str = ""
+    # What destinations say about the question (`SurveyPanel.notes`).
+    notes: list[str] = field(default_factory=list)
 
 
 def rows(
@@ -66,7 +67,7 @@ def rows(
     counts: dict[str, int],
     locked: bool,
     editing: tuple[str, QuestionEditForm] | None = None,
-    kept: dict[str, str] | None = None,
+    notes: Sequence[Mapping[str, str]] = (),
 ) -> list[Row]:
     questions = survey.definition["questions"]
     out = []
@@ -88,7 +89,7 @@ def rows(
                 form=form,
                 open=editing is not None and editing[0] == key,
                 preview=preview_url(survey, key),
-                braze_attribute=(kept or {}).get(key, ""),
+                notes=[said[key] for said in notes if key in said],
             )
         )
     return out

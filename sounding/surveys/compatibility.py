@@ -2,7 +2,7 @@
 
 An answer is stored once, in the shape of the question's type at the time (see `questions`):
 a score is a whole number in the question's range, a choice is its text, a multiple choice a
-list of texts. Every reader (reports, exports, conditions, the Braze mapping) reads it through
+list of texts. Every reader (reports, exports, conditions, destinations) reads it through
 the question as it is now, so once a question has answers it may only become something that
 still reads them the same way. `Survey.replace_definition` applies this to every edit, from
 the builder and the API alike; docs/authoring.md describes the rule for authors.

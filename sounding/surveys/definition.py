@@ -11,6 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
+from sounding import destinations
 from sounding.surveys import conditions, translations
 from sounding.surveys.questions import OTHER_LABEL, QUESTION_TYPES, Problems
 from sounding.surveys.spec import Question, SurveySpec
@@ -19,24 +20,28 @@ MAX_QUESTIONS = 200
 MAX_PROMPT = 1000
 MAX_HELP = 2000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# Query parameters that mean something else in a survey link, so no question key may take them.
-# `q` names the screen to show: a question keyed "q" read `?q=_done`, the thank-you page every
-# answer's redirect ends on, as an answer of its own.
-RESERVED_KEYS = frozenset(
-    {"user_braze_id", "user_external_id", "user_email", "lang", "sig", "r", "preview", "q"}
-    | {"restart"}
-)
+# Query parameters the respondent pages read for themselves (see `reserved_keys`). `q` names
+# the screen to show: a question keyed "q" read `?q=_done`, the thank-you page every answer's
+# redirect ends on, as an answer of its own.
+PAGE_PARAMETERS = frozenset({"lang", "sig", "r", "preview", "q", "restart"})
 # Hidden fields: the link parameters a survey keeps with each response (see docs/survey-links.md).
 MAX_HIDDEN_FIELDS = 20
 HIDDEN_FIELD_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-# The parameters the respondent pages read for themselves, which a hidden field may not take
-# either; and every `user_` one (identity parameters, never read as an answer).
-LINK_PARAMETERS = RESERVED_KEYS
+# A hidden field may not take a reserved key either, nor any `user_` parameter (identity
+# parameters, never read as an answer).
 IDENTITY_PREFIX = "user_"
 SURVEY_FIELDS = frozenset(
     {"title", "intro", "thank_you", "language", "hidden_fields", "questions", "translations"}
 )
 COMMON_FIELDS = frozenset({"key", "type", "prompt", "help", "required", "show_if"})
+
+
+def reserved_keys() -> frozenset[str]:
+    """Query parameters that mean something else in a survey link, so no question key (nor
+    hidden field) may take them: the pages' own, and those naming the respondent
+    (`user_external_id`). The latter belong to the destinations that address people, read from
+    the registry when asked: it loads their models, so not while this module is imported."""
+    return PAGE_PARAMETERS | {i.param for i in destinations.identities().values()}
 
 
 class DefinitionError(ValueError):
@@ -56,7 +61,7 @@ def key_from_prompt(prompt: str, taken: set[str]) -> str:
     if not base[0].isalpha():
         base = "q_" + base
     base = base[:40].rstrip("_")
-    if base in RESERVED_KEYS:
+    if base in reserved_keys():
         base += "_answer"
     key, n = base, 2
     while key in taken:
@@ -121,7 +126,7 @@ def _check_question(raw: Any, path: str, problems: Problems) -> bool:
                 "(at most 64 characters)",
             )
         )
-    elif key in RESERVED_KEYS:
+    elif key in reserved_keys():
         problems.append((f"{path}.key", f"{key!r} is reserved for survey links"))
     if kind is not None:
         for name in sorted(set(raw) - COMMON_FIELDS - kind.fields):
@@ -153,7 +158,7 @@ def _check_hidden_fields(raw: Any, keys: dict[str, int], problems: Problems) -> 
                     "not starting with - or .)",
                 )
             )
-        elif name in LINK_PARAMETERS or name.startswith(IDENTITY_PREFIX):
+        elif name in reserved_keys() or name.startswith(IDENTITY_PREFIX):
             problems.append((path, "is reserved for survey links: their pages read it themselves"))
         elif name in seen:
             problems.append((path, f"repeats $.hidden_fields[{seen[name]}]"))

@@ -199,7 +199,7 @@ class QuestionForm(Form):
         label="Key",
         required=False,
         max_length=64,
-        help_text="Optional. Names the answer in exports and Braze; made from the question "
+        help_text="Optional. Names the answer in exports and integrations; made from the question "
         "when left empty.",
     )
     choices = forms.CharField(
@@ -385,13 +385,13 @@ class QuestionEditForm(QuestionForm):
             self.earlier[q["key"]] = q
         self.fields["version"].required = True
         self.fields["key"].required = True
-        self.fields["key"].help_text = "Names the answer in exports and Braze."
+        self.fields["key"].help_text = "Names the answer in exports and integrations."
         self.key_locked = key_locked
         if key_locked:
             self.fields["key"].widget.attrs["readonly"] = True
             self.fields["key"].help_text = (
                 "Fixed now that the survey has responses: answers are stored under it, and it "
-                "names the Braze attribute and the export column."
+                "names the answer in exports and integrations."
             )
         if answered:
             self._limit_types(answered)

@@ -43,7 +43,7 @@ class Survey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
-    # Kinds of the destinations this survey's answers go to (["braze"]), read with the survey
+    # Kinds of the destinations this survey's answers go to (["webhooks"]), read with the survey
     # on the respondent path so marking an answer due costs no extra query.
     destinations = models.JSONField(default=list, blank=True)
 

@@ -17,6 +17,8 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
+from sounding import destinations
+from sounding.destinations.contract import SurveyPanel
 from sounding.surveys import authoring, builder, orphans, undo
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import (
@@ -32,22 +34,9 @@ Change = Callable[[Survey], dict[str, Any]]
 Failure = Exception
 
 
-def braze_link(survey: Survey, url: str) -> str:
-    """The link for a Braze message, with the Liquid tag of the survey's chosen identifier."""
-    from sounding.destinations.braze.destination import survey_link
-    from sounding.destinations.braze.models import Identifier, SurveyBraze
-
-    chosen = SurveyBraze.objects.filter(survey=survey).values_list("identifier", flat=True)
-    base = url.removesuffix(survey.public_path())
-    return survey_link(survey, chosen.first() or Identifier.BRAZE_ID, base)
-
-
-def braze_kept(survey: Survey) -> dict[str, str]:
-    """Questions reworded since Braze got their answers, and the attribute name they keep."""
-    from sounding.destinations.braze.models import SurveyBraze
-
-    config = SurveyBraze.objects.filter(survey=survey).first()
-    return config.kept_names(survey.spec) if config is not None else {}
+def destination_panels(survey: Survey, url: str) -> list[SurveyPanel]:
+    """What each destination adds to the survey's page, in registry order."""
+    return [p.survey_panel(survey, url) for p in destinations.plugins() if p.survey_panel]
 
 
 def public_url(request: HttpRequest, survey: Survey) -> str:
@@ -96,13 +85,14 @@ def detail_page(
     )
     details = {k: definition.get(k, "") for k in ("title", "intro", "thank_you")}
     questions = definition["questions"]
+    panels = destination_panels(survey, url)
     rows = builder.rows(
         survey,
         can_edit=can_edit,
         counts=answer_counts(survey, tally["responses"]),
         locked=bool(tally["responses"]),
         editing=editing,
-        kept=braze_kept(survey),
+        notes=[panel.notes for panel in panels],
     )
     focus = editing[0] if editing else (questions[0]["key"] if questions else "")
     context = {
@@ -110,7 +100,7 @@ def detail_page(
         "questions": rows,
         **tally,
         "public_url": url,
-        "braze_url": braze_link(survey, url),
+        "destination_panels": panels,
         "can_edit": can_edit,
         "question_form": question_form
         or QuestionForm(initial={"type": "nps", "version": survey.version}, questions=questions),

@@ -12,7 +12,7 @@ In a definition:
 Choices are translated by their text in the default language, not by position, so reordering,
 adding or removing a choice never shifts a translation onto another choice; a list (one per
 choice, in order) is accepted as input and stored as that mapping. Answers are always stored as
-the default language's choice text, so reports, exports and Braze attributes are the same
+the default language's choice text, so reports, exports and what destinations get are the same
 whatever language a person answered in. Anything left out falls back to the default text.
 Translations of questions or choices that no longer exist are dropped on save.
 """

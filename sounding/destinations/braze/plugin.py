@@ -6,6 +6,7 @@ from typing import Any
 
 from sounding.delivery.models import Push
 from sounding.destinations.braze.destination import KIND, Braze
+from sounding.destinations.braze.panel import survey_panel
 from sounding.destinations.braze.signing import keys_for
 from sounding.destinations.contract import Identity, Plugin
 
@@ -41,4 +42,5 @@ PLUGIN = Plugin(
     link_keys=keys_for,
     settings_pages=("braze-settings", "braze-test"),
     survey_page="survey-braze",
+    survey_panel=survey_panel,
 )

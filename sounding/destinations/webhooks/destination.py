@@ -30,6 +30,9 @@ from sounding.surveys.models import Survey
 KIND = subscriptions.KIND
 PREFIX = "webhook:"
 ONE = RequestLimit(total=1)
+# Messages one claim sends, one request each, in turn: at most one per response, so one
+# response's messages still go one at a time, in order.
+PER_CLAIM = 20
 TIMEOUT = 15.0
 # What a receiver's failure reply shows in the delivery log.
 SNIPPET = 300
@@ -142,7 +145,9 @@ class Webhooks:
 
 
 class EndpointLane:
-    max_objects = 1
+    max_objects = PER_CLAIM
+    # Each message is a request of its own: waiting for others to share it gains nothing.
+    linger = timedelta(0)
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -161,6 +166,7 @@ class EndpointLane:
             workspace_id=workspace_id,
             credentials=Target(endpoint.url, tuple(endpoint.signing_secrets())),
             limit=ONE,
+            requests_per_claim=PER_CLAIM,
             probe_delay=retry_delay,
         )
 

@@ -6,6 +6,7 @@ same transaction, so the respondent path never sees an endpoint half set up.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -212,7 +213,9 @@ def send_test(endpoint: Endpoint) -> TestResult:
     except OutboundError as exc:
         return TestResult(False, None, f"No answer: {exc}")
     ok = 200 <= reply.status < 300
-    snippet = str(reply.body)[:300]
+    # A JSON answer is shown as JSON, not as the Python value it was parsed into.
+    shown = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+    snippet = shown[:300]
     return TestResult(
         ok, reply.status, f"Answered {reply.status}" + (f": {snippet}" if snippet else "")
     )
@@ -268,4 +271,5 @@ def lane_state(endpoint: Endpoint) -> dict[str, Any]:
         "last_error_at": lane.last_error_at if lane else None,
         "last_success_at": lane.last_success_at if lane else None,
         "paused": bool(lane and lane.paused_at),
+        "paused_reason": lane.paused_reason if lane else "",
     }
