@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from sounding.accounts import invites
 from sounding.accounts.forms import JoinForm
 from sounding.accounts.models import Invite, InviteState, User
-from sounding.surveys.permissions import remember_workspace
+from sounding.accounts.permissions import remember_workspace
 
 
 def gone(request: HttpRequest, invite: Invite | None) -> HttpResponse:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sounding.accounts import email_limits, invites, members
 from sounding.accounts.forms import ROLE_HELP, InviteForm, RoleForm
 from sounding.accounts.models import Invite, Membership, Role
-from sounding.surveys.permissions import SignedInRequest, View, member_required, membership
+from sounding.accounts.permissions import SignedInRequest, View, member_required, membership
 
 # The link of the invitation just made, shown once on the next page and then forgotten.
 FRESH_INVITE = "fresh_invite"

@@ -32,7 +32,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from sounding.accounts import throttle
 from sounding.accounts.throttle import Count, Refusal, Subject
-from sounding.collect.ratelimit import address_key, client_address
+from sounding.client_address import address_key, client_address
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sounding.accounts import tokens
 from sounding.accounts.forms import TokenForm
 from sounding.accounts.models import ApiToken
-from sounding.surveys.permissions import SignedInRequest, member_required, membership
+from sounding.accounts.permissions import SignedInRequest, member_required, membership
 
 
 def _page(

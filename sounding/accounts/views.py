@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sounding.accounts.forms import LoginForm, SetupForm
 from sounding.accounts.models import Membership, Role, User, Workspace
-from sounding.surveys.permissions import remember_workspace
+from sounding.accounts.permissions import remember_workspace
 
 
 @require_GET

@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from sounding.collect import ratelimit
+from sounding.client_address import address_key, client_address
 from sounding.collect.flow import LinkContext
 from sounding.collect.models import LinkClick
 from sounding.surveys.models import Survey
@@ -44,8 +44,8 @@ def who(request: HttpRequest, ctx: LinkContext) -> str:
     kind, value = ctx.primary
     if kind:
         return f"{kind}:{value}"
-    address = ratelimit.client_address(request)
-    text = ratelimit.address_key(address) if address is not None else ""
+    address = client_address(request)
+    text = address_key(address) if address is not None else ""
     digest = hmac.new(settings.SECRET_KEY.encode(), text.encode(), hashlib.sha256)
     return "addr:" + digest.hexdigest()[:32]
 

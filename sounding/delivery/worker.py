@@ -18,8 +18,7 @@ from django.db import DatabaseError, close_old_connections
 
 from sounding import destinations
 from sounding.collect import clicks
-from sounding.delivery import claim, engine, heartbeat, record
-from sounding.responses import erasure
+from sounding.delivery import claim, engine, erased, heartbeat, record
 
 log = logging.getLogger("sounding.worker")
 POLL_SECONDS = 0.1
@@ -65,9 +64,9 @@ def run_forever(stop: threading.Event) -> None:
                 record.prune()
                 clicks.prune()
                 destinations.prune()
-            if time.monotonic() - swept_at > erasure.SWEEP_EVERY_SECONDS:
+            if time.monotonic() - swept_at > erased.SWEEP_EVERY_SECONDS:
                 swept_at = time.monotonic()
-                erasure.sweep()
+                erased.sweep()
             busy = run_once(worker)
         except Exception:
             # The database went away or a bug: say so, wait, and go on; nothing was lost,

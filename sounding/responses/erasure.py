@@ -5,8 +5,8 @@ destination must also forget the answers, the response cannot simply disappear: 
 worker needs it to know which profile to clear. So it is *erased* instead, in one transaction:
 its answers go, it is marked `erase_requested_at`, and its pushes to the destinations that hold
 something from it (`Plugin.held`) become due for the empty set of answers. Each destination
-then clears what it acknowledged, and `sweep`, called by the worker, deletes the response once
-its pushes are settled. Until then it is hidden from exports and reports.
+then clears what it acknowledged, and the worker's sweep (`sounding.delivery.erased`) deletes the
+response once its pushes are settled. Until then it is hidden from exports and reports.
 
 Clearing depends on what a destination acknowledged, not on the survey's integration: a push
 withdrawn while it was off still remembers it, and a destination never withdraws an erasure's
@@ -29,13 +29,11 @@ from django.utils import timezone
 
 from sounding import destinations
 from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
+from sounding.delivery.erased import sweep as sweep
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.outbox import user_key
 
 IDENTIFIERS = IDENTITY_FIELDS
-# Enough for a burst of data-subject requests; the next sweep takes the rest.
-SWEEP_BATCH = 500
-SWEEP_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -176,25 +174,3 @@ def by_survey(responses: QuerySet[Response]) -> list[SurveyCount]:
         .annotate(count=Count("pk"))
         .order_by("survey__title", "survey_id")
     )
-
-
-def sweep(limit: int = SWEEP_BATCH) -> int:
-    """Delete erased responses whose push is settled (synced or failed) or that have none.
-
-    Called by the delivery worker every SWEEP_EVERY_SECONDS: when nothing is being erased it
-    costs one query on a partial index that is empty.
-    """
-    settled = Response.objects.filter(erase_requested_at__isnull=False).exclude(
-        pushes__state=PushState.PENDING
-    )
-    ids = list(settled.values_list("pk", flat=True)[:limit])
-    if not ids:
-        return 0
-    with transaction.atomic():
-        # Checked again inside the transaction: an answer may have made a push due meanwhile.
-        _, deleted = (
-            Response.objects.filter(pk__in=ids, erase_requested_at__isnull=False)
-            .exclude(pushes__state=PushState.PENDING)
-            .delete()
-        )
-    return deleted.get(Response._meta.label, 0)

@@ -88,12 +88,12 @@ class Survey(models.Model):
 
     def answer_counts(self, keys: Collection[str]) -> dict[str, int]:
         """Stored answers to each of these question keys (keys without any are left out)."""
-        from sounding.collect.models import Answer
-
+        # Through the relations `collect` declares (responses, their answers): the app that
+        # stores answers sits above this one and is not imported from here.
         rows = (
-            Answer.objects.filter(response__survey=self, question_key__in=list(keys))
-            .values_list("question_key")
-            .annotate(n=Count("pk"))
+            self.responses.filter(answers__question_key__in=list(keys))
+            .values_list("answers__question_key")
+            .annotate(n=Count("answers"))
         )
         return dict(rows)
 

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar, TypeGuard
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -20,7 +20,10 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from sounding.surveys.spec import Question
+if TYPE_CHECKING:
+    # Only in signatures: the spec reads its question types from this registry, so this
+    # module must not need the spec to load.
+    from sounding.surveys.spec import Question
 
 SHORT_TEXT_MAX = 255
 LONG_TEXT_MAX = 5000

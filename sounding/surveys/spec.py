@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
+from sounding.surveys.questions import QUESTION_TYPES, QuestionType
+from sounding.surveys.translations import translate
+
 if TYPE_CHECKING:
     from sounding.surveys.conditions import Condition
 
@@ -39,9 +42,7 @@ class Question:
     choice_labels: tuple[str, ...] = ()
 
     @property
-    def kind(self) -> Any:
-        from sounding.surveys.questions import QUESTION_TYPES
-
+    def kind(self) -> QuestionType:
         return QUESTION_TYPES[self.type]
 
     def points(self) -> list[int]:
@@ -94,8 +95,6 @@ class SurveySpec:
                 return self  # nothing to translate: the defaults are English already
         found = self._translated.get(language)
         if found is None:
-            from sounding.surveys.translations import translate
-
             found = translate(self, language, self.translations.get(language, {}))
             with _translating:
                 found = self._translated.setdefault(language, found)

@@ -22,10 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sounding.surveys.questions import Problems, localized_default
-from sounding.surveys.spec import Question, SurveySpec
+
+if TYPE_CHECKING:
+    # Only in signatures: the spec calls `translate`, so this module must load without it.
+    from sounding.surveys.spec import Question, SurveySpec
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 MAX_LANGUAGES = 30
