@@ -24,7 +24,7 @@ from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.delivery import claim as claims
 from sounding.delivery import record, unconfirmed
-from sounding.delivery.models import Attempt, Outcome, Push, PushState
+from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
 from sounding.delivery.protocol import (
     Connection,
@@ -77,9 +77,13 @@ def deliver_due(kind: str, worker: str) -> int:
             record.pause(found.workspace_id, kind, conn, notify=False)
         else:
             parcels = build(destination, _fit(found.push_ids, conn, worker), worker)
-            for batch in _full_requests(pack(parcels, conn.limit), conn, worker):
-                if not send(destination, conn, batch):
-                    break
+            batches = _full_requests(pack(parcels, conn.limit), conn, worker)
+            if len(batches) > 1 and hasattr(destination, "send_each"):
+                send_together(destination, conn, batches)
+            else:
+                for batch in batches:
+                    if not send(destination, conn, batch):
+                        break
     except BaseException:
         # Stopped half way (the database went away while recording an answer): a request may
         # have been applied without its outcome written. Releasing would hide that; ending the
@@ -296,6 +300,60 @@ def send(destination: Destination, conn: Connection, batch: list[Parcel]) -> boo
     # Everything the answer changes is written in one transaction: one commit per request.
     with transaction.atomic():
         return _act(destination.kind, conn, batch, reply, request_id, len(objects))
+
+
+def send_together(destination: Any, conn: Connection, batches: list[list[Parcel]]) -> None:
+    """A claim's requests at once, for a destination that takes one person per request and
+    can send several in parallel (`send_each`). Each answer is then acted on as `send` would,
+    except that a lane failing several requests at once counts one failure, not one each:
+    they failed together."""
+    started: list[tuple[str, list[Parcel], list[tuple[str, dict[str, Any]]]]] = []
+    with transaction.atomic():  # one commit for every request's start
+        held = claims.renew([p.push_id for batch in batches for p in batch], _holder(batches[0]))
+        for batch in batches:
+            batch = [p for p in batch if p.push_id in held]
+            if batch:
+                objects = [obj for parcel in batch for obj in parcel.objects]
+                request_id = uuid.uuid4().hex
+                record.start(request_id, batch, len(objects))
+                started.append((request_id, batch, objects))
+    if not started:
+        return
+    try:
+        replies = destination.send_each(conn, [objects for _, _, objects in started])
+    except Exception as exc:  # a bug must not lose the requests: retry them, visibly
+        replies = [Reply(Verdict.RETRY, reason=f"internal error: {exc!r}", maybe_applied=True)]
+        replies *= len(started)
+    with transaction.atomic():  # and one for every outcome
+        probe_at: datetime | None = None
+        for (request_id, batch, objects), reply in zip(started, replies, strict=True):
+            if reply.verdict is Verdict.RETRY and probe_at is not None:
+                record.bump(requests=1, objects_sent=len(objects))
+                record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
+                _put_back(
+                    batch,
+                    probe_at,
+                    reply.reason,
+                    counts_as_failure=True,
+                    maybe_applied=reply.maybe_applied,
+                    in_flight_until=(
+                        _started(request_id) + claims.in_flight() if reply.may_still_apply else None
+                    ),
+                )
+                continue
+            if reply.verdict in (Verdict.BAD_REQUEST, Verdict.TOO_LARGE):
+                # Not a webhook's answer; should a destination give it, it means this person.
+                reply = Reply(Verdict.RETRY, reply.reason, reply.status)
+            _act(destination.kind, conn, batch, reply, request_id, len(objects))
+            if reply.verdict is Verdict.RETRY:
+                probe_at = (
+                    Lane.objects.filter(
+                        workspace_id=conn.workspace_id, destination=destination.kind
+                    )
+                    .values_list("probe_at", flat=True)
+                    .first()
+                    or timezone.now()
+                )
 
 
 def _act(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +38,10 @@ PER_CLAIM = 20
 TIMEOUT = 15.0
 # What a receiver's failure reply shows in the delivery log.
 SNIPPET = 300
+GONE = (
+    "The endpoint answered 410 Gone, so Sounding turned it off. Turn it on again in "
+    "Settings → Webhooks once it is back."
+)
 # Messages are kept this long: past the retry schedule, with days to spare for "Resend".
 KEEP = timedelta(days=14)
 
@@ -202,6 +208,24 @@ class EndpointLane:
         )
 
     def send(self, connection: Connection, objects: Sequence[tuple[str, dict[str, Any]]]) -> Answer:
+        return self._judge(connection.workspace_id, self._post(connection, objects))
+
+    def send_each(
+        self, connection: Connection, requests: Sequence[Sequence[tuple[str, dict[str, Any]]]]
+    ) -> list[Answer]:
+        """Send a claim's messages at once, one request each: they are about different
+        responses, so no response's messages overtake each other. Only the requests run on
+        threads; what the answers mean for the endpoint is decided here, in order."""
+        if len(requests) == 1:
+            return [self.send(connection, requests[0])]
+        answers = list(_senders().map(lambda objects: self._post(connection, objects), requests))
+        return [self._judge(connection.workspace_id, answer) for answer in answers]
+
+    def _post(
+        self, connection: Connection, objects: Sequence[tuple[str, dict[str, Any]]]
+    ) -> Answer:
+        """One message over HTTP and what its answer says; no database, so it may run on any
+        thread. `Answer.reason` GONE marks a 410 for `_judge`."""
         target: Target = connection.credentials
         ((_, message),) = objects
         body = message["body"].encode()
@@ -211,29 +235,18 @@ class EndpointLane:
         except egress.RefusedEndpoint as exc:
             # Checked again at every send: the name may resolve elsewhere now. A failure like
             # any other (DNS can be briefly wrong); the schedule's end turns the endpoint off.
-            return self._failed(
-                connection.workspace_id,
-                Answer(Verdict.RETRY, reason=f"Not sent: {exc}", maybe_applied=False),
-            )
+            return Answer(Verdict.RETRY, reason=f"Not sent: {exc}", maybe_applied=False)
         except OutboundError as exc:
-            return self._failed(
-                connection.workspace_id,
-                Answer(
-                    Verdict.RETRY,
-                    reason=f"The endpoint gave no answer: {exc}",
-                    maybe_applied=exc.maybe_applied,
-                    may_still_apply=exc.timed_out,
-                ),
+            return Answer(
+                Verdict.RETRY,
+                reason=f"The endpoint gave no answer: {exc}",
+                maybe_applied=exc.maybe_applied,
+                may_still_apply=exc.timed_out,
             )
         if 200 <= reply.status < 300:
             return Answer(Verdict.OK, status=reply.status)
         if reply.status == 410:
-            return self._turn_off(
-                connection.workspace_id,
-                "The endpoint answered 410 Gone, so Sounding turned it off. Turn it on again in "
-                "Settings → Webhooks once it is back.",
-                410,
-            )
+            return Answer(Verdict.REFUSED, reason=GONE, status=410)
         snippet = str(reply.body)[:SNIPPET]
         if reply.status == 429:
             return Answer(
@@ -245,15 +258,19 @@ class EndpointLane:
         why = f"The endpoint answered {reply.status}"
         if 300 <= reply.status < 400:
             why += " (redirects are not followed: use the final address)"
-        return self._failed(
-            connection.workspace_id,
-            Answer(
-                Verdict.RETRY,
-                reason=f"{why}: {snippet}" if snippet else why,
-                status=reply.status,
-                maybe_applied=reply.status >= 500,
-            ),
+        return Answer(
+            Verdict.RETRY,
+            reason=f"{why}: {snippet}" if snippet else why,
+            status=reply.status,
+            maybe_applied=reply.status >= 500,
         )
+
+    def _judge(self, workspace_id: int, answer: Answer) -> Answer:
+        if answer.verdict is Verdict.REFUSED and answer.reason == GONE:
+            return self._turn_off(workspace_id, GONE, answer.status)
+        if answer.verdict is Verdict.RETRY:
+            return self._failed(workspace_id, answer)
+        return answer
 
     def _failed(self, workspace_id: int, answer: Answer) -> Answer:
         """A failure like the ones before it; after the whole schedule, the endpoint is off."""
@@ -278,6 +295,13 @@ class EndpointLane:
         subscriptions.sync(workspace_id)
         # REFUSED pauses the lane and tells the workspace's owners, once.
         return Answer(Verdict.REFUSED, reason=reason, status=status)
+
+
+@cache
+def _senders() -> ThreadPoolExecutor:
+    # Threads that live as long as the worker: each keeps its own connections (egress pools
+    # them per thread), so a busy endpoint is not a new TLS handshake per message.
+    return ThreadPoolExecutor(max_workers=PER_CLAIM, thread_name_prefix="webhooks")
 
 
 def _seconds(value: str | None) -> float | None:
