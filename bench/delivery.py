@@ -44,6 +44,7 @@ import psycopg
 from respond import (
     ANSWERS,
     CHOICES,
+    FETCH,
     PG_ADMIN,
     SOUNDING,
     SURVEY,
@@ -273,7 +274,8 @@ def post_answers(http: httpx.Client, slug: str, params: dict[str, str | list[str
     for key, value in params.items():
         if key not in identity:
             data = {"q": key, "a": value, "nav": "next", "from_link": "1"}
-            http.post(f"/s/{slug}", params=identity, data=data).raise_for_status()
+            # As respond.js posts it: the next screen comes back (a plain form gets a redirect).
+            http.post(f"/s/{slug}", params=identity, data=data, headers=FETCH).raise_for_status()
 
 
 def paced(
