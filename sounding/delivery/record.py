@@ -30,6 +30,11 @@ COUNTERS = {
 
 
 def start(request_id: str, parcels: Iterable[Parcel], total: int) -> None:
+    start_many([(request_id, parcels, total)])
+
+
+def start_many(requests: Iterable[tuple[str, Iterable[Parcel], int]]) -> None:
+    """The attempts of several requests about to go out, in one statement."""
     now = timezone.now()
     Attempt.objects.bulk_create(
         Attempt(
@@ -42,18 +47,20 @@ def start(request_id: str, parcels: Iterable[Parcel], total: int) -> None:
             events=len(p.events),
             attributes=sorted(p.attributes),
         )
+        for request_id, parcels, total in requests
         for p in parcels
     )
 
 
 def finish(
-    request_id: str,
+    request_id: str | Iterable[str],
     outcome: str,
     status: int | None,
     detail: str = "",
     push_id: int | None = None,
 ) -> None:
-    attempts = Attempt.objects.filter(request_id=request_id)
+    ids = [request_id] if isinstance(request_id, str) else list(request_id)
+    attempts = Attempt.objects.filter(request_id__in=ids)
     if push_id is not None:
         attempts = attempts.filter(push_id=push_id)
     fields: dict[str, object] = {
@@ -114,9 +121,11 @@ def prune(batch: int = 5000) -> int:
     return len(old)
 
 
-def finish_remaining(request_id: str, outcome: str, status: int | None) -> None:
-    """Close the attempts of a request that no earlier `finish` gave an outcome."""
-    Attempt.objects.filter(request_id=request_id, outcome=Outcome.SENDING).update(
+def finish_remaining(request_id: str | Iterable[str], outcome: str, status: int | None) -> None:
+    """Close the attempts of a request (or of several) that no earlier `finish` gave an
+    outcome."""
+    ids = [request_id] if isinstance(request_id, str) else list(request_id)
+    Attempt.objects.filter(request_id__in=ids, outcome=Outcome.SENDING).update(
         finished_at=timezone.now(), outcome=outcome, status_code=status
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -178,23 +179,28 @@ class EndpointLane:
 
     def parcels(self, items: Sequence[Item]) -> list[Parcel]:
         endpoint = Endpoint.objects.filter(pk=self.id).first()
-        return [self._parcel(item, endpoint) for item in items]
-
-    def _parcel(self, item: Item, endpoint: Endpoint | None) -> Parcel:
-        if endpoint is None or not endpoint.covers(item.survey.pk):
-            return Parcel(item.push_id, item.version, withdrawn=True)
-        taken = (item.acknowledged or {}).get("events", {})
-        owed = [
-            (msg_id, body)
-            for msg_id, body in Message.objects.filter(
-                response_id=item.response.pk,
+        if endpoint is None:
+            return [Parcel(item.push_id, item.version, withdrawn=True) for item in items]
+        # Every item's messages in one query, oldest first.
+        messages: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        rows = (
+            Message.objects.filter(
+                response_id__in=[item.response.pk for item in items],
                 type__in=endpoint.events,
                 created_at__gte=endpoint.created_at,
             )
             .order_by("id")
-            .values_list("msg_id", "body")
-            if msg_id not in taken
-        ]
+            .values_list("response_id", "msg_id", "body")
+        )
+        for response_id, msg_id, body in rows:
+            messages[response_id].append((msg_id, body))
+        return [self._parcel(item, endpoint, messages[item.response.pk]) for item in items]
+
+    def _parcel(self, item: Item, endpoint: Endpoint, messages: list[tuple[str, str]]) -> Parcel:
+        if not endpoint.covers(item.survey.pk):
+            return Parcel(item.push_id, item.version, withdrawn=True)
+        taken = (item.acknowledged or {}).get("events", {})
+        owed = [(msg_id, body) for msg_id, body in messages if msg_id not in taken]
         if not owed:
             return Parcel(item.push_id, item.version)
         msg_id, body = owed[0]
