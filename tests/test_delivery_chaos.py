@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.delivery_fixtures import set_up_braze_survey
-from tests.procs import Processes, free_port, wait_for
+from tests.procs import Processes, free_port, http_client, wait_for
 from tests.respondent import form_state
 from tests.standin import StandinHarness
 
@@ -69,7 +69,7 @@ def one_click(client: httpx.Client, url: str, params: dict[str, str]) -> httpx.R
 
 def answer_all(base: str, slug: str, people: list[tuple[str, int, list[str] | None]]) -> None:
     def one(person: tuple[str, int, list[str] | None]) -> None:
-        with httpx.Client(timeout=30) as client:
+        with http_client(timeout=30) as client:
             answer(client, base, slug, *person)
 
     with ThreadPoolExecutor(8) as pool:
@@ -292,7 +292,7 @@ def test_two_workers_on_postgresql_deliver_everything_and_never_overlap_one_pers
 
     def both(who: str) -> None:
         # The same person answers two surveys at once: two pushes, one profile.
-        with httpx.Client(timeout=30) as client:
+        with http_client(timeout=30) as client:
             one_click(client, f"{base}/s/{first}", {"user_braze_id": who, "nps": "7"})
             one_click(client, f"{base}/s/{second}", {"user_braze_id": who, "plan": "Pro"})
 

@@ -40,7 +40,15 @@ from sounding.destinations.braze.standin import (
     StandinServer,
     StandinState,
 )
-from tests.procs import SOUNDING, Processes, cli_env, free_port, session_pids, wait_for
+from tests.procs import (
+    SOUNDING,
+    Processes,
+    cli_env,
+    free_port,
+    http_client,
+    session_pids,
+    wait_for,
+)
 from tests.respondent import form_state, screen_of
 from tests.standin import StandinHarness
 
@@ -370,7 +378,7 @@ def deployment(tmp_path: Path, database: str, standin: StandinHarness) -> Iterat
 
 def api(deployment: Deployment, token: str, base: str) -> httpx.Client:
     headers = {**deployment.proxied("192.0.2.10"), "Authorization": f"Bearer {token}"}
-    return httpx.Client(base_url=base + "/api/v1", headers=headers, timeout=30)
+    return http_client(base_url=base + "/api/v1", headers=headers, timeout=30)
 
 
 def set_up_survey(deployment: Deployment, standin: StandinHarness) -> tuple[int, str, str]:
@@ -412,7 +420,7 @@ def answer_survey(deployment: Deployment, slug: str, i: int) -> None:
     who, answers = person(i)
     webs = deployment.webs
     headers = deployment.proxied(f"198.18.{i // 250}.{i % 250 + 1}")
-    with httpx.Client(headers=headers, timeout=30) as client:
+    with http_client(headers=headers, timeout=30) as client:
         page = client.get(f"{webs[i % 2]}/s/{slug}", params={"user_braze_id": who})
         assert page.status_code == 200, page.text
         for step, key in enumerate(answers, start=1):

@@ -25,7 +25,15 @@ from tests.delivery_fixtures import (
     set_up_braze_survey,
     settled,
 )
-from tests.procs import Processes, free_port, kill_group, query, wait_for, web_answers
+from tests.procs import (
+    Processes,
+    free_port,
+    http_client,
+    kill_group,
+    query,
+    wait_for,
+    web_answers,
+)
 from tests.respondent import form_state
 from tests.standin import StandinHarness
 
@@ -111,7 +119,7 @@ class Respondents:
         self.ledger.gave(f"braze_id:{who}", key, value, acknowledged=ok)
 
     def answer(self, people: list[tuple[str, int, list[str]]]) -> None:
-        with httpx.Client(timeout=30) as client:
+        with http_client(timeout=30) as client:
             for who, nps, picked in people:
                 self.score(client, who, nps)
                 self.channels(client, who, picked)
