@@ -27,6 +27,23 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# What a test asks for to use the database pytest-django prepared (besides the django_db mark).
+SUITE_DATABASE = {"db", "transactional_db", "django_db_setup"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The PostgreSQL pass leaves `any_db` tests out (scripts/test): one that could reach the
+    # suite's database might behave differently there, so the mark is refused, not trusted.
+    for item in items:
+        if item.get_closest_marker("any_db") is None:
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") is not None or fixtures & SUITE_DATABASE:
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked any_db but uses the suite's database: drop the mark"
+            )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get("DATABASE_URL", "")
     return f"database: {'PostgreSQL (' + url + ')' if url else 'SQLite'}"

@@ -289,6 +289,7 @@ def test_the_openapi_document_describes_the_token_endpoints() -> None:
 # --- Over real HTTP, against `sounding web` ---------------------------------------------------
 
 
+@pytest.mark.any_db  # its processes use a SQLite database of their own
 @pytest.mark.process
 def test_a_running_web_server_refuses_a_token_once_revoked(tmp_path: Path) -> None:
     processes = Processes(tmp_path, cli_env(tmp_path), tmp_path / "processes.log")

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,9 @@ from sounding.destinations.braze.models import SurveyBraze
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import Question
 from tests.conftest import EVERY_TYPE
+
+# Pure functions, on models never saved: no database, the same on any.
+pytestmark = pytest.mark.any_db
 
 SURVEY = Survey(pk=4242, slug="props-abc123", title="Customer pulse", definition=EVERY_TYPE)
 SPEC = SURVEY.spec

@@ -42,6 +42,7 @@ def ask_reset(base: str, host: str) -> httpx.Response:
         )
 
 
+@pytest.mark.any_db  # its processes use a SQLite database of their own
 @pytest.mark.process
 @pytest.mark.parametrize("allowed", ["", "*"])
 def test_a_forged_host_header_never_reaches_a_reset_link(

@@ -11,7 +11,8 @@ import pytest
 from sounding import __version__
 from tests.procs import query, run_cli, run_ok
 
-pytestmark = pytest.mark.process
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = [pytest.mark.process, pytest.mark.any_db]
 
 EMAIL = "owner@example.test"
 PASSWORD = "correct horse battery staple"

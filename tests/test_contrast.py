@@ -22,6 +22,9 @@ from sounding.branding.contrast import (
     text_on,
 )
 
+# Pure functions: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 # Pairs whose ratios are published (WebAIM's checker, the WCAG understanding documents).
 KNOWN = [
     ("#777777", "#FFFFFF", 4.48),

@@ -28,6 +28,9 @@ from sounding.surveys.questions import CSAT_LABELS, EMPTY, QUESTION_TYPES
 from sounding.surveys.spec import Question, SurveySpec
 from tests.conftest import EVERY_TYPE
 
+# Pure functions: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "survey-definition.md"
 TYPE_NAMES = ", ".join(QUESTION_TYPES)
 

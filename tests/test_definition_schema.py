@@ -23,6 +23,9 @@ from sounding.surveys.schema import SCHEMA_FILE, definition_schema, schema_text
 from tests.conftest import EVERY_TYPE
 from tests.test_definition import definitions, doc_json_after
 
+# Pure functions: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATOR = Draft202012Validator(definition_schema())
 ALL_FIELDS = sorted(set().union(*(kind.fields for kind in QUESTION_TYPES.values())))

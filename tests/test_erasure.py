@@ -293,6 +293,7 @@ def _answer(base: str, slug: str, who: str) -> None:
         assert posted.status_code == 303, posted.text  # stored, then on to the thank-you page
 
 
+@pytest.mark.any_db  # its processes use a SQLite database of their own
 @pytest.mark.process
 def test_the_real_worker_clears_braze_then_deletes_the_response(
     processes: Processes, braze_standin: StandinHarness

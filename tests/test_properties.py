@@ -23,6 +23,9 @@ from sounding.surveys.spec import Question
 from sounding.surveys.translations import QUESTION_TEXTS, SURVEY_TEXTS
 from tests.test_definition import questions as valid_questions
 
+# Pure functions: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Anything json.loads can give back (no NaN: the API and the import form refuse it first),

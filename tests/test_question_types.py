@@ -13,6 +13,9 @@ from sounding.surveys.definition import build_spec, normalize
 from sounding.surveys.questions import EMPTY, OTHER, QUESTION_TYPES, AnswerError
 from sounding.surveys.spec import Question
 
+# Pure functions: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 
 def ask(kind: str, **fields: Any) -> Question:
     """The question the app would read for a definition of one question."""

@@ -230,6 +230,7 @@ def run_check(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.any_db  # a process of its own, without DATABASE_URL
 def test_a_wrong_setting_stops_the_process_with_its_name(tmp_path: Path) -> None:
     proxies = run_check(tmp_path, SOUNDING_TRUSTED_PROXIES="10.0.0.0/8,proxy.internal")
     assert proxies.returncode != 0

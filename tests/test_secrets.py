@@ -55,6 +55,7 @@ def test_the_braze_api_key_is_a_sensitive_post_parameter(owner: User) -> None:
     assert response.wsgi_request.sensitive_post_parameters == ("api_key",)  # type: ignore[attr-defined]
 
 
+@pytest.mark.any_db  # its processes use a SQLite database of their own
 @pytest.mark.process
 def test_a_new_data_directory_and_database_are_the_owners_alone(tmp_path: Path) -> None:
     from tests.procs import cli_env

@@ -64,6 +64,7 @@ def check_deploy(data_dir: Path, env: dict[str, str]) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.any_db  # a process of its own, without DATABASE_URL
 def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path: Path) -> None:
     done = check_deploy(tmp_path, PRODUCTION)
     assert done.returncode == 0, done.stderr
@@ -71,6 +72,7 @@ def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path:
     assert "WARNINGS" not in done.stdout + done.stderr
 
 
+@pytest.mark.any_db  # a process of its own, without DATABASE_URL
 def test_check_deploy_says_what_is_missing_without_them(tmp_path: Path) -> None:
     done = check_deploy(tmp_path, {})
     assert done.returncode != 0
@@ -78,6 +80,7 @@ def test_check_deploy_says_what_is_missing_without_them(tmp_path: Path) -> None:
         assert warning in done.stderr
 
 
+@pytest.mark.any_db  # a process of its own, without DATABASE_URL
 def test_the_production_settings_mean_https_only(tmp_path: Path) -> None:
     code = (
         "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "

@@ -12,7 +12,8 @@ import pytest
 
 from tests.procs import SOUNDING, cli_env, free_port, kill_session, wait_for
 
-pytestmark = pytest.mark.process
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = [pytest.mark.process, pytest.mark.any_db]
 
 PLANT = "import pathlib; pathlib.Path({marker!r}).write_text(__name__)\n"
 

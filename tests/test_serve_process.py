@@ -26,7 +26,8 @@ from tests.procs import (
     wait_for,
 )
 
-pytestmark = pytest.mark.process
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = [pytest.mark.process, pytest.mark.any_db]
 
 EMAIL = "owner@example.test"
 PASSWORD = "correct horse battery staple"

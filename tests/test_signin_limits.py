@@ -257,6 +257,7 @@ def test_api_tokens_are_not_affected(
     assert Throttle.objects.count() == rows and hashes == []
 
 
+@pytest.mark.any_db  # a process of its own, without DATABASE_URL
 def test_the_lockout_window_setting_is_read_from_the_environment(tmp_path: Any) -> None:
     import subprocess
     import sys

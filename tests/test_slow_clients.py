@@ -18,7 +18,8 @@ import pytest
 from tests.procs import Processes, cli_env, free_port, wait_for
 from tests.respondent import form_state, screen_of
 
-pytestmark = pytest.mark.process
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = [pytest.mark.process, pytest.mark.any_db]
 
 # Short, so the test waits little for the deadline; production's is 10 s.
 BODY_SECONDS = 4

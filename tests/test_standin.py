@@ -25,6 +25,9 @@ import pytest
 from sounding.destinations.braze.standin_rules import STANDARD_FIELDS
 from tests.standin import StandinHarness, client
 
+# The stand-in over HTTP, in this process: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 KEY = "standin-key"
 NOW = "2026-11-22T10:00:00Z"
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")

@@ -21,7 +21,8 @@ import pytest
 
 from tests.procs import Processes, cli_env, free_port, query, session_pids, wait_for, web_answers
 
-pytestmark = pytest.mark.process
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = [pytest.mark.process, pytest.mark.any_db]
 
 OWNER = "owner@acme.test"
 PASSWORD = "a long enough password 1"
