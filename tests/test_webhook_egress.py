@@ -31,6 +31,9 @@ from sounding import outbound
 from sounding.destinations.webhooks import egress
 from sounding.outbound import OutboundError
 
+# Its receivers are servers in this process: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 SIGNED = {"Content-Type": "application/json", "X-Sounding-Signature": "t=1,v1=abc"}
 BODY = b'{"event":"answer","score":9}'
 # Long enough for any machine to connect to itself, short enough not to wait long.

@@ -16,6 +16,9 @@ from sounding.destinations.webhooks.receiver import Receiver
 from tests.procs import Processes, cli_env, free_port, wait_for, web_answers
 from tests.respondent import form_state
 
+# Its processes use a SQLite database of their own whatever DATABASE_URL says.
+pytestmark = pytest.mark.any_db
+
 SURVEY = {
     "title": "Onboarding",
     "questions": [

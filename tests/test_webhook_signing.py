@@ -23,6 +23,9 @@ from sounding.destinations.webhooks.receiver import Receiver
 from sounding.destinations.webhooks.signing import SignatureError
 from tests.procs import free_port, kill_session
 
+# Signatures and the local receiver: no database, the same on any.
+pytestmark = pytest.mark.any_db
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = signing.new_secret()
 PREVIOUS = signing.new_secret()
