@@ -162,6 +162,7 @@ def setups(draw: st.DrawFn) -> tuple[Item, SurveyBraze]:
     return item, config
 
 
+@pytest.mark.any_db  # models never saved, sent to the stand-in: no database
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
