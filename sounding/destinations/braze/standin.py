@@ -19,13 +19,11 @@ page for whoever is demoing the product.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import html
 import json
 import random
 import select
-import signal
 import socket
 import sys
 import threading
@@ -36,7 +34,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +54,12 @@ from sounding.destinations.braze.standin_rules import (
     stored_record,
     success_body,
     user_keys,
+)
+from sounding.local_http import (
+    LocalHandler,
+    LocalServer,
+    Unreadable,
+    serve_until_stopped,
 )
 
 TRACK_PATH = "/users/track"
@@ -580,12 +583,6 @@ def _key_list(payload: dict[str, Any], name: str, current: frozenset[str]) -> fr
     return frozenset(keys)
 
 
-class _Unreadable(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass
 class Reply:
     status: int
@@ -608,44 +605,14 @@ def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-class StandinHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class StandinHandler(LocalHandler):
     server_version = "BrazeStandin/1"
-    sys_version = ""
-    # An idle keep-alive connection is closed after this long; long enough that a client
-    # reusing a pooled connection does not mistake the close for a "drop" fault.
-    timeout = 300
-    # Headers and body go out in two writes; with Nagle's algorithm the second one waits for
-    # the client's delayed ACK (~40 ms), capping a keep-alive client at ~25 requests/s.
-    disable_nagle_algorithm = True
+    max_body_bytes = MAX_BODY_BYTES
     server: StandinServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.connection_opened(self.connection)
-
-    def finish(self) -> None:
-        self.server.connection_closed(self.connection)
-        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
 
     @property
     def state(self) -> StandinState:
@@ -657,7 +624,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         try:
             raw = self._read_body()
-        except _Unreadable as exc:
+        except Unreadable as exc:
             self.close_connection = True
             self._send_json(exc.status, {"message": str(exc)})
             return
@@ -675,48 +642,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         else:
             getattr(self, methods[self.command])(raw, parse_qs(url.query))
 
-    def _read_body(self) -> bytes | None:
-        """The body, or None when over the size limit (read anyway, so that the client gets
-        to see the 413 and the connection stays usable)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise _Unreadable(411, "Send the body with a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise _Unreadable(400, "Invalid Content-Length")
-        if length <= MAX_BODY_BYTES:
-            return self.rfile.read(length)
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 20))
-            if not chunk:
-                break
-            length -= len(chunk)
-        return None
-
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> bool:
         return self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
-    def _send(
-        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> bool:
-        """Write a whole response; False when the client was gone."""
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
-            return False
-        return True
 
     def _peer_closed(self) -> bool:
         try:
@@ -956,39 +883,11 @@ td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align
 """
 
 
-class StandinServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-    # Once bound, the AF_INET socket's own (host, port): never the bytes host the base allows.
-    server_address: tuple[str, int]
-
+class StandinServer(LocalServer):
     def __init__(self, address: tuple[str, int], state: StandinState) -> None:
         self.state = state
         self.verbose = state.config.verbose
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, StandinHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def connection_opened(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(sock)
-
-    def connection_closed(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """End keep-alive connections too, so no client talks to a stopped stand-in."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 class RunningStandin:
@@ -1008,8 +907,7 @@ class RunningStandin:
             return
         self._stopped = True
         self.server.shutdown()
-        self.server.close_connections()
-        self.server.server_close()
+        self.server.close()
         self._thread.join(timeout=5)
 
 
@@ -1039,22 +937,5 @@ def serve(host: str = "127.0.0.1", port: int = 9911, **options: Any) -> None:
     """
     config = StandinConfig.create(**options)
     server = StandinServer((host, port), StandinState(config))
-
-    def stop(signum: int, frame: Any) -> None:
-        # shutdown() waits for serve_forever, which runs on this very thread: ask from another.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    # Signal handlers can only be installed from the main thread.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if in_main else None
     hint = f", API key {DEFAULT_KEY!r}" if DEFAULT_KEY in config.api_keys else ""
-    print(f"Braze stand-in listening on {server.url}{hint}; Ctrl+C to stop", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close_connections()
-        server.server_close()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    serve_until_stopped(server, f"Braze stand-in listening on {server.url}{hint}; Ctrl+C to stop")

@@ -21,12 +21,9 @@ test (`Receiver`). Control endpoints live under /_receiver/ and need no signatur
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
-import signal
-import socket
 import sys
 import threading
 import time
@@ -35,12 +32,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from sounding.destinations.webhooks import signing
+from sounding.local_http import LocalHandler, LocalServer, Unreadable, serve_until_stopped
 
 DEFAULT_PORT = 9912
 CONTROL_PREFIX = "/_receiver/"
@@ -242,12 +239,6 @@ def describe(entry: dict[str, Any]) -> str:
     return f"{entry['received_at']}  {entry['status']}  {entry['id'] or '-'}  {kind}  {verdict}"
 
 
-class _Unreadable(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def _joined_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Lower-cased names, a repeated header's values joined as HTTP allows."""
     out: dict[str, str] = {}
@@ -257,42 +248,13 @@ def _joined_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-class ReceiverHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ReceiverHandler(LocalHandler):
     server_version = "WebhookReceiver/1"
-    sys_version = ""
-    # An idle keep-alive connection is closed after this long: senders pool their connections.
-    timeout = 300
-    # Headers and body go out in two writes; with Nagle's algorithm the second one waits for
-    # the client's delayed ACK (~40 ms) on every keep-alive request.
-    disable_nagle_algorithm = True
+    max_body_bytes = MAX_BODY_BYTES
     server: ReceiverServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.connection_opened(self.connection)
-
-    def finish(self) -> None:
-        self.server.connection_closed(self.connection)
-        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the line per message is the log; access lines would only bury it
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
 
     @property
     def state(self) -> ReceiverState:
@@ -304,7 +266,7 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         try:
             raw = self._read_body()
-        except _Unreadable as exc:
+        except Unreadable as exc:
             self.close_connection = True
             self._send_json(exc.status, {"message": str(exc)})
             return
@@ -324,48 +286,9 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         else:
             self._webhook(url.path, raw)
 
-    def _read_body(self) -> bytes | None:
-        """The body, or None when over the size limit (read anyway, so that the client gets
-        to see the 413 and the connection stays usable)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise _Unreadable(411, "Send the body with a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            raise _Unreadable(400, "Invalid Content-Length")
-        if length <= MAX_BODY_BYTES:
-            return self.rfile.read(length)
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 20))
-            if not chunk:
-                break
-            length -= len(chunk)
-        return None
-
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> bool:
         data = b"" if status == 204 else json.dumps(payload, ensure_ascii=False).encode()
-        return self._send(status, data, headers)
-
-    def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> bool:
-        """Write a whole response; False when the client was gone."""
-        try:
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True
-            return False
-        return True
+        return self._send(status, data, "application/json" if data else None, headers)
 
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -417,10 +340,7 @@ class ReceiverHandler(BaseHTTPRequestHandler):
             self._send_json(400, {"message": str(exc)})
 
 
-class ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
+class ReceiverServer(LocalServer):
     def __init__(
         self, address: tuple[str, int], state: ReceiverState, out: TextIO | None = None
     ) -> None:
@@ -428,14 +348,7 @@ class ReceiverServer(ThreadingHTTPServer):
         self.out = out
         self.stopping = threading.Event()
         self._out_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, ReceiverHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.socket.getsockname()[:2]
-        return f"http://{host}:{port}"
 
     def announce(self, line: str) -> None:
         if self.out is None:
@@ -445,26 +358,10 @@ class ReceiverServer(ThreadingHTTPServer):
         with self._out_lock:
             print(line, file=self.out, flush=True)
 
-    def connection_opened(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(sock)
-
-    def connection_closed(self, sock: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(sock)
-
-    def close_connections(self) -> None:
-        """End keep-alive connections too, so no sender talks to a stopped receiver."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
     def close(self) -> None:
+        # Slow answers wait on this event, not in a sleep: they end now.
         self.stopping.set()
-        self.close_connections()
-        self.server_close()
+        super().close()
 
 
 class Receiver:
@@ -552,26 +449,9 @@ def serve(
     """
     state = ReceiverState(secrets)
     server = ReceiverServer((host, port), state, out)
-
-    def stop(signum: int, frame: Any) -> None:
-        # shutdown() waits for serve_forever, which runs on this very thread: ask from another.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    # Signal handlers can only be installed from the main thread.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if in_main else None
     count = f"{len(secrets)} secret" + ("s" if len(secrets) > 1 else "")
-    print(
+    banner = (
         f"Webhook receiver listening on {server.url} (any path; control under "
-        f"{CONTROL_PREFIX}), verifying signatures with {count}; Ctrl+C to stop",
-        file=out,
-        flush=True,
+        f"{CONTROL_PREFIX}), verifying signatures with {count}; Ctrl+C to stop"
     )
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    serve_until_stopped(server, banner, out)
