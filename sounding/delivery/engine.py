@@ -24,7 +24,7 @@ from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.delivery import claim as claims
 from sounding.delivery import record, unconfirmed
-from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
+from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer as Reply
 from sounding.delivery.protocol import (
     Connection,
@@ -341,33 +341,13 @@ def send_together(destination: Any, conn: Connection, batches: list[list[Parcel]
         for (request_id, batch, objects), reply in zip(started, replies, strict=True):
             if request_id in done:
                 continue
-            if reply.verdict is Verdict.RETRY and probe_at is not None:
-                record.bump(requests=1, objects_sent=len(objects))
-                record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
-                _put_back(
-                    batch,
-                    probe_at,
-                    reply.reason,
-                    counts_as_failure=True,
-                    maybe_applied=reply.maybe_applied,
-                    in_flight_until=(
-                        _started(request_id) + claims.in_flight() if reply.may_still_apply else None
-                    ),
-                )
+            if reply.verdict in (Verdict.OK, Verdict.REFUSED, Verdict.RATE_LIMITED):
+                _act(destination.kind, conn, batch, reply, request_id, len(objects))
                 continue
-            if reply.verdict in (Verdict.BAD_REQUEST, Verdict.TOO_LARGE):
-                # Not a webhook's answer; should a destination give it, it means this person.
-                reply = Reply(Verdict.RETRY, reply.reason, reply.status)
-            _act(destination.kind, conn, batch, reply, request_id, len(objects))
-            if reply.verdict is Verdict.RETRY:
-                probe_at = (
-                    Lane.objects.filter(
-                        workspace_id=conn.workspace_id, destination=destination.kind
-                    )
-                    .values_list("probe_at", flat=True)
-                    .first()
-                    or timezone.now()
-                )
+            # Any other answer is this request's failure; the first one of the claim records
+            # the outage, the others wait for the same next try.
+            record.bump(requests=1, objects_sent=len(objects))
+            probe_at = _retry_later(destination.kind, conn, batch, reply, request_id, probe_at)
 
 
 def _act(
@@ -390,10 +370,27 @@ def _act(
         record.finish(request_id, Outcome.RATE_LIMITED, reply.status, reply.reason)
         _put_back(batch, until, reply.reason, counts_as_failure=False, maybe_applied=False)
         return False
+    _retry_later(kind, conn, batch, reply, request_id)
+    return False
+
+
+def _retry_later(
+    kind: str,
+    conn: Connection,
+    batch: list[Parcel],
+    reply: Reply,
+    request_id: str,
+    probe_at: datetime | None = None,
+) -> datetime:
+    """A request that failed as a whole: its people wait for the lane's next try, which is
+    returned. `probe_at`: that try, when a request sent beside this one already recorded the
+    outage (`send_together`)."""
     record.finish(request_id, Outcome.RETRY, reply.status, reply.reason)
-    # Nothing says whether this request or the destination is at fault: the lane waits, and
-    # its people with it, until one request tries again (`record.outage`).
-    probe_at = record.outage(conn.workspace_id, kind, reply.reason, conn.probe_delay or probe_delay)
+    if probe_at is None:
+        # Nothing says whether this request or the destination is at fault: the lane waits,
+        # and its people with it, until one request tries again (`record.outage`).
+        probe_in = conn.probe_delay or probe_delay
+        probe_at = record.outage(conn.workspace_id, kind, reply.reason, probe_in)
     # No answer in time: the far end may still be working on the request, so its people wait
     # until it can no longer be in flight; a second request about them could otherwise race
     # it and lose. An answer, even a 5xx, or a closed connection means it is done with it.
@@ -406,7 +403,7 @@ def _act(
         maybe_applied=reply.maybe_applied,
         in_flight_until=_started(request_id) + claims.in_flight() if unanswered else None,
     )
-    return False
+    return probe_at
 
 
 def _wait_for_budget(conn: Connection, kind: str) -> None:

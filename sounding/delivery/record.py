@@ -13,6 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.delivery import unconfirmed
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Parcel
@@ -228,12 +229,6 @@ def failed(workspace_id: int, kind: str, reason: str) -> None:
     )
 
 
-def _label(kind: str) -> str:
-    from sounding import destinations
-
-    return str(getattr(destinations.load(kind), "label", kind.title()))
-
-
 def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
     from sounding.accounts.models import Membership, Role
 
@@ -246,7 +241,7 @@ def _tell_owners(workspace_id: int, kind: str, reason: str) -> None:
         return
     site = settings.SITE_URL or "Sounding"
     send_mail(
-        subject=f"Sounding stopped sending answers to {_label(kind)}",
+        subject=f"Sounding stopped sending answers to {destinations.label(kind)}",
         message=(
             f"{reason}\n\nAnswers are still collected and nothing is lost: they wait and are "
             f"sent as soon as the connection settings are fixed.\n\n{site}"

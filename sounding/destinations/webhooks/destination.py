@@ -285,7 +285,8 @@ class EndpointLane:
             .values_list("failures", flat=True)
             .first()
         ) or 0
-        if failures + 1 < len(settings.WEBHOOK_RETRY_SECONDS) + 1:
+        # This is try `failures + 1`; the schedule has one wait after each try but the last.
+        if failures < len(settings.WEBHOOK_RETRY_SECONDS):
             return answer
         return self._turn_off(
             workspace_id,
