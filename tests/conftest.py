@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.standin",
     "tests.delivery_fixtures",
     "tests.throttle_fixtures",
+    "tests.webhook_fixtures",
 ]
 
 PASSWORD = "correct horse battery staple"
@@ -154,6 +155,31 @@ def viewer_token(workspace: Workspace, viewer: User) -> str:
 @pytest.fixture
 def outsider_token(other_workspace: Workspace, outsider: User) -> str:
     return ApiToken.issue(other_workspace, outsider)[1]
+
+
+def bearer(token: str) -> Client:
+    """A client of the API that sends `token` with every request."""
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def owner_api(owner_token: str) -> Client:
+    return bearer(owner_token)
+
+
+@pytest.fixture
+def editor_api(workspace: Workspace, editor: User) -> Client:
+    return bearer(ApiToken.issue(workspace, editor)[1])
+
+
+@pytest.fixture
+def viewer_api(viewer_token: str) -> Client:
+    return bearer(viewer_token)
+
+
+@pytest.fixture
+def outsider_api(outsider_token: str) -> Client:
+    return bearer(outsider_token)
 
 
 @pytest.fixture

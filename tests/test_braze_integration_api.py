@@ -11,12 +11,13 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from sounding.accounts.models import ApiToken, User, Workspace
+from sounding.accounts.models import Workspace
 from sounding.collect.models import Response
 from sounding.delivery.models import Lane, Push
 from sounding.destinations.braze import errors
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
 from sounding.surveys.models import Survey
+from tests.conftest import bearer
 
 JSON = "application/json"
 KEY = "a1b2c3d4-e5f6-4711-9abc-secretkey9f3c"
@@ -34,10 +35,6 @@ SETTINGS_FIELDS = {
 }
 
 
-def client(token: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
 def put(api: Client, url: str, data: Any) -> Any:
     return api.put(url, json.dumps(data), content_type=JSON)
 
@@ -49,26 +46,6 @@ def survey_url(survey: Survey) -> str:
 def paths(response: Any) -> dict[str, str]:
     assert response.status_code == 400, response.content
     return {e["path"]: e["message"] for e in response.json()["errors"]}
-
-
-@pytest.fixture
-def owner_api(owner_token: str) -> Client:
-    return client(owner_token)
-
-
-@pytest.fixture
-def editor_api(workspace: Workspace, editor: User) -> Client:
-    return client(ApiToken.issue(workspace, editor)[1])
-
-
-@pytest.fixture
-def viewer_api(viewer_token: str) -> Client:
-    return client(viewer_token)
-
-
-@pytest.fixture
-def outsider_api(outsider_token: str) -> Client:
-    return client(outsider_token)
 
 
 @pytest.fixture
@@ -506,7 +483,7 @@ def test_another_workspace_survey_integration_is_not_found(
     url = survey_url(live_survey)
     assert outsider_api.get(url).status_code == 404
     assert put(outsider_api, url, {"enabled": True}).status_code == 404
-    assert client("snd_unknown").get(url).status_code == 401
+    assert bearer("snd_unknown").get(url).status_code == 401
     assert outsider_api.get("/api/v1/surveys/999999/integrations/braze").status_code == 404
     assert not SurveyBraze.objects.exists()
 

@@ -11,20 +11,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from sounding.accounts.models import ApiToken, User, Workspace
+from sounding.accounts.models import Workspace
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.webhooks import egress, endpoints, signing
 from sounding.destinations.webhooks.models import EVENTS, ROTATION_GRACE, Endpoint
 from sounding.destinations.webhooks.receiver import Receiver
-from sounding.surveys.models import Status, Survey
-from tests.delivery_fixtures import PULSE, respond
-from tests.webhook_fixtures import (  # noqa: F401
-    deliver_until_logged,
-    hook_url,
-    hooked_fixture,
-    receiver_fixture,
-    trust,
-)
+from sounding.surveys.models import Survey
+from tests.delivery_fixtures import respond
+from tests.webhook_fixtures import deliver_until_logged, hook_url, trust
 
 JSON = "application/json"
 BASE = "/api/v1/integrations/webhooks"
@@ -52,10 +46,6 @@ STATE = {
 }
 
 
-def client(token: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
 def send(api: Client, method: str, url: str, data: Any = None) -> Any:
     if data is None:
         return getattr(api, method)(url)
@@ -69,33 +59,6 @@ def paths(response: Any) -> dict[str, str]:
 
 def url_of(endpoint: Endpoint, tail: str = "") -> str:
     return f"{BASE}/{endpoint.pk}{tail}"
-
-
-@pytest.fixture
-def owner_api(owner_token: str) -> Client:
-    return client(owner_token)
-
-
-@pytest.fixture
-def editor_api(workspace: Workspace, editor: User) -> Client:
-    return client(ApiToken.issue(workspace, editor)[1])
-
-
-@pytest.fixture
-def viewer_api(viewer_token: str) -> Client:
-    return client(viewer_token)
-
-
-@pytest.fixture
-def outsider_api(outsider_token: str) -> Client:
-    return client(outsider_token)
-
-
-@pytest.fixture
-def pulse(workspace: Workspace, owner: User) -> Survey:
-    survey = Survey.create(workspace, PULSE, owner)
-    survey.set_status(Status.LIVE)
-    return survey
 
 
 # --- Adding and reading ---------------------------------------------------------------------
@@ -123,7 +86,7 @@ def test_creating_returns_the_secret_once(
 
 
 def test_creating_with_events_surveys_and_off(
-    owner_api: Client, pulse: Survey, receiver: Receiver
+    owner_api: Client, live_pulse: Survey, receiver: Receiver
 ) -> None:
     created = send(
         owner_api,
@@ -133,13 +96,13 @@ def test_creating_with_events_surveys_and_off(
             "url": hook_url(receiver),
             "description": "CRM",
             "events": ["response.erased", "response.completed"],
-            "surveys": [pulse.pk],
+            "surveys": [live_pulse.pk],
             "enabled": False,
         },
     ).json()
 
     assert created["events"] == ["response.completed", "response.erased"]
-    assert created["surveys"] == [pulse.pk]
+    assert created["surveys"] == [live_pulse.pk]
     assert created["enabled"] is False
     assert created["description"] == "CRM"
 
@@ -194,13 +157,13 @@ def test_an_address_on_a_private_network_is_refused(owner_api: Client, settings:
 
 
 def test_patch_changes_only_what_it_sends(
-    owner_api: Client, hooked: tuple[Endpoint, str], pulse: Survey
+    owner_api: Client, hooked: tuple[Endpoint, str], live_pulse: Survey
 ) -> None:
     endpoint, _ = hooked
 
-    changed = send(owner_api, "patch", url_of(endpoint), {"surveys": [pulse.pk]})
+    changed = send(owner_api, "patch", url_of(endpoint), {"surveys": [live_pulse.pk]})
     assert changed.status_code == 200, changed.content
-    assert changed.json()["surveys"] == [pulse.pk]
+    assert changed.json()["surveys"] == [live_pulse.pk]
     assert changed.json()["description"] == "CRM" and changed.json()["events"] == list(EVENTS)
 
     back = send(owner_api, "patch", url_of(endpoint), {"surveys": "all", "enabled": False})
@@ -236,15 +199,15 @@ def test_a_refused_patch_changes_nothing(
     assert Endpoint.objects.values().get(pk=endpoint.pk) == before
 
 
-def test_delete(owner_api: Client, hooked: tuple[Endpoint, str], pulse: Survey) -> None:
+def test_delete(owner_api: Client, hooked: tuple[Endpoint, str], live_pulse: Survey) -> None:
     endpoint, _ = hooked
 
     assert owner_api.delete(url_of(endpoint)).status_code == 204
 
     assert not Endpoint.objects.exists()
     assert owner_api.get(url_of(endpoint)).status_code == 404
-    pulse.refresh_from_db()
-    assert "webhooks" not in pulse.destinations
+    live_pulse.refresh_from_db()
+    assert "webhooks" not in live_pulse.destinations
 
 
 # --- Test, rotate, deliveries, resend -------------------------------------------------------
@@ -294,10 +257,10 @@ def test_rotating_returns_the_new_secret_and_both_sign_for_a_day(
 
 
 def test_deliveries_and_resending(
-    owner_api: Client, hooked: tuple[Endpoint, str], pulse: Survey, receiver: Receiver
+    owner_api: Client, hooked: tuple[Endpoint, str], live_pulse: Survey, receiver: Receiver
 ) -> None:
     endpoint, _ = hooked
-    respond(pulse, None, {"nps": 9}, complete=True)
+    respond(live_pulse, None, {"nps": 9}, complete=True)
     deliver_until_logged(endpoint, count=2)
     sent = receiver.messages()
 
@@ -318,9 +281,9 @@ def test_deliveries_and_resending(
     assert unknown.status_code == 404
 
 
-def test_resend_failed(owner_api: Client, hooked: tuple[Endpoint, str], pulse: Survey) -> None:
+def test_resend_failed(owner_api: Client, hooked: tuple[Endpoint, str], live_pulse: Survey) -> None:
     endpoint, _ = hooked
-    respond(pulse, None, {"nps": 9})
+    respond(live_pulse, None, {"nps": 9})
     Push.objects.filter(destination=endpoint.kind).update(state=PushState.FAILED)
     assert owner_api.get(url_of(endpoint)).json()["state"]["failed"] == 1
 

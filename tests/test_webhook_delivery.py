@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +31,7 @@ from sounding.responses import erasure
 from sounding.surveys.models import Status, Survey
 from tests.delivery_fixtures import integrate, respond
 from tests.standin import StandinHarness
+from tests.webhook_fixtures import hook_url, trust
 
 WORKER = "test-host:1:webhooks"
 
@@ -53,14 +53,6 @@ FEEDBACK: dict[str, Any] = {
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    # The endpoint's secret is only known once it is created: `hooked` gives it to the receiver.
-    found = Receiver(["whsec_" + "A" * 44]).start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
 def survey(workspace: Workspace, owner: User) -> Survey:
     found = Survey.create(workspace, FEEDBACK, owner)
     found.set_status(Status.LIVE)
@@ -70,9 +62,8 @@ def survey(workspace: Workspace, owner: User) -> Survey:
 def hook(
     workspace: Workspace, receiver: Receiver, settings: Any, **options: Any
 ) -> tuple[Endpoint, str]:
-    settings.WEBHOOK_ALLOWED_URLS = [receiver.url]
-    endpoint, secret = endpoints.create(workspace.pk, receiver.url + "/hooks", **options)
-    receiver.state.set_secrets({"secrets": [secret]})
+    endpoint, secret = endpoints.create(workspace.pk, hook_url(receiver), **options)
+    trust(receiver, secret)
     return endpoint, secret
 
 

@@ -16,16 +16,10 @@ from sounding.delivery.models import Push, PushState
 from sounding.destinations.webhooks import egress, endpoints
 from sounding.destinations.webhooks.models import EVENTS, Endpoint, Message
 from sounding.destinations.webhooks.receiver import Receiver
-from sounding.surveys.models import Status, Survey
+from sounding.surveys.models import Survey
 from tests.conftest import logged_in
 from tests.delivery_fixtures import PULSE, respond
-from tests.webhook_fixtures import (  # noqa: F401
-    deliver_until_logged,
-    hook_url,
-    hooked_fixture,
-    receiver_fixture,
-    trust,
-)
+from tests.webhook_fixtures import deliver_until_logged, hook_url, trust
 
 LIST = reverse("webhooks")
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
@@ -60,13 +54,6 @@ def owner_client(owner: User) -> Client:
     return logged_in(owner)
 
 
-@pytest.fixture
-def pulse(workspace: Workspace, owner: User) -> Survey:
-    survey = Survey.create(workspace, PULSE, owner)
-    survey.set_status(Status.LIVE)
-    return survey
-
-
 # --- Adding an endpoint ---------------------------------------------------------------------
 
 
@@ -93,7 +80,7 @@ def test_a_new_endpoints_secret_is_shown_once(
 
 
 def test_the_list_shows_each_endpoint_with_its_events_surveys_and_state(
-    owner_client: Client, pulse: Survey, receiver: Receiver, workspace: Workspace, owner: User
+    owner_client: Client, live_pulse: Survey, receiver: Receiver, workspace: Workspace, owner: User
 ) -> None:
     other = Survey.create(workspace, {**PULSE, "title": "Onboarding"}, owner)
     owner_client.post(
@@ -102,13 +89,17 @@ def test_the_list_shows_each_endpoint_with_its_events_surveys_and_state(
             hook_url(receiver, "chosen"),
             events=["response.completed"],
             scope="chosen",
-            surveys=[str(pulse.pk)],
+            surveys=[str(live_pulse.pk)],
             enabled="",
         ),
     )
     owner_client.post(LIST, form(hook_url(receiver, "all")))
     chosen = Endpoint.objects.get(url=hook_url(receiver, "chosen"))
-    assert (chosen.all_surveys, chosen.survey_ids, chosen.enabled) == (False, [pulse.pk], False)
+    assert (chosen.all_surveys, chosen.survey_ids, chosen.enabled) == (
+        False,
+        [live_pulse.pk],
+        False,
+    )
 
     page = text(owner_client.get(LIST))
     first, second = page.split('data-endpoint="')[1:3]
@@ -143,7 +134,7 @@ def test_a_turned_off_endpoints_reason_and_last_error_are_shown(
 def test_bad_input_is_shown_beside_its_field_and_nothing_is_added(
     owner_client: Client,
     receiver: Receiver,
-    pulse: Survey,
+    live_pulse: Survey,
     values: dict[str, Any],
     field: str,
     message: str,
@@ -179,7 +170,7 @@ def _html(message: str) -> str:
 
 
 def test_the_endpoint_page_saves_changes(
-    owner_client: Client, hooked: tuple[Endpoint, str], pulse: Survey, receiver: Receiver
+    owner_client: Client, hooked: tuple[Endpoint, str], live_pulse: Survey, receiver: Receiver
 ) -> None:
     endpoint, _ = hooked
     page = owner_client.get(page_of(endpoint))
@@ -192,7 +183,7 @@ def test_the_endpoint_page_saves_changes(
             description="Warehouse",
             events=["response.erased"],
             scope="chosen",
-            surveys=[str(pulse.pk)],
+            surveys=[str(live_pulse.pk)],
         ),
         follow=True,
     )
@@ -201,7 +192,7 @@ def test_the_endpoint_page_saves_changes(
     endpoint.refresh_from_db()
     assert endpoint.url == hook_url(receiver, "moved")
     assert (endpoint.description, endpoint.events) == ("Warehouse", ["response.erased"])
-    assert (endpoint.all_surveys, endpoint.survey_ids) == (False, [pulse.pk])
+    assert (endpoint.all_surveys, endpoint.survey_ids) == (False, [live_pulse.pk])
 
 
 def test_a_refused_change_is_shown_and_saves_nothing(
@@ -222,18 +213,18 @@ def test_a_refused_change_is_shown_and_saves_nothing(
 
 
 def test_turning_an_endpoint_off_and_on(
-    owner_client: Client, hooked: tuple[Endpoint, str], pulse: Survey
+    owner_client: Client, hooked: tuple[Endpoint, str], live_pulse: Survey
 ) -> None:
     endpoint, _ = hooked
     toggle = reverse("webhook-toggle", args=[endpoint.pk])
-    pulse.refresh_from_db()
-    assert "webhooks" in pulse.destinations
+    live_pulse.refresh_from_db()
+    assert "webhooks" in live_pulse.destinations
 
     off = owner_client.post(toggle, {}, follow=True)
     endpoint.refresh_from_db()
-    pulse.refresh_from_db()
+    live_pulse.refresh_from_db()
     assert "Endpoint turned off." in text(off) and not endpoint.enabled
-    assert "webhooks" not in pulse.destinations
+    assert "webhooks" not in live_pulse.destinations
     assert "Turn on" in text(off)
 
     on = owner_client.post(toggle, {"enabled": "on"}, follow=True)
@@ -263,7 +254,7 @@ def test_rotating_asks_first_then_shows_the_new_secret_once(
 
 
 def test_deleting_asks_first(
-    owner_client: Client, hooked: tuple[Endpoint, str], pulse: Survey
+    owner_client: Client, hooked: tuple[Endpoint, str], live_pulse: Survey
 ) -> None:
     endpoint, _ = hooked
     delete = reverse("webhook-delete", args=[endpoint.pk])
@@ -276,8 +267,8 @@ def test_deleting_asks_first(
     assert done.redirect_chain[-1][0] == LIST
     assert "is deleted" in text(done)
     assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
-    pulse.refresh_from_db()
-    assert "webhooks" not in pulse.destinations
+    live_pulse.refresh_from_db()
+    assert "webhooks" not in live_pulse.destinations
 
 
 # --- Testing it, over real HTTP -------------------------------------------------------------
@@ -321,10 +312,10 @@ def test_send_test_with_a_secret_the_receiver_does_not_know(
 
 
 def test_the_delivery_log_lists_each_try_and_resends_one(
-    owner_client: Client, hooked: tuple[Endpoint, str], pulse: Survey, receiver: Receiver
+    owner_client: Client, hooked: tuple[Endpoint, str], live_pulse: Survey, receiver: Receiver
 ) -> None:
     endpoint, _ = hooked
-    respond(pulse, None, {"nps": 9}, complete=True)
+    respond(live_pulse, None, {"nps": 9}, complete=True)
     deliver_until_logged(endpoint, count=2)
     sent = receiver.messages()
     assert [m["type"] for m in sent] == ["response.answered", "response.completed"]
@@ -346,10 +337,10 @@ def test_the_delivery_log_lists_each_try_and_resends_one(
 
 
 def test_resend_all_failed(
-    owner_client: Client, hooked: tuple[Endpoint, str], pulse: Survey
+    owner_client: Client, hooked: tuple[Endpoint, str], live_pulse: Survey
 ) -> None:
     endpoint, _ = hooked
-    respond(pulse, None, {"nps": 9})
+    respond(live_pulse, None, {"nps": 9})
     Push.objects.filter(destination=endpoint.kind).update(state=PushState.FAILED)
 
     page = text(owner_client.get(page_of(endpoint)))

@@ -45,13 +45,6 @@ print(survey.slug)
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver(["whsec_" + "A" * 44]).start()
-    yield found
-    found.stop()
-
-
-@pytest.fixture
 def site(tmp_path: Path, receiver: Receiver) -> Iterator[dict[str, Any]]:
     env = cli_env(tmp_path)
     env["SOUNDING_WEBHOOK_ALLOWED_URLS"] = receiver.url

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from sounding.accounts.models import Workspace
+from sounding.accounts.models import User, Workspace
 from sounding.delivery import worker
 from sounding.delivery.models import Attempt
 from sounding.destinations.webhooks import endpoints, signing
 from sounding.destinations.webhooks.models import Endpoint
 from sounding.destinations.webhooks.receiver import Receiver
+from sounding.surveys.models import Status, Survey
+from tests.delivery_fixtures import PULSE
 
 WORKER = "test-host:1:delivery"
 
@@ -39,6 +41,14 @@ def hook_url(receiver: Receiver, path: str = "hooks") -> str:
 def trust(receiver: Receiver, *secrets: str) -> None:
     """The receiving service is given the endpoint's secret(s), as its owner would."""
     receiver.state.set_secrets({"secrets": list(secrets)})
+
+
+@pytest.fixture
+def live_pulse(workspace: Workspace, owner: User) -> Survey:
+    """A live survey of the workspace (`PULSE`)."""
+    survey = Survey.create(workspace, PULSE, owner)
+    survey.set_status(Status.LIVE)
+    return survey
 
 
 @pytest.fixture(name="hooked")
