@@ -32,6 +32,7 @@ from sounding.destinations.braze.api_shapes import (
     BrazeSettingsOut,
     SurveyBrazeOut,
 )
+from sounding.destinations.braze.channels.api import router as channels_router
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     MAX_REQUESTS_PER_SECOND,
@@ -59,6 +60,7 @@ from sounding.destinations.braze.setup import (
 from sounding.surveys.models import Survey
 
 router = Router(tags=["integrations"])
+router.add_router("", channels_router)
 
 Problems = list[dict[str, str]]
 INVALID_SETTINGS = "The Braze settings are not valid."

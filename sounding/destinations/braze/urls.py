@@ -1,6 +1,7 @@
 from django.urls import path
 
 from sounding.destinations.braze import views
+from sounding.destinations.braze.channels import views as channels
 
 urlpatterns = [
     path("settings/braze", views.braze_settings, name="braze-settings"),
@@ -10,5 +11,11 @@ urlpatterns = [
         "surveys/<int:pk>/integrations/braze/rotate",
         views.survey_braze_rotate,
         name="survey-braze-rotate",
+    ),
+    path("surveys/<int:pk>/share/email", channels.share_email, name="survey-share-email"),
+    path(
+        "surveys/<int:pk>/share/email/preview",
+        channels.share_email_preview,
+        name="survey-share-email-preview",
     ),
 ]
