@@ -182,13 +182,17 @@ def _button(label: str, href: str, brand: Choices, width: str, title: str = "") 
     radius = RADII[Shape(brand.button_shape)]
     titled = f' title="{escape(title)}"' if title else ""
     cell_bg = f' bgcolor="{bg}"' if bg != "transparent" else ""
+    # A number is a square; a word gets room to breathe. Both are at least TAP high and wide
+    # with their border, so eleven scores fit one line of a 600 px email.
+    short = len(label) <= 2
+    size = f"width:{TAP - 4}px;padding:0" if short else f"min-width:{TAP - 4}px;padding:0 14px"
     return (
         f'<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
         f'style="border-collapse:separate;{width}"><tr>'
         f'<td class="snd-btn" align="center"{cell_bg} style="background:{bg};'
         f'border:2px solid {border};border-radius:{radius};mso-padding-alt:10px 12px">'
-        f'<a href="{_attr(href)}"{titled} style="display:block;min-width:{TAP - 4}px;'
-        f"padding:0 12px;line-height:{TAP - 4}px;color:{fg};font-family:{_font(brand)};"
+        f'<a href="{_attr(href)}"{titled} style="display:block;{size};'
+        f"line-height:{TAP - 4}px;color:{fg};font-family:{_font(brand)};"
         f'font-size:16px;font-weight:600;text-decoration:none;border-radius:{radius}">'
         f"{escape(label)}</a></td></tr></table>"
     )
