@@ -62,15 +62,31 @@ def profile_score(standin: StandinHarness, who: str) -> Any:
 
 
 def test_a_recipient_taps_a_score_in_the_email_confirms_it_and_it_reaches_braze(
-    phone: Any, processes: Processes, braze_standin: StandinHarness, click_tracking: str
+    chromium: Any,
+    phone: Any,
+    processes: Processes,
+    braze_standin: StandinHarness,
+    click_tracking: str,
 ) -> None:
     slug = set_up_braze_survey(processes, braze_standin, NPS_SURVEY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     printed = processes.run("manage", "shell", "-c", _EMBED % {"slug": slug, "base": base})
     html = json.loads(printed.strip().splitlines()[-1])
-    found = links_of(render_liquid(html["html"], SAMPLE_USER))
+    rendered = render_liquid(html["html"], SAMPLE_USER)
+    found = links_of(rendered)
     assert len(found) == 11
+    # What the recipient sees, for docs/channels.md: a wide client, and a phone in dark mode.
+    for name, options in (
+        ("channel-email", {"viewport": {"width": 700, "height": 320}}),
+        ("channel-email-dark-phone", {"viewport": {"width": 360, "height": 380}}),
+    ):
+        inbox = chromium.new_page(**options)
+        if "dark" in name:
+            inbox.emulate_media(color_scheme="dark")
+        inbox.set_content(rendered)
+        screenshot(inbox, name)
+        inbox.close()
     processes.start("serve", "--port", str(port), "--workers", "2")
     wait_for(lambda: _up(base), 30, "sounding serve")
 
