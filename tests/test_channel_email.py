@@ -386,3 +386,29 @@ def test_the_share_page_explains_a_question_it_cannot_embed(
     html = logged_in(owner).get(f"/surveys/{survey.pk}/share/email").content.decode()
     assert "type or pick several" in html
     assert f"{survey.public_path()}?user_braze_id=" in html
+
+
+def test_author_text_that_looks_like_liquid_reaches_the_recipient_as_typed(
+    owner_api: Client, workspace: Workspace
+) -> None:
+    # Braze renders the whole email as Liquid: a prompt with braces must neither run nor break
+    # the send.
+    prompt = "Was {{ price }} fair? {% if x %} {% endraw %}"
+    definition = first_question({"type": "single_choice", "choices": ["{{ a }}", "B"]})
+    definition["questions"][0]["prompt"] = prompt
+    survey = live(workspace, definition)
+    body = owner_api.get(api_url(survey)).json()
+    html = render_liquid(body["html"], SAMPLE_USER)
+    shown = Links()
+    shown.feed(html)
+    assert [label for label, _ in shown.found] == ["{{ a }}", "B"]
+    assert prompt.replace("<", "&lt;") in _unescape(html)
+    assert parse_qs(urlsplit(shown.found[0][1]).query)["pick"] == ["{{ a }}"]
+    text = render_liquid(body["text"], SAMPLE_USER)
+    assert "Was {{ price }} fair?" in text and "{{ a }}: " in text
+
+
+def _unescape(html: str) -> str:
+    from html import unescape
+
+    return unescape(html)

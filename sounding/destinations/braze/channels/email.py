@@ -139,6 +139,20 @@ def embed(
 # --- HTML ----------------------------------------------------------------------------------
 
 
+def _html(text: str) -> str:
+    """Author text as HTML that Braze's Liquid leaves alone: braces become entities, which a
+    mail client shows as braces, so a prompt about `{{ price }}` cannot break the send."""
+    return escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _plain(text: str) -> str:
+    """Author text for the plain-text part, where entities mean nothing: kept out of Liquid
+    by `raw`, in which only an `endraw` could end it early."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    return "{% raw %}" + text.replace("{%", "{ %") + "{% endraw %}"
+
+
 def _attr(url: str) -> str:
     """A URL as an href value. Only `&` and `"` are escaped: Braze reads the Liquid inside
     (`prepend: 'braze_id:'`) before any client parses the HTML, so quotes must stay as typed."""
@@ -180,7 +194,7 @@ def _style_block(brand: Choices) -> str:
 def _button(label: str, href: str, brand: Choices, width: str, title: str = "") -> str:
     bg, fg, border = _button_colours(brand, dark=False)
     radius = RADII[Shape(brand.button_shape)]
-    titled = f' title="{escape(title)}"' if title else ""
+    titled = f' title="{_html(title)}"' if title else ""
     cell_bg = f' bgcolor="{bg}"' if bg != "transparent" else ""
     # A number is a square; a word gets room to breathe. Both are at least TAP high and wide
     # with their border, so eleven scores fit one line of a 600 px email.
@@ -194,7 +208,7 @@ def _button(label: str, href: str, brand: Choices, width: str, title: str = "") 
         f'<a href="{_attr(href)}"{titled} style="display:block;{size};'
         f"line-height:{TAP - 4}px;color:{fg};font-family:{_font(brand)};"
         f'font-size:16px;font-weight:600;text-decoration:none;border-radius:{radius}">'
-        f"{escape(label)}</a></td></tr></table>"
+        f"{_html(label)}</a></td></tr></table>"
     )
 
 
@@ -218,9 +232,9 @@ def _row_of_scores(offered: list[Option], links: list[str], brand: Choices, q: Q
     if q.min_label or q.max_label:
         ends = (
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr>'
-            f'<td class="snd-muted" align="left" style="{_small(brand)}">{escape(q.min_label)}</td>'
+            f'<td class="snd-muted" align="left" style="{_small(brand)}">{_html(q.min_label)}</td>'
             f'<td class="snd-muted" align="right" style="{_small(brand)}">'
-            f"{escape(q.max_label)}</td></tr></table>"
+            f"{_html(q.max_label)}</td></tr></table>"
         )
     return f'<div style="text-align:left">{row}</div>{ends}'
 
@@ -254,14 +268,14 @@ def _document(
         w, h = max(1, round(brand.logo.width * scale)), max(1, round(brand.logo.height * scale))
         logo = (
             f'<tr><td style="padding:0 0 16px 0"><img src="{escape(base + brand.logo.url)}" '
-            f'width="{w}" height="{h}" alt="{escape(brand.logo_alt)}" '
+            f'width="{w}" height="{h}" alt="{_html(brand.logo_alt)}" '
             'style="display:block;border:0;outline:none;text-decoration:none"></td></tr>'
         )
     helptext = ""
     if question.help:
         helptext = (
             f'<tr><td class="snd-muted" style="padding:0 0 16px 0;color:{MUTED_LIGHT};'
-            f'font-family:{font};font-size:15px;line-height:1.4">{escape(question.help)}</td></tr>'
+            f'font-family:{font};font-size:15px;line-height:1.4">{_html(question.help)}</td></tr>'
         )
     if question.type in SCORES:
         answers = _row_of_scores(offered, links, brand, question)
@@ -273,7 +287,7 @@ def _document(
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
         '<meta name="supported-color-schemes" content="light dark">'
-        f"<title>{escape(spec.title)}</title>{_style_block(brand)}</head>"
+        f"<title>{_html(spec.title)}</title>{_style_block(brand)}</head>"
         f'<body class="snd-page" style="margin:0;padding:0;background:{PAGE_LIGHT}">'
         "<!-- Sounding survey: start. Everything to the matching end comment can be pasted "
         "into another template. -->"
@@ -288,7 +302,7 @@ def _document(
         f"{logo}"
         f'<tr><td class="snd-ink" style="padding:0 0 16px 0;color:{INK_LIGHT};'
         f'font-family:{font};font-size:20px;font-weight:700;line-height:1.3">'
-        f"{escape(question.prompt)}</td></tr>{helptext}"
+        f"{_html(question.prompt)}</td></tr>{helptext}"
         f"<tr><td>{answers}</td></tr>"
         "</table><!--[if mso]></td></tr></table><![endif]--></td></tr></table>"
         "<!-- Sounding survey: end -->"
@@ -300,17 +314,17 @@ def _document(
 
 
 def _text(question: Question, offered: list[Option], links: list[str]) -> str:
-    lines = [question.prompt]
+    lines = [_plain(question.prompt)]
     if question.help:
-        lines.append(question.help)
+        lines.append(_plain(question.help))
     lines.append("")
     if question.type in SCORES and (question.min_label or question.max_label):
         lines.append(
-            f"{offered[0].value} = {question.min_label or offered[0].value}, "
-            f"{offered[-1].value} = {question.max_label or offered[-1].value}"
+            f"{offered[0].value} = {_plain(question.min_label or offered[0].value)}, "
+            f"{offered[-1].value} = {_plain(question.max_label or offered[-1].value)}"
         )
         lines.append("")
     for option, href in zip(offered, links, strict=True):
         label = option.label if option.value else f"{option.label}…"
-        lines.append(f"{label}: {href}")
+        lines.append(f"{_plain(label)}: {href}")
     return "\n".join(lines) + "\n"
