@@ -123,3 +123,31 @@ def _up(base: str) -> bool:
         return httpx.get(base + "/login", timeout=2).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_share_page_previews_the_email_within_the_app_policy(
+    live_server: Any, phone: Any, owner: Any, workspace: Any
+) -> None:
+    from django.conf import settings
+
+    from sounding.surveys.models import Status, Survey
+    from tests.browser_fixtures import serious_violations
+    from tests.conftest import logged_in
+
+    survey = Survey.create(workspace, NPS_SURVEY)
+    survey.set_status(Status.LIVE)
+    cookie = logged_in(owner).cookies[settings.SESSION_COOKIE_NAME].value
+    phone.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    phone.goto(f"{live_server.url}/surveys/{survey.pk}")
+    phone.get_by_role("link", name="Email").click()
+    phone.wait_for_url(f"**/surveys/{survey.pk}/share/email")
+    frame = phone.frame_locator("iframe.email-preview")
+    # The preview shows the email as styled (its own inline styles are allowed there only).
+    button = frame.get_by_role("link", name="10")
+    button.wait_for()
+    assert button.evaluate("e => getComputedStyle(e).lineHeight") == "40px"
+    assert serious_violations(phone) == []
+    screenshot(phone, "channel-email-share-phone")
