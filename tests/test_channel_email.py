@@ -412,3 +412,22 @@ def _unescape(html: str) -> str:
     from html import unescape
 
     return unescape(html)
+
+
+def test_the_survey_link_carries_the_secret_only_when_an_editor_asks(
+    editor_api: Client, viewer_api: Client, nps_survey: Survey
+) -> None:
+    config = survey_config(nps_survey)
+    signing.set_signed(config, True)
+    save_survey_config(nps_survey, config)
+    url = f"/api/v1/surveys/{nps_survey.pk}/integrations/braze"
+    secret = config.signing_secret()
+    assert "'SIGNING_SECRET'" in editor_api.get(url).json()["link"]
+    asked = editor_api.get(url + "?include_secret=true").json()["link"]
+    assert f"hmac_sha256_hex: '{secret}'" in asked
+    assert "'SIGNING_SECRET'" in viewer_api.get(url).json()["link"]
+    assert viewer_api.get(url + "?include_secret=true").status_code == 403
+    # An unsigned survey's link has no signature to carry, asked or not.
+    signing.set_signed(config, False)
+    save_survey_config(nps_survey, config)
+    assert "sig=" not in editor_api.get(url + "?include_secret=true").json()["link"]

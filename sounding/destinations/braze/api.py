@@ -22,7 +22,7 @@ from sounding.accounts.models import CAN_ADMINISTER
 from sounding.api.auth import Principal, principal, require_edit
 from sounding.api.body import read_json
 from sounding.api.errors import ApiError
-from sounding.api.schemas import AUTH_ERRORS, BODY_ERRORS, READ_ERRORS
+from sounding.api.schemas import AUTH_ERRORS, BODY_ERRORS, READ_ERRORS, Error
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.delivery import backfill
 from sounding.destinations.braze import clusters, mapping, signing
@@ -32,6 +32,7 @@ from sounding.destinations.braze.api_shapes import (
     BrazeSettingsOut,
     SurveyBrazeOut,
 )
+from sounding.destinations.braze.channels.api import IncludeSecret, signing_secret
 from sounding.destinations.braze.channels.api import router as channels_router
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
@@ -221,7 +222,11 @@ def put_braze_settings(request: HttpRequest) -> dict[str, Any]:
 
 
 def survey_out(
-    request: HttpRequest, survey: Survey, config: SurveyBraze, backfilled: int | None = None
+    request: HttpRequest,
+    survey: Survey,
+    config: SurveyBraze,
+    backfilled: int | None = None,
+    secret: str | None = signing.PLACEHOLDER,
 ) -> dict[str, Any]:
     spec = survey.spec
     names = current_names(spec, config.attribute_names)
@@ -239,12 +244,12 @@ def survey_out(
         if config.signed_links
         else None,
         "previous_signing_secret_valid_until": _previous_until(config),
-        # The secret stays on the survey's page: an API answer ends up in logs and scripts.
+        # The secret stays out unless asked for: an API answer ends up in logs and scripts.
         "link": survey_link(
             survey,
             config.identifier,
             site_base(request),
-            signing.PLACEHOLDER if config.signed_links else None,
+            secret if config.signed_links else None,
         ),
         "attributes": [
             {
@@ -379,12 +384,17 @@ def rename_input(body: Mapping[str, Any], renamed: Mapping[str, Any], out: Probl
 
 
 @router.get(
-    "/surveys/{survey_id}/integrations/braze", response={200: SurveyBrazeOut, **READ_ERRORS}
+    "/surveys/{survey_id}/integrations/braze",
+    response={200: SurveyBrazeOut, **READ_ERRORS, 403: Error, 409: Error},
 )
-def get_survey_braze(request: HttpRequest, survey_id: SurveyId) -> dict[str, Any]:
+def get_survey_braze(
+    request: HttpRequest, survey_id: SurveyId, include_secret: IncludeSecret = False
+) -> dict[str, Any]:
     """The survey's Braze integration: switch, identifier, names, events and its link."""
-    survey = find_survey(principal(request), survey_id)
-    return survey_out(request, survey, survey_config(survey))
+    caller = principal(request)
+    survey = find_survey(caller, survey_id)
+    secret = signing_secret(caller, survey, include_secret)
+    return survey_out(request, survey, survey_config(survey), secret=secret)
 
 
 @router.put(

@@ -60,15 +60,15 @@ class SurveyBrazeOut(Schema):
         description="Whether the link must carry Braze's signature of the identity (`sig`)."
     )
     signing_secret_created_at: datetime | None = Field(
-        description="When the current signing secret was made; the secret is never returned."
+        description="When the current signing secret was made."
     )
     previous_signing_secret_valid_until: datetime | None = Field(
         description="Until when links signed with the replaced secret still work; null: none."
     )
     link: str = Field(
         description="The survey link to paste into a Braze message (Liquid). With signed "
-        "links, `SIGNING_SECRET` stands for the secret: copy the link with it from the "
-        "survey's Braze page."
+        "links, `SIGNING_SECRET` stands for the secret unless `include_secret=true` is asked "
+        "by an owner or editor."
     )
     attributes: list[AttributeOut]
     unsent_responses: int = Field(
