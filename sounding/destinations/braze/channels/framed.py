@@ -29,6 +29,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 LIQUID_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 # The profile's language, so the page speaks it before the device's; empty when Braze has none.
 LANGUAGE_TAG = "{{${language}}}"
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+UNSAFE = re.compile(r"[<>&{}]")
 
 
 class ChannelError(ValueError):
@@ -76,7 +78,8 @@ def text(value: str) -> str:
 def script_json(value: Any) -> str:
     """A value for an inline script: no `</script>`, no Liquid braces side by side."""
     raw = json.dumps(value, ensure_ascii=True)
-    return re.sub(r"[<>&{}]", lambda m: f"\\u{ord(m[0]):04x}", raw)
+    # Only inside strings: the braces of an object are the script's own.
+    return STRING.sub(lambda m: UNSAFE.sub(lambda c: f"\\u{ord(c[0]):04x}", m[0]), raw)
 
 
 def close_label(survey: Survey) -> str:
