@@ -33,7 +33,7 @@ CSS = """
 body{margin:0;font:16px/1.4 system-ui,sans-serif}
 main{padding:1rem}
 iframe.inapp{position:fixed;inset:0;width:100%;height:100%;border:0}
-iframe.banner{display:block;width:100%;height:21rem;border:0}
+iframe.banner{display:block;width:100%;border:0}
 """
 SCRIPT = """
 window.bridgeCalls = [];
@@ -52,6 +52,12 @@ fetch("/message.json").then(function (r) { return r.json(); }).then(function (me
     }
     w.brazeBridge = { logClick: record("logClick"), closeMessage: record("closeMessage") };
     w.dispatchEvent(new w.Event("ab.BridgeReady"));
+    if (message.kind === "banner") {
+      // A banner's placement takes the height of its content.
+      new ResizeObserver(function () {
+        frame.style.height = Math.ceil(w.document.body.getBoundingClientRect().height) + "px";
+      }).observe(w.document.body);
+    }
   }, { once: true });
   var where = message.kind === "banner" ? document.getElementById("placement") : document.body;
   where.appendChild(frame);

@@ -21,7 +21,7 @@ from sounding.accounts.models import User, Workspace
 from sounding.collect import ratelimit, signatures
 from sounding.collect.models import Answer, Response
 from sounding.destinations.braze import signing
-from sounding.destinations.braze.channels.framed import ChannelError
+from sounding.destinations.braze.channels.framed import ChannelError, origin
 from sounding.destinations.braze.channels.inapp import (
     BRAZE_SETTINGS,
     SHARED_CLICK_ID,
@@ -29,6 +29,7 @@ from sounding.destinations.braze.channels.inapp import (
     in_app_html,
 )
 from sounding.destinations.braze.models import BrazeSettings, Identifier, SurveyBraze
+from sounding.surveys.definition import build_spec, normalize
 from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import screenshot, serious_violations
 from tests.conftest import EVERY_TYPE
@@ -362,3 +363,156 @@ def test_the_close_button_closes_the_message_once_and_a_plain_browser_shows_it_w
     assert phone.locator("body").is_hidden()
     assert errors == []
     assert Answer.objects.get(question_key="nps").value == 7
+
+
+# --- Over HTTP ----------------------------------------------------------------------------
+
+
+def framable(page: Any) -> bool:
+    return (
+        "X-Frame-Options" not in page.headers
+        and "frame-ancestors" not in page.headers["Content-Security-Policy"]
+    )
+
+
+def denied(page: Any) -> bool:
+    return page.headers.get("X-Frame-Options") == "DENY" and (
+        "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    )
+
+
+def form_of(html: str) -> tuple[str, str]:
+    """The form's action and its response token."""
+    action = re.search(r'<form method="post" action="([^"]*)"', html)
+    token = re.search(r'name="r" value="([^"]*)"', html)
+    assert action is not None and token is not None, html[:2000]
+    return action[1].replace("&amp;", "&"), token[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["inapp", "banner"])
+def test_embedded_pages_may_be_framed_and_keep_the_mode_without_cookies(
+    workspace: Workspace, owner: User, mode: str
+) -> None:
+    survey = live(workspace, owner, FOUR)
+    # A fresh client for every request: a third-party frame keeps no cookie.
+    first = Client().get(f"{survey.public_path()}?user_braze_id=bz-http&embed={mode}")
+    assert first.status_code == 200 and framable(first)
+    html = first.content.decode()
+    assert f'data-embed="{mode}"' in html and f"embed={mode}" in html.split('data-url="')[1][:300]
+    action, token = form_of(html)
+    assert f"embed={mode}" in action and token == ""
+    for key, value in (("nps", "9"), ("plan", "Pro"), ("feedback", "Fine")):
+        posted = Client().post(action, {"r": token, "q": key, "a": value, "nav": "next"})
+        # A plain form post redirects to the next screen, in the same mode.
+        assert posted.status_code == 303 and framable(posted), posted.status_code
+        assert f"embed={mode}" in posted["Location"]
+        shown = Client().get(posted["Location"])
+        assert framable(shown)
+        if key != "feedback":
+            action, _ = form_of(shown.content.decode())
+            token = Response.objects.get(survey=survey).token
+    done = shown.content.decode()
+    assert 'data-screen="done"' in done and "data-close" in done and "Change my answers" not in done
+    response = Response.objects.get(survey=survey)
+    assert response.completed_at is not None
+    assert Answer.objects.filter(response=response).count() == 3
+    # Answered with the fetch of respond.js: the screen comes back framable too.
+    again = Client().post(
+        action, {"r": token, "q": "feedback", "a": "Better"}, headers={"X-Requested-With": "fetch"}
+    )
+    assert again.status_code == 200 and framable(again)
+    # Refusals and unknown addresses in a frame are framable: the person reads them there.
+    assert framable(Client().get(f"/s/no-such-survey?embed={mode}"))
+    bad = Client().post(action, {"r": "made-up", "q": "nps", "a": "3"})
+    assert bad.status_code == 400 and framable(bad)
+
+
+@pytest.mark.django_db
+def test_every_other_response_still_refuses_to_be_framed(workspace: Workspace, owner: User) -> None:
+    survey = live(workspace, owner, FOUR)
+    path = survey.public_path()
+    client = Client()
+    for url in (path, f"{path}?embed=other", f"{path}?user_braze_id=x", "/s/no-such-survey"):
+        assert denied(client.get(url)), url
+    assert denied(client.post(path, {"r": "", "q": "nps", "a": "9"}))
+    for url in ("/login", "/login?embed=inapp", f"/surveys/{survey.pk}/?embed=inapp"):
+        assert denied(client.get(url)), url
+
+
+# --- The snippet ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_message_carries_the_identity_as_liquid_signed_when_the_survey_signs(
+    workspace: Workspace, owner: User
+) -> None:
+    survey = live(workspace, owner, FOUR)
+    base = "https://surveys.example.com/"
+    page = f"https://surveys.example.com{survey.public_path()}"
+    plain = in_app_html(survey, base, None)
+    assert (
+        f'src="{page}?user_braze_id={{{{${{braze_id}}}}}}&amp;lang={{{{${{language}}}}}}'
+        '&amp;embed=inapp"' in plain
+    )
+    assert 'var ORIGIN = "https://surveys.example.com";' in plain
+    assert "sig=" not in plain
+
+    config = SurveyBraze.objects.get(survey=survey)
+    signing.set_signed(config, True)
+    config.identifier = Identifier.EXTERNAL_ID
+    config.save()
+    shown = in_app_html(survey, base, None)
+    assert "user_external_id={{${user_id} | url_param_escape}}" in shown
+    assert (
+        "&amp;sig={{${user_id} | prepend: 'external_id:' | hmac_sha256_hex: 'SIGNING_SECRET'}}"
+        in shown
+    )
+    secret = config.signing_secret()
+    assert f"hmac_sha256_hex: '{secret}'" in in_app_html(survey, base, secret)
+    assert secret not in shown
+
+
+@pytest.mark.django_db
+def test_an_authors_text_reaches_the_message_as_text_never_as_liquid_or_markup(
+    workspace: Workspace, owner: User
+) -> None:
+    survey = live(workspace, owner, {**FOUR, "title": 'Hi {{${first_name}}} </script><b x="'})
+    html = in_app_html(survey, "http://127.0.0.1:8000", None)
+    liquid = re.findall(r"\{\{.*?\}\}\}?|\{%.*?%\}", html)
+    assert liquid == ["{{${braze_id}}}", "{{${language}}}"]
+    assert "</script><b" not in html
+    assert "Hi &#123;&#123;$&#123;first_name&#125;&#125;&#125; &lt;/script&gt;&lt;b" in html
+    assert 'var ORIGIN = "http://127.0.0.1:8000";' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("base", ["ftp://surveys.example.com", "surveys.example.com", "https://"])
+def test_a_base_url_that_is_not_http_is_refused_clearly(
+    workspace: Workspace, owner: User, base: str
+) -> None:
+    survey = live(workspace, owner, FOUR)
+    with pytest.raises(ChannelError, match="not an http"):
+        in_app_html(survey, base, None)
+
+
+def test_the_origin_is_written_as_a_browser_writes_it() -> None:
+    assert origin("https://Surveys.Example.com:443/x") == "https://surveys.example.com"
+    assert origin("http://localhost:8000") == "http://localhost:8000"
+    assert origin("http://[::1]:80/") == "http://[::1]"
+
+
+def test_click_ids_are_valid_for_braze_and_at_most_a_hundred() -> None:
+    questions = [{"key": f"q{i}", "type": "yes_no", "prompt": f"Question {i}?"} for i in range(150)]
+    spec = build_spec(normalize({"title": "Long", "questions": questions}))
+    ids = click_ids(spec)
+    assert len(set(ids.values())) == 100
+    assert ids["q0"] == "q0" and ids["q98"] == "q98" and ids["q99"] == SHARED_CLICK_ID
+    assert all(CLICK_ID.match(i) for i in ids.values())
+    few = build_spec(normalize({"title": "Short", "questions": questions[:100]}))
+    assert len(set(click_ids(few).values())) == 100
+
+
+def test_the_braze_settings_to_use_are_listed() -> None:
+    assert any("Wait for the user to dismiss" in s for s in BRAZE_SETTINGS)
+    assert any("allowUserSuppliedJavascript: true" in s for s in BRAZE_SETTINGS)

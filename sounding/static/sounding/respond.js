@@ -23,20 +23,25 @@
   // message must leave the site's page, not step through the survey.
   var step = embed ? "replaceState" : "pushState";
 
-  // To the message around the page (any origin: the site showing it is the customer's). Only a
-  // question key and what happened: nothing a site that reads it may not know.
-  function tell(what, key) {
-    if (!embed || window.parent === window) return;
-    var note = { sounding: what };
-    if (key) note.question = key;
-    window.parent.postMessage(note, "*");
+  // To the message around the page (any origin: the site showing it is the customer's). Only
+  // what happened, a question key or a height: nothing a site that reads it may not know.
+  function tell(note) {
+    if (embed && window.parent !== window) window.parent.postMessage(note, "*");
   }
+
+  // A banner is as tall as its screen: its snippet sizes the frame to what the page says.
+  var height = 0;
+  function measure() {
+    var now = Math.ceil(document.body.getBoundingClientRect().height);
+    if (now !== height) tell({ sounding: "height", height: (height = now) });
+  }
+  if (embed === "banner" && window.ResizeObserver) new ResizeObserver(measure).observe(document.body);
 
   function told() {
     if (screen.getAttribute("data-screen") !== "done") return;
     var close = screen.querySelector("[data-close]");
     if (close) close.hidden = false;
-    tell("done");
+    tell({ sounding: "done" });
   }
 
   // Whether a posted form gave an answer, not a skip or a step back.
@@ -158,7 +163,7 @@
     flight = later(pause || 0).then(function () {
       return send(form, new URLSearchParams(data), 0);
     }).then(function (result) {
-      if (result.ok && answered(data)) tell("answered", answered(data));
+      if (result.ok && answered(data)) tell({ sounding: "answered", question: answered(data) });
       arrive(result, mine, result.ok ? step : "");
     }).catch(function () {
       status(form, form.dataset.failed);
@@ -193,7 +198,7 @@
     if (!calm() || (e.detail > 0 && downOn !== shown)) drop(e);
   }, true);
   document.addEventListener("click", function (e) {
-    if (e.target.closest && e.target.closest("[data-close]")) tell("close");
+    if (e.target.closest && e.target.closest("[data-close]")) tell({ sounding: "close" });
   });
   document.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -272,7 +277,7 @@
       data.append("via", via);
       flight = send(form, new URLSearchParams(data), 0).then(function (result) {
         var next = result.doc.getElementById("screen");
-        if (result.ok) tell("answered", data.get("q"));
+        if (result.ok) tell({ sounding: "answered", question: data.get("q") });
         if (!next || next.getAttribute("data-screen") !== "question") return arrive(result, mine, step);
         // Kept on screen: the response's token and the server's note.
         form.r.value = next.querySelector("[name=r]").value;
