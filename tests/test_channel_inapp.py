@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Error as PlaywrightError
 
 from sounding.accounts.models import User, Workspace
 from sounding.collect import ratelimit, signatures
@@ -315,7 +316,12 @@ def test_an_offline_spell_and_a_lost_reply_lose_nothing_and_store_nothing_twice(
     frame.get_by_label(MORE).fill("Works offline")
     frame.get_by_role("button", name="Submit").click()
     frame.wait_for_selector('main[data-screen="done"]')
-    assert lost == [303] or lost == [200], lost
+    assert lost == [200], lost
+    # The thank-you's own Close closes the message at once, before its timer would.
+    try:
+        frame.get_by_role("button", name="Close").click(timeout=2000)
+    except PlaywrightError:
+        assert frame.is_detached(), "only the timer, on a slow machine, may close it first"
     calls = closed(phone)
 
     assert clicks(calls) == [["nps"], ["plan"], ["feedback"]]
