@@ -37,14 +37,14 @@
   }
   if (embed === "banner" && window.ResizeObserver) new ResizeObserver(measure).observe(document.body);
 
-  function told() {
+  function finished() {
     if (screen.getAttribute("data-screen") !== "done") return;
     var close = screen.querySelector("[data-close]");
     if (close) close.hidden = false;
     tell({ sounding: "done" });
   }
 
-  // Whether a posted form gave an answer, not a skip or a step back.
+  // The key of the question a posted form answered: none for a skip or a step back.
   function answered(data) {
     if (data.get("nav") === "back") return "";
     var given = data.getAll("a").concat(data.getAll("other")).some(function (v) { return String(v).trim() && v !== "__other__"; });
@@ -73,7 +73,7 @@
     target.setAttribute("tabindex", "-1");
     target.focus();
     syncOther(false);
-    told();
+    finished();
   }
 
   // The "Other" box shows once Other is picked (or holds text): most people never use it.
@@ -122,16 +122,18 @@
   }
 
   // An answer is sent again until it arrives. While the browser is offline it waits for the
-  // connection however long that takes (a phone in a tunnel), so only failures with a
-  // connection count towards giving up. Sending it twice stores it once: the server keeps one
-  // answer per question and the form carries the response's token.
-  function send(form, body, attempt) {
+  // connection however long that takes (a phone in a tunnel): only failures with a connection
+  // count towards giving up, though every try spaces the next one out. Sending it twice
+  // stores it once: the server keeps one answer per question, and the form carries the
+  // response's token.
+  function send(form, body, attempt, waits) {
+    waits = waits || 0;
     return request(form.getAttribute("action") || location.href, { method: "POST", body: body }).catch(function () {
       var offline = navigator.onLine === false;
       if (!offline && attempt >= 6) throw new Error("offline");
       status(form, form.dataset.retrying);
-      return online(Math.min(8000, 500 * Math.pow(2, attempt))).then(function () {
-        return send(form, body, offline ? attempt : attempt + 1);
+      return online(Math.min(8000, 500 * Math.pow(2, waits))).then(function () {
+        return send(form, body, offline ? attempt : attempt + 1, waits + 1);
       });
     });
   }
@@ -163,7 +165,8 @@
     flight = later(pause || 0).then(function () {
       return send(form, new URLSearchParams(data), 0);
     }).then(function (result) {
-      if (result.ok && answered(data)) tell({ sounding: "answered", question: answered(data) });
+      var key = result.ok && answered(data);
+      if (key) tell({ sounding: "answered", question: key });
       arrive(result, mine, result.ok ? step : "");
     }).catch(function () {
       status(form, form.dataset.failed);
@@ -293,7 +296,7 @@
   window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
   syncOther(false);
   confirmOffered();
-  told();
+  finished();
   // The address names this screen, without the answers the link carried.
   history.replaceState(null, "", screen.getAttribute("data-url") || location.href);
 })();
