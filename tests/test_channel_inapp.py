@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -369,6 +370,26 @@ def test_the_close_button_closes_the_message_once_and_a_plain_browser_shows_it_w
     assert phone.locator("body").is_hidden()
     assert errors == []
     assert Answer.objects.get(question_key="nps").value == 7
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_message_shown_from_a_local_file_frames_the_survey_as_a_mobile_web_view_would(
+    live_server: Any, phone: Any, workspace: Workspace, owner: User, tmp_path: Path
+) -> None:
+    # The mobile SDKs show the HTML from a file: (or opaque) origin, which
+    # `frame-ancestors *` would refuse: the embedded pages name no ancestors at all.
+    survey = live(workspace, owner, FOUR)
+    message = tmp_path / "message.html"
+    message.write_text(render_liquid(in_app_html(survey, live_server.url, None), "bz-file"))
+    phone.goto(message.as_uri())
+    frame = InFrame(
+        phone, frame_of(phone, lambda url: url.startswith(live_server.url + SURVEY_PATH))
+    )
+    on(frame, "nps")
+    frame.get_by_role("radio", name="8", exact=True).check()
+    on(frame, "plan")
+    assert Answer.objects.get(question_key="nps").value == 8
 
 
 # --- Over HTTP ----------------------------------------------------------------------------
