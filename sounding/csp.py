@@ -21,7 +21,8 @@ from django.http import HttpRequest, HttpResponse
 
 HEADER = "Content-Security-Policy"
 # The same framing rule as X-Frame-Options, which each response already carries: DENY, or
-# SAMEORIGIN for the survey preview the builder shows in a frame.
+# SAMEORIGIN for the survey preview the builder shows in a frame. A response exempt from it
+# (the respondent pages in a Braze message, sounding.collect.embed) gets no directive at all.
 FRAME_ANCESTORS = {"DENY": "'none'", "SAMEORIGIN": "'self'"}
 
 
@@ -47,8 +48,9 @@ class Nonce:
         return self._value
 
 
-def policy(nonce: str = "", frame_ancestors: str = "'none'") -> str:
+def policy(nonce: str = "", frame_ancestors: str | None = "'none'") -> str:
     styles = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    framing = () if frame_ancestors is None else (f"frame-ancestors {frame_ancestors}",)
     return "; ".join(
         (
             "default-src 'none'",
@@ -60,7 +62,7 @@ def policy(nonce: str = "", frame_ancestors: str = "'none'") -> str:
             # The builder's preview of the respondent pages.
             "frame-src 'self'",
             "form-action 'self'",
-            f"frame-ancestors {frame_ancestors}",
+            *framing,
             "base-uri 'none'",
             "object-src 'none'",
         )
@@ -76,6 +78,9 @@ class ContentSecurityPolicy:
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
         if HEADER not in response:
-            framing = response.get("X-Frame-Options", settings.X_FRAME_OPTIONS).upper()
-            response[HEADER] = policy(nonce.drawn, FRAME_ANCESTORS.get(framing, "'none'"))
+            ancestors: str | None = None
+            if not getattr(response, "xframe_options_exempt", False):
+                framing = response.get("X-Frame-Options", settings.X_FRAME_OPTIONS).upper()
+                ancestors = FRAME_ANCESTORS.get(framing, "'none'")
+            response[HEADER] = policy(nonce.drawn, ancestors)
         return response

@@ -16,6 +16,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from sounding.branding.resolve import brand_for
+from sounding.collect.embed import mode as embed_mode
 
 
 def linebreaksbr(value: str) -> Markup:
@@ -26,6 +27,8 @@ def environment(**options: Any) -> Environment:
     options.setdefault("extensions", []).append("jinja2.ext.i18n")
     env = Environment(**options)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update({"static": static, "url": reverse, "brand": brand_for})
+    env.globals.update(
+        {"static": static, "url": reverse, "brand": brand_for, "embed_mode": embed_mode}
+    )
     env.filters.update({"linebreaksbr": linebreaksbr, "linebreaks": linebreaks})
     return env

@@ -37,7 +37,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import clicks, flow, ratelimit, signatures, store, widgets
+from sounding.collect import clicks, embed, flow, ratelimit, signatures, store, widgets
 from sounding.collect.models import Response
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
@@ -523,6 +523,15 @@ def _bad_request(
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def respond(request: HttpRequest, slug: str) -> HttpResponse:
+    response = _respond(request, slug)
+    if embed.mode(request):
+        # Every page of a framed survey, refusals and errors too: the person must read them
+        # in the message rather than meet the browser's blank frame.
+        embed.allow_framing(response)
+    return response
+
+
+def _respond(request: HttpRequest, slug: str) -> HttpResponse:
     survey = store.survey_by_slug(slug)
     if survey is None:
         return _closed(request, None, 404)

@@ -23,7 +23,7 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Query parameters the respondent pages read for themselves (see `reserved_keys`). `q` names
 # the screen to show: a question keyed "q" read `?q=_done`, the thank-you page every answer's
 # redirect ends on, as an answer of its own.
-PAGE_PARAMETERS = frozenset({"lang", "sig", "r", "preview", "q", "restart"})
+PAGE_PARAMETERS = frozenset({"lang", "sig", "r", "preview", "q", "restart", "embed"})
 # Hidden fields: the link parameters a survey keeps with each response (see docs/survey-links.md).
 MAX_HIDDEN_FIELDS = 20
 HIDDEN_FIELD_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")

@@ -2,6 +2,7 @@
 // the background and retried, a tap on a single choice moves on, digits pick a score, Enter
 // goes on. Screens come from the server, built from the stored answers: the history holds
 // only their URLs, fetched again on Back and Forward (an old copy could undo a change).
+// Inside a Braze message (`data-embed`), it tells the message each answer stored and the end.
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
@@ -17,6 +18,38 @@
   var turn = 0; // only the latest answer or fetch shows its screen
   var shown = 0; // screens shown: a tap begun on one never acts on the next
   var downOn = -1, tapped = 0, digits = "";
+  var embed = document.body.getAttribute("data-embed");
+  // In a frame, the screens replace each other in the history: Back in the site around the
+  // message must leave the site's page, not step through the survey.
+  var step = embed ? "replaceState" : "pushState";
+
+  // To the message around the page (any origin: the site showing it is the customer's). Only
+  // what happened, a question key or a height: nothing a site that reads it may not know.
+  function tell(note) {
+    if (embed && window.parent !== window) window.parent.postMessage(note, "*");
+  }
+
+  // A banner is as tall as its screen: its snippet sizes the frame to what the page says.
+  var height = 0;
+  function measure() {
+    var now = Math.ceil(document.body.getBoundingClientRect().height);
+    if (now !== height) tell({ sounding: "height", height: (height = now) });
+  }
+  if (embed === "banner" && window.ResizeObserver) new ResizeObserver(measure).observe(document.body);
+
+  function finished() {
+    if (screen.getAttribute("data-screen") !== "done") return;
+    var close = screen.querySelector("[data-close]");
+    if (close) close.hidden = false;
+    tell({ sounding: "done" });
+  }
+
+  // The key of the question a posted form answered: none for a skip or a step back.
+  function answered(data) {
+    if (data.get("nav") === "back") return "";
+    var given = data.getAll("a").concat(data.getAll("other")).some(function (v) { return String(v).trim() && v !== "__other__"; });
+    return given ? data.get("q") : "";
+  }
 
   function calm() { return !busy && !guarded; }
 
@@ -40,6 +73,7 @@
     target.setAttribute("tabindex", "-1");
     target.focus();
     syncOther(false);
+    finished();
   }
 
   // The "Other" box shows once Other is picked (or holds text): most people never use it.
@@ -67,6 +101,15 @@
 
   function later(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
+  // `ms` later, or as soon as the browser says the connection is back.
+  function online(ms) {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(go, ms);
+      function go() { clearTimeout(timer); window.removeEventListener("online", go); resolve(); }
+      window.addEventListener("online", go);
+    });
+  }
+
   function request(url, init) {
     init.credentials = "same-origin";
     init.headers = { "X-Requested-With": "fetch" };
@@ -78,11 +121,20 @@
     });
   }
 
-  function send(form, body, attempt) {
+  // An answer is sent again until it arrives. While the browser is offline it waits for the
+  // connection however long that takes (a phone in a tunnel): only failures with a connection
+  // count towards giving up, though every try spaces the next one out. Sending it twice
+  // stores it once: the server keeps one answer per question, and the form carries the
+  // response's token.
+  function send(form, body, attempt, waits) {
+    waits = waits || 0;
     return request(form.getAttribute("action") || location.href, { method: "POST", body: body }).catch(function () {
-      if (attempt >= 6) throw new Error("offline");
+      var offline = navigator.onLine === false;
+      if (!offline && attempt >= 6) throw new Error("offline");
       status(form, form.dataset.retrying);
-      return later(Math.min(8000, 500 * Math.pow(2, attempt))).then(function () { return send(form, body, attempt + 1); });
+      return online(Math.min(8000, 500 * Math.pow(2, waits))).then(function () {
+        return send(form, body, offline ? attempt : attempt + 1, waits + 1);
+      });
     });
   }
 
@@ -113,7 +165,9 @@
     flight = later(pause || 0).then(function () {
       return send(form, new URLSearchParams(data), 0);
     }).then(function (result) {
-      arrive(result, mine, result.ok ? "pushState" : "");
+      var key = result.ok && answered(data);
+      if (key) tell({ sounding: "answered", question: key });
+      arrive(result, mine, result.ok ? step : "");
     }).catch(function () {
       status(form, form.dataset.failed);
       buttons.forEach(function (b) { b.disabled = false; });
@@ -146,6 +200,9 @@
   document.addEventListener("click", function (e) {
     if (!calm() || (e.detail > 0 && downOn !== shown)) drop(e);
   }, true);
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-close]")) tell({ sounding: "close" });
+  });
   document.addEventListener("submit", function (e) {
     e.preventDefault();
     submit(e.target, e.submitter || e.target.querySelector("button.next"));
@@ -223,7 +280,8 @@
       data.append("via", via);
       flight = send(form, new URLSearchParams(data), 0).then(function (result) {
         var next = result.doc.getElementById("screen");
-        if (!next || next.getAttribute("data-screen") !== "question") return arrive(result, mine, "pushState");
+        if (result.ok) tell({ sounding: "answered", question: data.get("q") });
+        if (!next || next.getAttribute("data-screen") !== "question") return arrive(result, mine, step);
         // Kept on screen: the response's token and the server's note.
         form.r.value = next.querySelector("[name=r]").value;
         form.querySelector(".status").textContent = next.querySelector("form .status").textContent;
@@ -238,6 +296,7 @@
   window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
   syncOther(false);
   confirmOffered();
+  finished();
   // The address names this screen, without the answers the link carried.
   history.replaceState(null, "", screen.getAttribute("data-url") || location.href);
 })();
