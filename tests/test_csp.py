@@ -62,6 +62,20 @@ def assert_strict(response: Any) -> dict[str, list[str]]:
     return policy
 
 
+def assert_email_preview(response: Any) -> None:
+    """The email preview is the one page with inline styles: an email has nothing else, and
+    shown in the app's own policy it would be unstyled. It may run nothing, load nothing from
+    elsewhere, post nothing, and show only inside the app's own pages."""
+    policy = directives(response)
+    assert policy["default-src"] == ["'none'"]
+    assert "script-src" not in policy
+    assert policy["style-src"] == ["'unsafe-inline'"]
+    assert policy["img-src"] == ["'self'", "data:"]
+    assert policy["form-action"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'self'"]
+    assert "<script" not in response.content.decode()
+
+
 # --- Over real HTTP -------------------------------------------------------------------------
 
 
@@ -170,6 +184,10 @@ def test_every_page_of_the_app_carries_the_policy_and_needs_nothing_inline(
     pages[survey.public_path() + "?preview=1"] = owner.get(survey.public_path() + "?preview=1")
     html = {p: r for p, r in pages.items() if "text/html" in r.get("Content-Type", "")}
     assert len(html) > 40
+    previews = {p for p in html if p.endswith("/share/email/preview")}
+    assert previews, "the email preview is no longer among the app's pages"
+    for page in previews:
+        assert_email_preview(html.pop(page))
     for page, response in html.items():
         assert HEADER in response, page
         assert_strict(response)
