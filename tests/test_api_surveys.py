@@ -349,6 +349,8 @@ def test_the_openapi_document_lists_every_operation() -> None:
         "/api/v1/surveys/{survey_id}/responses/{token}": {"delete"},
         "/api/v1/surveys/{survey_id}/integrations/braze": {"get", "put"},
         "/api/v1/surveys/{survey_id}/channels/email": {"get"},
+        "/api/v1/surveys/{survey_id}/channels/in-app": {"get"},
+        "/api/v1/surveys/{survey_id}/channels/banner": {"get"},
         "/api/v1/integrations/braze": {"get", "put"},
         "/api/v1/responses/erase": {"post"},
         "/api/v1/tokens": {"get"},

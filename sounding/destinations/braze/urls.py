@@ -12,6 +12,18 @@ urlpatterns = [
         views.survey_braze_rotate,
         name="survey-braze-rotate",
     ),
+    path(
+        "surveys/<int:pk>/share/in-app",
+        channels.share_framed,
+        {"channel": "in-app"},
+        name="survey-share-in-app",
+    ),
+    path(
+        "surveys/<int:pk>/share/banner",
+        channels.share_framed,
+        {"channel": "banner"},
+        name="survey-share-banner",
+    ),
     path("surveys/<int:pk>/share/email", channels.share_email, name="survey-share-email"),
     path(
         "surveys/<int:pk>/share/email/preview",

@@ -1,8 +1,9 @@
 """The channel snippets through the API, for automation that builds Braze campaigns.
 
-`GET /api/v1/surveys/{id}/channels/email`. The signing secret is in a snippet only when the
-caller asks (`include_secret=true`) and may edit the survey: an API answer ends up in logs and
-scripts, so by default the Liquid names `SIGNING_SECRET` in its place, as the link does.
+`GET /api/v1/surveys/{id}/channels/email`, `/channels/in-app` and `/channels/banner`. The
+signing secret is in a snippet only when the caller asks (`include_secret=true`) and may edit
+the survey: an API answer ends up in logs and scripts, so by default the Liquid names
+`SIGNING_SECRET` in its place, as the link does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sounding.api.errors import ApiError
 from sounding.api.schemas import WRITE_ERRORS, Error
 from sounding.api.surveys import SurveyId, find_survey
 from sounding.destinations.braze import signing
-from sounding.destinations.braze.channels import email
+from sounding.destinations.braze.channels import banner, email, framed, inapp
 from sounding.destinations.braze.setup import site_base, survey_config
 from sounding.surveys.models import Survey
 from sounding.vault import VaultError
@@ -114,3 +115,44 @@ def email_channel(
         "question": found.question,
         "language": language,
     }
+
+
+class FramedChannelOut(Schema):
+    html: str = Field(description="The HTML to paste into Braze's Custom Code block.")
+    braze_settings: list[str] = Field(description="The Braze settings the snippet needs.")
+
+
+def _framed(request: HttpRequest, survey_id: int, include_secret: bool, make: Any) -> str:
+    caller = principal(request)
+    survey = find_survey(caller, survey_id)
+    secret = signing_secret(caller, survey, include_secret)
+    try:
+        return str(make(survey, site_base(request), secret))
+    except framed.ChannelError as problem:
+        raise ApiError(409, f"The site's address cannot be framed: {problem}.") from None
+
+
+@router.get(
+    "/surveys/{survey_id}/channels/in-app",
+    response={200: FramedChannelOut, **CHANNEL_ERRORS},
+)
+def in_app_channel(
+    request: HttpRequest, survey_id: SurveyId, include_secret: IncludeSecret = False
+) -> dict[str, Any]:
+    """HTML for a Braze Custom Code in-app message that runs the whole survey inside the
+    message; answers are stored and delivered like any other."""
+    html = _framed(request, survey_id, include_secret, inapp.in_app_html)
+    return {"html": html, "braze_settings": list(inapp.BRAZE_SETTINGS)}
+
+
+@router.get(
+    "/surveys/{survey_id}/channels/banner",
+    response={200: FramedChannelOut, **CHANNEL_ERRORS},
+)
+def banner_channel(
+    request: HttpRequest, survey_id: SurveyId, include_secret: IncludeSecret = False
+) -> dict[str, Any]:
+    """HTML for a Braze Custom Code banner showing the first question inline; a tap stores
+    the answer and the survey goes on in the banner."""
+    html = _framed(request, survey_id, include_secret, banner.banner_html)
+    return {"html": html, "braze_settings": list(banner.BRAZE_SETTINGS)}

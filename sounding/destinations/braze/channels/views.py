@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from sounding.destinations.braze.channels import email
+from sounding.destinations.braze.channels import banner, email, framed, inapp
 from sounding.destinations.braze.destination import survey_link
 from sounding.destinations.braze.models import Identifier
 from sounding.destinations.braze.setup import site_base, survey_config
@@ -80,3 +80,37 @@ def share_email_preview(request: HttpRequest, pk: int) -> HttpResponse:
     response["X-Frame-Options"] = "SAMEORIGIN"
     response["Cache-Control"] = "no-store"
     return response
+
+
+# Share → In-app message and Share → Banner: the snippet, the settings, and what people see.
+FRAMED = {
+    "in-app": ("In-app message", inapp.in_app_html, inapp.BRAZE_SETTINGS),
+    "banner": ("Banner", banner.banner_html, banner.BRAZE_SETTINGS),
+}
+
+
+@require_GET
+@member_required
+def share_framed(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
+    survey = workspace_survey(request, pk)
+    title, make, braze_settings = FRAMED[channel]
+    config = survey_config(survey)
+    secret, _hidden = shown_secret(config, membership(request).can_edit)
+    problem = ""
+    try:
+        snippet = make(survey, site_base(request), secret)
+    except framed.ChannelError as error:
+        snippet, problem = "", f"This site's address cannot be framed: {error}."
+    context = {
+        "survey": survey,
+        "channel": channel,
+        "title": title,
+        "snippet": snippet,
+        "problem": problem,
+        "braze_settings": braze_settings,
+        "signed": config.signed_links,
+        "can_edit": membership(request).can_edit,
+        "identifier_label": Identifier(config.identifier).label,
+        "size_kb": round(len(snippet.encode()) / 1000, 1),
+    }
+    return render(request, "braze/channels/framed_page.html", context)
