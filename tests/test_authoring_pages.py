@@ -349,17 +349,40 @@ def test_export_downloads_the_definition_which_imports_back_the_same(
 
 
 @pytest.mark.django_db
-def test_a_survey_is_published_and_paused_with_its_buttons(owner: User, draft: Survey) -> None:
+def test_publishing_and_pausing_ask_first_and_say_what_respondents_see(
+    owner: User, draft: Survey
+) -> None:
     client = logged_in(owner)
-    response = client.post(url("survey-publish", draft))
+    assert (
+        f'href="{url("survey-publish", draft)}"'
+        in client.get(url("survey-detail", draft)).content.decode()
+    )
+    asked = client.get(url("survey-publish", draft))
+    assert asked.status_code == 200
+    assert "Anyone with the survey’s link can answer it" in asked.content.decode()
+    # A POST without the confirmation page's field (an old form) asks too: nothing changes.
+    assert client.post(url("survey-publish", draft)).status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+
+    response = client.post(url("survey-publish", draft), {"confirm": "yes"})
     assert response["Location"] == draft.get_absolute_url()
     draft.refresh_from_db()
     assert draft.status == Status.LIVE and draft.published_at is not None
+
     assert url("survey-pause", draft) in client.get(draft.get_absolute_url()).content.decode()
+    Response.objects.create(survey=draft)
+    asked = client.get(url("survey-pause", draft)).content.decode()
+    assert "The link stops taking answers" in asked
+    assert "The 1 response already given stays stored" in asked
     client.post(url("survey-pause", draft))
     draft.refresh_from_db()
+    assert draft.status == Status.LIVE
+    client.post(url("survey-pause", draft), {"confirm": "yes"})
+    draft.refresh_from_db()
     assert draft.status == Status.PAUSED
-    client.post(url("survey-publish", draft))
+    assert "takes answers again" in client.get(url("survey-publish", draft)).content.decode()
+    client.post(url("survey-publish", draft), {"confirm": "yes"})
     draft.refresh_from_db()
     assert draft.status == Status.LIVE
 
@@ -427,8 +450,8 @@ def editing_requests(survey: Survey) -> list[tuple[str, str, dict[str, Any]]]:
         ("post", url("question-add", survey), {"type": "yes_no", "prompt": "New?"}),
         ("post", url("question-delete", survey, first), {}),
         ("post", url("question-move", survey, first), {"direction": "down"}),
-        ("post", url("survey-publish", survey), {}),
-        ("post", url("survey-pause", survey), {}),
+        ("post", url("survey-publish", survey), {"confirm": "yes"}),
+        ("post", url("survey-pause", survey), {"confirm": "yes"}),
         ("get", url("survey-delete", survey), {}),
         ("post", url("survey-delete", survey), {}),
     ]

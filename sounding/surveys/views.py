@@ -155,25 +155,43 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
     return pages.back(survey, "hidden-fields")
 
 
-@require_POST
+def _status_page(request: HttpRequest, survey: Survey, action: str) -> HttpResponse:
+    context = {"survey": survey, "action": action, "responses": survey.responses.count()}
+    return render(request, "surveys/status_confirm.html", context)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    # A change respondents notice at once is asked first: the buttons open this page (a GET),
+    # and a POST without the page's `confirm` field (an old tab, a crafted form) asks too.
+    return request.method == "POST" and request.POST.get("confirm") == "yes"
+
+
+@require_http_methods(["GET", "POST"])
 @editor_required
 def survey_publish(request: HttpRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
     if not survey.definition.get("questions"):
         messages.error(request, "Add at least one question before publishing.")
-    elif survey.status != Status.LIVE:
-        survey.set_status(Status.LIVE)
-        messages.success(request, "The survey is live: anyone with the link can answer.")
+        return pages.back(survey)
+    if survey.status == Status.LIVE:
+        return pages.back(survey)
+    if not _confirmed(request):
+        return _status_page(request, survey, "publish")
+    survey.set_status(Status.LIVE)
+    messages.success(request, "The survey is live: anyone with the link can answer.")
     return pages.back(survey)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @editor_required
 def survey_pause(request: HttpRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
-    if survey.status == Status.LIVE:
-        survey.set_status(Status.PAUSED)
-        messages.success(request, "The survey is paused: its link no longer takes answers.")
+    if survey.status != Status.LIVE:
+        return pages.back(survey)
+    if not _confirmed(request):
+        return _status_page(request, survey, "pause")
+    survey.set_status(Status.PAUSED)
+    messages.success(request, "The survey is paused: its link no longer takes answers.")
     return pages.back(survey)
 
 
