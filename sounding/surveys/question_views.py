@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from sounding.accounts import unsent
 from sounding.surveys import authoring, builder, orphans, pages, rules, undo
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import QuestionEditForm, QuestionForm
@@ -49,6 +50,20 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     added = survey.definition["questions"][_added_at(survey, after) - (after is None)]
     messages.success(request, f"Question added: “{added['prompt']}”.")
     return pages.back(survey, f"q-{added['key']}")
+
+
+@unsent.refill("question-add")
+@editor_required
+def question_add_refilled(request: HttpRequest, data: QueryDict, pk: int) -> HttpResponse:
+    """The survey page with the question a signed-out author tried to add, filled in."""
+    survey = workspace_survey(request, pk)
+    messages.info(
+        request,
+        "You were signed out before your question was added. It is filled in below: "
+        "check it and add it.",
+    )
+    form = QuestionForm(data, questions=survey.definition["questions"])
+    return pages.detail_page(request, survey, question_form=form)
 
 
 def _added_at(survey: Survey, after: str | None) -> int:
