@@ -175,7 +175,11 @@ def test_fields_the_chosen_type_does_not_take_are_ignored(owner: User, draft: Su
         ({"type": "scale", "prompt": "Rate", "min": "1", "max": "50"}, "max", "Must be 1 to 20"),
         ({"type": "scale", "prompt": "Rate", "min": "1.5"}, "min", "Must be a whole number"),
         ({"type": "number", "prompt": "N", "min": "9", "max": "1"}, "max", "Must not be less"),
-        ({"type": "nps", "prompt": "NPS", "key": "happy"}, "key", "Repeats the key"),
+        (
+            {"type": "nps", "prompt": "NPS", "key": "happy"},
+            "key",
+            "Another question already uses the key “happy”",
+        ),
         ({"type": "nps", "prompt": "NPS", "key": "Bad Key"}, "key", "Must start with"),
         ({"type": "nps", "prompt": ""}, "prompt", "This field is required"),
     ],
@@ -297,7 +301,7 @@ def test_an_invalid_definition_is_shown_again_with_every_problem_and_its_path(
         "$.questions[2].key",
     ):
         assert f"<code>{path}</code>" in html
-    assert "repeats the key of $.questions[1]" in html
+    assert "another question already uses the key “plan” (question 2)" in html
     assert "The definition has 4 problems" in html
     assert response.context["import_form"]["text"].value() == text  # kept, to fix in place
     assert not Survey.objects.exists()
@@ -514,3 +518,24 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_page(live_survey: Sur
         assert response.status_code == 302, (method, target)
         assert response["Location"].startswith(reverse("login") + "?next=")
     assert snapshot() == before
+
+
+# --- Wording an author reads ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_repeated_key_is_explained_in_words_beside_the_key(owner: User, draft: Survey) -> None:
+    data = {"type": "yes_no", "prompt": "Happy again?", "key": "happy", "version": draft.version}
+    html = logged_in(owner).post(url("question-add", draft), data).content.decode()
+    assert "Another question already uses the key “happy” (question 1)." in html
+    assert "$.questions" not in html
+
+
+@pytest.mark.django_db
+def test_the_choices_help_fits_the_box_and_the_editor_the_script_makes(
+    owner: User, draft: Survey
+) -> None:
+    html = logged_in(owner).get(draft.get_absolute_url()).content.decode()
+    assert "One per line." not in html
+    assert "One choice per line." in html
+    assert 'data-boxes-help="One choice per box. Enter adds the next one."' in html
