@@ -4,6 +4,7 @@ who may do which."""
 from __future__ import annotations
 
 import json
+from html import unescape
 from typing import Any
 
 import pytest
@@ -539,3 +540,14 @@ def test_the_choices_help_fits_the_box_and_the_editor_the_script_makes(
     assert "One per line." not in html
     assert "One choice per line." in html
     assert 'data-boxes-help="One choice per box. Enter adds the next one."' in html
+
+
+@pytest.mark.django_db
+def test_the_import_explains_the_format_on_the_page_not_in_a_file_path(editor: User) -> None:
+    html = logged_in(editor).get(reverse("survey-new")).content.decode()
+    assert "docs/" not in html and ".md" not in html
+    assert "as the file “Export JSON” downloads" in html
+    example = html[html.index("<pre><code>") + 11 : html.index("</code></pre>")]
+    imported = logged_in(editor).post(reverse("survey-import"), {"text": unescape(example)})
+    assert imported.status_code == 302
+    assert Survey.objects.get().definition["questions"][1]["type"] == "long_text"
