@@ -83,6 +83,13 @@ def test_the_overview_lists_each_language_with_how_much_is_translated(
     assert f'href="{survey.public_path()}?preview=1&amp;lang=fr"' in html
 
 
+def test_the_languages_tab_opens_a_page_titled_languages(owner: User, survey: Survey) -> None:
+    html = logged_in(owner).get(overview(survey)).content.decode()
+    assert '<a href="' + overview(survey) + '" aria-current="page">Languages</a>' in html
+    assert "<title>Languages · Customer pulse · Sounding</title>" in html
+    assert "<h1>Languages</h1>" in html
+
+
 def test_the_count_covers_every_text_a_respondent_reads(survey: Survey) -> None:
     texts = [t for g in translate.groups_of(survey.definition) for t in g.texts]
     by_path = {t.path: t.original for t in texts}
@@ -352,7 +359,7 @@ def test_the_translation_pages_work_on_a_phone_and_are_accessible(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
     phone.goto(live_server.url + overview(survey))
-    assert phone.get_by_role("heading", name="Translations", exact=True).is_visible()
+    assert phone.get_by_role("heading", name="Languages", exact=True).is_visible()
     assert serious_violations(phone) == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "translations-phone")
