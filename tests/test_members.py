@@ -550,3 +550,15 @@ def test_the_invitation_page_passes_axe(live_server: Any, phone: Any, owner: Use
     phone.click("text=Create account and join")
     phone.wait_for_url(re.compile(r"/surveys/"))
     assert Membership.objects.get(user__email="axe@example.com").role == Role.EDITOR
+
+
+@pytest.mark.django_db
+def test_a_new_workspace_with_its_owner_alone_shows_no_single_owner_warning(
+    owner: User, workspace: Workspace
+) -> None:
+    html = logged_in(owner).get(MEMBERS).content.decode()
+    assert 'id="sole-owner"' not in html
+    make_user("editor@acme.test", workspace, Role.EDITOR)
+    html = logged_in(owner).get(MEMBERS).content.decode()
+    assert 'id="sole-owner"' in html
+    assert "Only owner" in html
