@@ -95,6 +95,7 @@ def member_invite(request: SignedInRequest) -> HttpResponse:
         "email": email,
         "link": issued.link,
         "emailed": issued.emailed,
+        "kept_by": issued.kept_by,
     }
     return redirect("members")
 
