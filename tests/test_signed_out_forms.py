@@ -98,20 +98,51 @@ def test_a_question_typed_while_signed_out_comes_back_filled_in_after_signing_in
 
 
 @pytest.mark.django_db
+def test_an_edited_question_comes_back_in_its_open_editor(owner: User, survey: Survey) -> None:
+    client, page = expired_after_opening(owner, survey)
+    action = reverse("question-edit", args=[survey.pk, "happy"])
+    typed = fields_of(page, action)
+    prompt = next(name for name in typed if name.endswith("prompt"))
+    client.post(action, typed | {prompt: "Happy with the checkout?"})
+    client.force_login(owner)
+    shown = client.get(reverse("unsent-form")).content.decode()
+    assert "You were signed out before your change was saved" in shown
+    assert 'id="edit-happy" data-editor="happy" open' in shown
+    assert fields_of(shown, action)[prompt] == "Happy with the checkout?"
+    survey.refresh_from_db()
+    assert survey.definition["questions"][0]["prompt"] == "Happy?"
+
+
+@pytest.mark.django_db
+def test_the_survey_texts_come_back_filled_in(owner: User, survey: Survey) -> None:
+    client, page = expired_after_opening(owner, survey)
+    action = reverse("survey-edit", args=[survey.pk])
+    client.post(action, fields_of(page, action) | {"title": "Checkout, again"})
+    client.force_login(owner)
+    shown = client.get(reverse("unsent-form")).content.decode()
+    assert "You were signed out before your texts were saved" in shown
+    assert fields_of(shown, action)["title"] == "Checkout, again"
+    survey.refresh_from_db()
+    assert survey.title == "Checkout"
+
+
+@pytest.mark.django_db
 def test_another_form_comes_back_on_a_page_that_sends_it_as_typed(
     owner: User, survey: Survey
 ) -> None:
     client, page = expired_after_opening(owner, survey)
-    action = reverse("survey-edit", args=[survey.pk])
-    typed = fields_of(page, action) | {"title": "Checkout, again"}
-    client.post(action, typed)
+    action = reverse("survey-hidden-fields", args=[survey.pk])
+    client.post(action, fields_of(page, action) | {"names": "utm_source"})
     client.force_login(owner)
     shown = client.get(reverse("unsent-form")).content.decode()
     assert "Send your form again" in shown
-    assert "Checkout, again" in shown
-    assert fields_of(shown, action)["title"] == "Checkout, again"
+    assert "<dd>utm_source</dd>" in shown
+    again = fields_of(shown, action)
+    assert again["names"] == "utm_source"
+    sent = client.post(action, again)
+    assert sent.status_code == 302
     survey.refresh_from_db()
-    assert survey.title == "Checkout"
+    assert survey.definition["hidden_fields"] == ["utm_source"]
 
 
 @pytest.mark.django_db

@@ -239,6 +239,26 @@ def question_undo(request: HttpRequest, pk: int) -> HttpResponse:
     return pages.back(survey, f"q-{deleted.question['key']}")
 
 
+@unsent.refill("question-edit")
+@editor_required
+def question_edit_refilled(
+    request: HttpRequest, data: QueryDict, pk: int, key: str
+) -> HttpResponse:
+    """The survey page with the question's editor open on a signed-out author's change."""
+    survey = workspace_survey(request, pk)
+    if rules.find(survey.definition["questions"], key) is None:
+        messages.error(request, "That question is no longer in the survey; nothing was saved.")
+        return pages.back(survey, "questions")
+    answered, locked = _answered(survey, key)
+    form = builder.edit_form(survey, key, data, answered=answered, locked=locked)
+    messages.info(
+        request,
+        "You were signed out before your change was saved. It is filled in below: "
+        "check it and save it.",
+    )
+    return pages.detail_page(request, survey, editing=(key, form.without_errors()))
+
+
 @require_POST
 @editor_required
 def question_duplicate(request: HttpRequest, pk: int, key: str) -> HttpResponse:

@@ -13,11 +13,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sounding.accounts import unsent
 from sounding.surveys import authoring, builder, pages, rules
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import (
@@ -129,6 +130,19 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return pages.detail_page(request, survey, details_form=form)
     messages.success(request, "Title and texts saved.")
     return pages.back(survey)
+
+
+@unsent.refill("survey-edit")
+@editor_required
+def survey_edit_refilled(request: HttpRequest, data: QueryDict, pk: int) -> HttpResponse:
+    """The survey page with a signed-out author's title and texts, filled in."""
+    survey = workspace_survey(request, pk)
+    messages.info(
+        request,
+        "You were signed out before your texts were saved. They are filled in below: "
+        "check them and save them.",
+    )
+    return pages.detail_page(request, survey, details_form=SurveyDetailsForm(data))
 
 
 @require_POST
