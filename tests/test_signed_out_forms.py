@@ -163,3 +163,11 @@ def test_the_csrf_token_and_an_old_form_are_not_kept(owner: User, survey: Survey
 def test_a_signed_out_get_still_signs_in_and_comes_back(survey: Survey) -> None:
     page = survey.get_absolute_url()
     assert Client().get(page)["Location"] == f"{reverse('login')}?next={page}"
+
+
+@pytest.mark.django_db
+def test_a_client_that_never_had_a_session_gets_nothing_kept(survey: Survey) -> None:
+    action = reverse("question-add", args=[survey.pk])
+    sent = Client().post(action, {"type": "yes_no", "prompt": PROMPT})
+    assert sent["Location"] == f"{reverse('login')}?next={reverse('home')}"
+    assert not Session.objects.exists()

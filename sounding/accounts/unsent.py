@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
@@ -25,8 +26,8 @@ from django.views.decorators.http import require_GET
 
 SESSION_KEY = "unsent_form"
 KEEP_FOR = 30 * 60
-# A page's form, not an upload: a larger body is not kept (the sign-in page still follows).
-MAX_CHARS = 100_000
+# A page's form, not an upload: a larger body is not kept.
+MAX_CHARS = 50_000
 SKIPPED = frozenset({"csrfmiddlewaretoken"})
 
 Refill = Callable[..., HttpResponseBase]
@@ -57,8 +58,12 @@ def keep_and_sign_in(request: HttpRequest) -> HttpResponseBase:
         if name not in SKIPPED
         for value in request.POST.getlist(name)
     ]
-    if sum(len(name) + len(value) for name, value in fields) > MAX_CHARS:
-        return redirect_to_login(request.path)
+    # Only for a browser that had a session (its cookie outlives the session it names): a
+    # client that never signed in gets no session row written for what it posts.
+    had_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+    if not had_session or sum(len(name) + len(value) for name, value in fields) > MAX_CHARS:
+        # Not back to this address, which may take only a POST: to the surveys.
+        return redirect_to_login(reverse("home"))
     request.session[SESSION_KEY] = {"path": request.path, "fields": fields, "at": time.time()}
     return redirect_to_login(reverse("unsent-form"))
 
