@@ -281,36 +281,81 @@ def check_credentials(email: str, password: str) -> None:
         raise CliError("Password rejected: " + " ".join(error.messages)) from error
 
 
-def create_owner(email: str, password: str, workspace_name: str) -> tuple[User, Workspace]:
+def create_owner(email: str, password: str, workspace_name: str) -> tuple[User, Workspace, bool]:
+    """A new user who owns the workspace named `workspace_name`: the existing one of that
+    name (True), or a new one (False)."""
     from django.db import IntegrityError, transaction
 
     from sounding.accounts.models import Membership, Role, User, Workspace
 
-    exists = CliError(f"A user with the email {email} already exists; nothing was changed.")
+    exists = email_taken(email)
     if User.objects.filter(email__iexact=email).exists():
         raise exists
+    named = list(Workspace.objects.filter(name=workspace_name).order_by("pk"))
+    if len(named) > 1:
+        ids = ", ".join(str(w.pk) for w in named)
+        raise CliError(
+            f'Several workspaces are named "{workspace_name}" (ids {ids}); nothing was changed. '
+            "Invite the person from the Members page of the one you mean instead."
+        )
     try:
         with transaction.atomic():
             user = User.objects.create_user(email, password)
-            workspace = Workspace.objects.create(name=workspace_name)
+            workspace = named[0] if named else Workspace.objects.create(name=workspace_name)
             Membership.objects.create(user=user, workspace=workspace, role=Role.OWNER)
     except IntegrityError as error:  # created by someone else between the check and here
         raise exists from error
-    return user, workspace
+    return user, workspace, bool(named)
+
+
+def email_taken(email: str) -> CliError:
+    return CliError(f"A user with the email {email} already exists; nothing was changed.")
+
+
+def existing_workspaces() -> list[Workspace]:
+    from sounding.accounts.models import Workspace
+
+    return list(Workspace.objects.order_by("pk"))
+
+
+def _names(workspaces: list[Workspace]) -> str:
+    return ", ".join(f'"{w.name}"' for w in workspaces)
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
     # Ask before touching the database, so a wrong invocation fails fast and changes nothing.
     email = (args.email or ask("Email: ")).strip()
     password = args.password or ask_new_password()
-    workspace_name = args.workspace.strip()
+    workspace_name = (args.workspace if args.workspace is not None else DEFAULT_WORKSPACE).strip()
     if not workspace_name:
         raise CliError("The workspace name cannot be empty.", 2)
     setup_django()
     ensure_migrated()
     check_credentials(email, password)
-    user, workspace = create_owner(email, password, workspace_name)
-    print(f'Created {user.email}, owner of the workspace "{workspace.name}".')
+    from sounding.accounts.models import User
+
+    if User.objects.filter(email__iexact=email).exists():
+        raise email_taken(email)
+    before = existing_workspaces()
+    if args.workspace is None and before:
+        # Most likely the first visit's setup made one: a second, silent workspace would hide
+        # the surveys the person expects to see.
+        raise CliError(
+            f"This installation already has the workspace {_names(before)}; nothing was "
+            "changed. Choose with --workspace NAME: the name of an existing workspace makes "
+            "the new user one of its owners, a new name creates a separate workspace.",
+            2,
+        )
+    user, workspace, joined = create_owner(email, password, workspace_name)
+    if joined:
+        print(f'Created {user.email}, an owner of the existing workspace "{workspace.name}".')
+    else:
+        print(f'Created {user.email}, owner of the new workspace "{workspace.name}".')
+        if before:
+            print(
+                f"It is separate from the workspace {_names(before)} already here: its "
+                "members, surveys and settings are not shared."
+            )
     return 0
 
 
@@ -523,14 +568,14 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "createadmin",
         cmd_createadmin,
-        "create a user who owns a new workspace (prompts when run in a terminal)",
+        "create a user who owns a workspace (prompts when run in a terminal)",
     )
     admin.add_argument("--email")
     admin.add_argument("--password", help="prompted for when omitted in a terminal")
     admin.add_argument(
         "--workspace",
-        default=DEFAULT_WORKSPACE,
-        help=f'name of the new workspace (default "{DEFAULT_WORKSPACE}")',
+        help="the workspace the user owns: an existing one by its name, or a new one "
+        f'(default "{DEFAULT_WORKSPACE}" on an installation with no workspace yet)',
     )
 
     add_destination_commands(commands)

@@ -17,3 +17,7 @@ urlpatterns = [
 
 # A request refused before a view could read it (a body too large): see sounding/bad_requests.py.
 handler400 = "sounding.bad_requests.bad_request"
+# The app's own pages for the other errors: see sounding/error_pages.py.
+handler403 = "sounding.error_pages.permission_denied"
+handler404 = "sounding.error_pages.page_not_found"
+handler500 = "sounding.error_pages.server_error"

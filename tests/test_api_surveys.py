@@ -100,7 +100,10 @@ def test_a_definition_with_several_problems_lists_them_all(api: Client) -> None:
                 "path": "$.questions[2].choices",
                 "message": "is not a field of the short_text question type",
             },
-            {"path": "$.questions[2].key", "message": "repeats the key of $.questions[0]"},
+            {
+                "path": "$.questions[2].key",
+                "message": "another question already uses the key “plan” (question 1)",
+            },
             {"path": "$.questions[3].max", "message": "must be 1 to 20 more than min"},
         ],
     }

@@ -4,6 +4,7 @@ who may do which."""
 from __future__ import annotations
 
 import json
+from html import unescape
 from typing import Any
 
 import pytest
@@ -175,7 +176,11 @@ def test_fields_the_chosen_type_does_not_take_are_ignored(owner: User, draft: Su
         ({"type": "scale", "prompt": "Rate", "min": "1", "max": "50"}, "max", "Must be 1 to 20"),
         ({"type": "scale", "prompt": "Rate", "min": "1.5"}, "min", "Must be a whole number"),
         ({"type": "number", "prompt": "N", "min": "9", "max": "1"}, "max", "Must not be less"),
-        ({"type": "nps", "prompt": "NPS", "key": "happy"}, "key", "Repeats the key"),
+        (
+            {"type": "nps", "prompt": "NPS", "key": "happy"},
+            "key",
+            "Another question already uses the key “happy”",
+        ),
         ({"type": "nps", "prompt": "NPS", "key": "Bad Key"}, "key", "Must start with"),
         ({"type": "nps", "prompt": ""}, "prompt", "This field is required"),
     ],
@@ -297,7 +302,7 @@ def test_an_invalid_definition_is_shown_again_with_every_problem_and_its_path(
         "$.questions[2].key",
     ):
         assert f"<code>{path}</code>" in html
-    assert "repeats the key of $.questions[1]" in html
+    assert "another question already uses the key “plan” (question 2)" in html
     assert "The definition has 4 problems" in html
     assert response.context["import_form"]["text"].value() == text  # kept, to fix in place
     assert not Survey.objects.exists()
@@ -349,17 +354,40 @@ def test_export_downloads_the_definition_which_imports_back_the_same(
 
 
 @pytest.mark.django_db
-def test_a_survey_is_published_and_paused_with_its_buttons(owner: User, draft: Survey) -> None:
+def test_publishing_and_pausing_ask_first_and_say_what_respondents_see(
+    owner: User, draft: Survey
+) -> None:
     client = logged_in(owner)
-    response = client.post(url("survey-publish", draft))
+    assert (
+        f'href="{url("survey-publish", draft)}"'
+        in client.get(url("survey-detail", draft)).content.decode()
+    )
+    asked = client.get(url("survey-publish", draft))
+    assert asked.status_code == 200
+    assert "Anyone with the survey’s link can answer it" in asked.content.decode()
+    # A POST without the confirmation page's field (an old form) asks too: nothing changes.
+    assert client.post(url("survey-publish", draft)).status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+
+    response = client.post(url("survey-publish", draft), {"confirm": "yes"})
     assert response["Location"] == draft.get_absolute_url()
     draft.refresh_from_db()
     assert draft.status == Status.LIVE and draft.published_at is not None
+
     assert url("survey-pause", draft) in client.get(draft.get_absolute_url()).content.decode()
+    Response.objects.create(survey=draft)
+    asked = client.get(url("survey-pause", draft)).content.decode()
+    assert "The link stops taking answers" in asked
+    assert "The 1 response already given stays stored" in asked
     client.post(url("survey-pause", draft))
     draft.refresh_from_db()
+    assert draft.status == Status.LIVE
+    client.post(url("survey-pause", draft), {"confirm": "yes"})
+    draft.refresh_from_db()
     assert draft.status == Status.PAUSED
-    client.post(url("survey-publish", draft))
+    assert "takes answers again" in client.get(url("survey-publish", draft)).content.decode()
+    client.post(url("survey-publish", draft), {"confirm": "yes"})
     draft.refresh_from_db()
     assert draft.status == Status.LIVE
 
@@ -427,8 +455,8 @@ def editing_requests(survey: Survey) -> list[tuple[str, str, dict[str, Any]]]:
         ("post", url("question-add", survey), {"type": "yes_no", "prompt": "New?"}),
         ("post", url("question-delete", survey, first), {}),
         ("post", url("question-move", survey, first), {"direction": "down"}),
-        ("post", url("survey-publish", survey), {}),
-        ("post", url("survey-pause", survey), {}),
+        ("post", url("survey-publish", survey), {"confirm": "yes"}),
+        ("post", url("survey-pause", survey), {"confirm": "yes"}),
         ("get", url("survey-delete", survey), {}),
         ("post", url("survey-delete", survey), {}),
     ]
@@ -491,3 +519,35 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_page(live_survey: Sur
         assert response.status_code == 302, (method, target)
         assert response["Location"].startswith(reverse("login") + "?next=")
     assert snapshot() == before
+
+
+# --- Wording an author reads ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_repeated_key_is_explained_in_words_beside_the_key(owner: User, draft: Survey) -> None:
+    data = {"type": "yes_no", "prompt": "Happy again?", "key": "happy", "version": draft.version}
+    html = logged_in(owner).post(url("question-add", draft), data).content.decode()
+    assert "Another question already uses the key “happy” (question 1)." in html
+    assert "$.questions" not in html
+
+
+@pytest.mark.django_db
+def test_the_choices_help_fits_the_box_and_the_editor_the_script_makes(
+    owner: User, draft: Survey
+) -> None:
+    html = logged_in(owner).get(draft.get_absolute_url()).content.decode()
+    assert "One per line." not in html
+    assert "One choice per line." in html
+    assert 'data-boxes-help="One choice per box. Enter adds the next one."' in html
+
+
+@pytest.mark.django_db
+def test_the_import_explains_the_format_on_the_page_not_in_a_file_path(editor: User) -> None:
+    html = logged_in(editor).get(reverse("survey-new")).content.decode()
+    assert "docs/" not in html and ".md" not in html
+    assert "as the file “Export JSON” downloads" in html
+    example = html[html.index("<pre><code>") + 11 : html.index("</code></pre>")]
+    imported = logged_in(editor).post(reverse("survey-import"), {"text": unescape(example)})
+    assert imported.status_code == 302
+    assert Survey.objects.get().definition["questions"][1]["type"] == "long_text"

@@ -466,6 +466,62 @@ def test_the_test_uses_the_saved_key_when_the_field_is_empty(
 
 
 @pytest.mark.django_db
+def test_test_connection_then_save_saves_the_tested_key_without_pasting_it_again(
+    owner: User, workspace: Workspace, tiny_braze: TinyBraze
+) -> None:
+    client = logged_in(owner)
+    endpoint = {"cluster": "other", "endpoint": tiny_braze.url}
+    tested = client.post(TEST, form(**endpoint)).content.decode()
+    assert "Connected: Braze accepted the key" in tested
+    assert "The key you tried (ending 9f3c) is kept" in tested
+    assert KEY not in tested
+    # The browser sends the form back as the page left it: the password field empty.
+    saved = client.post(SETTINGS, form(api_key="", **endpoint), follow=True)
+    assert "Braze settings saved." in saved.content.decode()
+    assert stored(workspace).api_key() == KEY
+    assert stored(workspace).rest_endpoint == tiny_braze.url
+    # Kept for that one save only.
+    assert "braze_tested_key" not in client.session
+
+
+@pytest.mark.django_db
+def test_the_tested_key_is_kept_encrypted_for_that_workspace_and_a_few_minutes(
+    owner: User, workspace: Workspace, other_workspace: Workspace, tiny_braze: TinyBraze
+) -> None:
+    client = logged_in(owner)
+    endpoint = {"cluster": "other", "endpoint": tiny_braze.url}
+    client.post(TEST, form(**endpoint))
+    kept = client.session["braze_tested_key"]
+    assert KEY not in json.dumps(kept) and kept["workspace"] == workspace.pk
+
+    session = client.session
+    session["braze_tested_key"] = {**kept, "workspace": other_workspace.pk}
+    session.save()
+    html = client.post(SETTINGS, form(api_key="", **endpoint)).content.decode()
+    assert "Paste a REST API key from Braze" in html
+
+    session = client.session
+    session["braze_tested_key"] = {**kept, "at": kept["at"] - 3600}
+    session.save()
+    html = client.post(SETTINGS, form(api_key="", **endpoint)).content.decode()
+    assert "Paste a REST API key from Braze" in html
+    assert not BrazeSettings.objects.exists()
+
+
+@pytest.mark.django_db
+def test_opening_the_settings_again_forgets_the_tested_key(
+    owner: User, workspace: Workspace, tiny_braze: TinyBraze
+) -> None:
+    connect(workspace, tiny_braze.url)
+    client = logged_in(owner)
+    endpoint = {"cluster": "other", "endpoint": tiny_braze.url}
+    client.post(TEST, form(api_key=OTHER_KEY, **endpoint))
+    client.get(SETTINGS)
+    client.post(SETTINGS, form(api_key="", requests_per_second="30", **endpoint))
+    assert stored(workspace).api_key() == KEY
+
+
+@pytest.mark.django_db
 def test_an_unreachable_address_says_braze_could_not_be_reached(
     owner: User, closed_port: str
 ) -> None:

@@ -162,6 +162,8 @@ def test_unsaved_changes_are_never_lost_silently(
     # The choice list editor: add, reorder and remove, saved as one choice per line.
     choices = wide.locator("#edit-plan .choice-list input")
     assert choices.count() == 3
+    help_text = wide.locator("#edit-plan .choice-list").locator("xpath=..").locator(".helptext")
+    assert help_text.inner_text() == "One choice per box. Enter adds the next one."
     wide.locator("#edit-plan").get_by_role("button", name="Add a choice").click()
     wide.keyboard.type("Student")
     wide.locator("#edit-plan").get_by_role("button", name="Move choice 4 up").click()

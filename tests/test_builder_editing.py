@@ -302,3 +302,25 @@ def test_builder_urls_only_take_posts(editor: User, pulse: Survey) -> None:
     client = logged_in(editor)
     for target, _data in builder_requests(pulse):
         assert client.get(target).status_code == 405, target
+
+
+@pytest.mark.django_db
+def test_the_preview_never_says_answers_were_saved(owner: User, workspace: Workspace) -> None:
+    empty = Survey.create(workspace, {"title": "Empty"}, owner)
+    html = logged_in(owner).get(f"{empty.public_path()}?preview=1").content.decode()
+    assert "answers are not saved" in html
+    assert "Your answers have been saved." not in html
+    assert "No questions yet" in html
+
+    one = Survey.create(
+        workspace,
+        {"title": "One", "questions": [{"key": "ok", "type": "yes_no", "prompt": "OK?"}]},
+        owner,
+    )
+    client = logged_in(owner)
+    done = client.post(f"{one.public_path()}?preview=1", {"q": "ok", "ok": "yes"}, follow=True)
+    html = done.content.decode()
+    assert "Thank you!" in html
+    assert (
+        "Respondents read “Your answers have been saved.” here. This preview saved nothing." in html
+    )

@@ -48,6 +48,87 @@ def test_createadmin_names_the_workspace_by_default(tmp_path: Path) -> None:
     assert query(tmp_path, "SELECT name FROM accounts_workspace") == [("My workspace",)]
 
 
+def test_createadmin_after_a_setup_asks_which_workspace_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    run_ok(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "first@example.test",
+        "--password",
+        PASSWORD,
+        "--workspace",
+        "Acme Inc",
+    )
+    result = run_cli(tmp_path, "createadmin", "--email", "b@example.test", "--password", PASSWORD)
+    assert result.returncode == 2
+    assert 'already has the workspace "Acme Inc"' in result.stderr
+    assert "--workspace NAME" in result.stderr
+    assert query(tmp_path, "SELECT count(*) FROM accounts_user") == [(1,)]
+    assert query(tmp_path, "SELECT count(*) FROM accounts_workspace") == [(1,)]
+
+
+def test_createadmin_naming_an_existing_workspace_adds_an_owner_to_it(tmp_path: Path) -> None:
+    run_ok(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "first@example.test",
+        "--password",
+        PASSWORD,
+        "--workspace",
+        "Acme",
+    )
+    out = run_ok(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "b@example.test",
+        "--password",
+        PASSWORD,
+        "--workspace",
+        "Acme",
+    )
+    assert 'an owner of the existing workspace "Acme"' in out
+    rows = query(
+        tmp_path,
+        "SELECT u.email, w.name, m.role FROM accounts_user u"
+        " JOIN accounts_membership m ON m.user_id = u.id"
+        " JOIN accounts_workspace w ON w.id = m.workspace_id ORDER BY u.email",
+    )
+    assert rows == [("b@example.test", "Acme", "owner"), ("first@example.test", "Acme", "owner")]
+
+
+def test_createadmin_with_a_new_name_says_the_workspace_is_separate(tmp_path: Path) -> None:
+    run_ok(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "first@example.test",
+        "--password",
+        PASSWORD,
+        "--workspace",
+        "Acme Inc",
+    )
+    out = run_ok(
+        tmp_path,
+        "createadmin",
+        "--email",
+        "b@example.test",
+        "--password",
+        PASSWORD,
+        "--workspace",
+        "Acme",
+    )
+    assert 'owner of the new workspace "Acme"' in out
+    assert 'It is separate from the workspace "Acme Inc" already here' in out
+    assert query(tmp_path, "SELECT name FROM accounts_workspace ORDER BY id") == [
+        ("Acme Inc",),
+        ("Acme",),
+    ]
+
+
 def test_createadmin_refuses_an_existing_email(admin_dir: Path) -> None:
     result = run_cli(admin_dir, "createadmin", "--email", EMAIL.upper(), "--password", PASSWORD)
     assert result.returncode == 1

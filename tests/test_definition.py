@@ -429,8 +429,8 @@ def test_a_repeated_key_names_the_first_question_that_has_it() -> None:
         {"key": "plan", "type": "yes_no", "prompt": "D"},
     )
     assert problems(data) == [
-        ("$.questions[2].key", "repeats the key of $.questions[0]"),
-        ("$.questions[3].key", "repeats the key of $.questions[0]"),
+        ("$.questions[2].key", "another question already uses the key “plan” (question 1)"),
+        ("$.questions[3].key", "another question already uses the key “plan” (question 1)"),
     ]
 
 
@@ -569,7 +569,7 @@ def test_every_problem_is_reported_at_once_in_order() -> None:
         ("$.questions[0].type", f"must be one of: {TYPE_NAMES}"),
         ("$.questions[1].choices", "must be a non-empty list of strings"),
         ("$.questions[2].max", "is not a field of the short_text question type"),
-        ("$.questions[2].key", "repeats the key of $.questions[0]"),
+        ("$.questions[2].key", "another question already uses the key “plan” (question 1)"),
         ("$.questions[3].prompt", "must not be empty"),
         ("$.questions[3].required", "must be true or false"),
         ("$.questions[3].max", "must be a whole number"),

@@ -40,3 +40,19 @@ def test_every_api_path_is_documented() -> None:
             assert f"{method.upper()} /api/v1{short}" in api_doc or (
                 f"{method.upper()} {short}" in api_doc
             ), f"{method.upper()} {path} is not in docs/api.md"
+
+
+def files_the_settings_keep_in_the_data_directory() -> set[str]:
+    settings_py = (ROOT / "sounding" / "settings.py").read_text()
+    return set(re.findall(r'persistent_secret\(DATA_DIR, "([^"]+)"\)', settings_py)) | set(
+        re.findall(r'DATA_DIR / "([^"]+)"', settings_py)
+    )
+
+
+def test_every_file_in_the_data_directory_is_listed() -> None:
+    files = files_the_settings_keep_in_the_data_directory()
+    assert {"secret_key", "encryption_key", "sounding.sqlite3"} <= files
+    configuration = (ROOT / "docs" / "configuration.md").read_text()
+    section = configuration.split("## `SOUNDING_DATA_DIR`", 1)[1].split("\n## ", 1)[0]
+    for name in files:
+        assert f"- `{name}`" in section, f"{name} is not listed under SOUNDING_DATA_DIR"

@@ -128,7 +128,8 @@ def test_a_new_author_builds_brands_translates_publishes_and_reads_the_report(
     }
 
     desk.goto(base + survey.get_absolute_url())
-    desk.get_by_role("button", name="Publish").click()
+    desk.get_by_role("link", name="Publish…").click()
+    desk.get_by_role("button", name="Publish survey").click()
     desk.wait_for_selector("text=The survey is live")
     survey.refresh_from_db()
     assert survey.status == Status.LIVE

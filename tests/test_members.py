@@ -179,6 +179,37 @@ def test_when_email_cannot_be_sent_the_inviter_is_told_and_still_gets_the_link(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("backend", "said"),
+    [
+        ("console", "This server prints emails in its log instead of sending them"),
+        ("filebased", "This server writes emails to files on its disk"),
+        ("dummy", "This server is set up to send no email"),
+    ],
+)
+def test_an_email_kept_by_the_server_is_not_called_sent(
+    owner: User, settings: Any, tmp_path: Any, backend: str, said: str
+) -> None:
+    settings.EMAIL_BACKEND = f"django.core.mail.backends.{backend}.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    client = logged_in(owner)
+    client.post(reverse("member-invite"), {"email": "x@example.com", "role": "editor"})
+    html = client.get(MEMBERS).content.decode()
+    assert "No email was sent." in html and said in html
+    assert "was emailed" not in html and "is sent" not in html
+    assert LINK.search(html)
+
+
+@pytest.mark.django_db
+def test_an_email_really_sent_is_called_emailed(owner: User) -> None:
+    client = logged_in(owner)
+    client.post(reverse("member-invite"), {"email": "x@example.com", "role": "editor"})
+    html = client.get(MEMBERS).content.decode()
+    assert "The invitation was emailed to x@example.com." in html
+    assert [m.to for m in mail.outbox] == [["x@example.com"]]
+
+
+@pytest.mark.django_db
 def test_inviting_someone_already_a_member_is_refused(owner: User, editor: User) -> None:
     response = logged_in(owner).post(
         reverse("member-invite"), {"email": editor.email.upper(), "role": "viewer"}
@@ -550,3 +581,15 @@ def test_the_invitation_page_passes_axe(live_server: Any, phone: Any, owner: Use
     phone.click("text=Create account and join")
     phone.wait_for_url(re.compile(r"/surveys/"))
     assert Membership.objects.get(user__email="axe@example.com").role == Role.EDITOR
+
+
+@pytest.mark.django_db
+def test_a_new_workspace_with_its_owner_alone_shows_no_single_owner_warning(
+    owner: User, workspace: Workspace
+) -> None:
+    html = logged_in(owner).get(MEMBERS).content.decode()
+    assert 'id="sole-owner"' not in html
+    make_user("editor@acme.test", workspace, Role.EDITOR)
+    html = logged_in(owner).get(MEMBERS).content.decode()
+    assert 'id="sole-owner"' in html
+    assert "Only owner" in html

@@ -189,6 +189,38 @@ def test_a_detractor_is_asked_why_and_a_no_asks_why_not(branching: Survey) -> No
     assert Response.objects.get().completed_at is not None
 
 
+def count_of(html: str) -> str:
+    return html.split('<span class="count">', 1)[1].split("</span>", 1)[0]
+
+
+@pytest.mark.django_db
+def test_the_progress_counts_the_questions_the_answers_show(branching: Survey) -> None:
+    promoter = Client()
+    html = promoter.get(branching.public_path() + "?user_braze_id=p1").content.decode()
+    assert count_of(html) == "Question 1 of 3"
+    html = answer(promoter, html, "10").content.decode()
+    assert question_of(html) == "plan"
+    assert count_of(html) == "Question 2 of 3"  # not "3 of 6": the rule hid "why_low"
+    assert 'width="33%"' in html
+    html = answer(promoter, html, ["Pro"]).content.decode()
+    assert question_of(html) == "pro_seats"
+    assert count_of(html) == "Question 3 of 4"
+
+    detractor = Client()
+    html = detractor.get(branching.public_path() + "?user_braze_id=d1").content.decode()
+    html = answer(detractor, html, "2").content.decode()
+    assert question_of(html) == "why_low"
+    assert count_of(html) == "Question 2 of 4"
+
+
+def test_progress_counts_a_hidden_question_on_screen_and_never_goes_past_the_total() -> None:
+    spec = build_spec(normalize(BRANCHING))
+    assert flow.progress(spec, 0, {}) == (1, 3)
+    assert flow.progress(spec, 1, {"nps": 9}) == (2, 4)  # an author's preview opened it
+    assert flow.progress(spec, 2, {"nps": 3}) == (3, 4)
+    assert flow.progress(spec, 6, {"nps": 3, "renew": False}) == (5, 5)
+
+
 @pytest.mark.django_db
 def test_back_returns_to_the_question_shown_before_not_a_skipped_one(branching: Survey) -> None:
     client = Client()

@@ -205,3 +205,21 @@ def test_default_labels_read_in_the_survey_language_and_authored_ones_stay(
     assert "Mies" in html and "Very unsatisfied" not in html
     french = Client().get(survey.public_path() + "?lang=fr").content.decode()
     assert "Quelle probabilité ?" in french and "Pas du tout probable" in french
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "header", "button"),
+    [
+        ("?lang=es", "es", "Next"),  # no Spanish translation: the survey reads in English
+        ("", "de-DE", "Next"),  # nor a German one: the browser alone changes nothing
+        ("?lang=fr", "de-DE", "Suivant"),
+        ("", "fr-CA,de;q=0.8", "Suivant"),
+    ],
+)
+def test_soundings_own_words_follow_the_survey_language_not_the_link_or_browser_alone(
+    bilingual: Survey, query: str, header: str, button: str
+) -> None:
+    """What docs/survey-links.md and docs/languages.md both say."""
+    html = Client(HTTP_ACCEPT_LANGUAGE=header).get(bilingual.public_path() + query)
+    assert f">{button}<" in html.content.decode()

@@ -74,13 +74,45 @@ def test_the_overview_lists_each_language_with_how_much_is_translated(
     assert page.status_code == 200
     assert "Written in English <code>en</code>" in html
     done, total = translate.progress(survey.definition, "fr")
+    texts = [t for g in translate.groups_of(survey.definition) for t in g.texts]
+    built_in = [t for t in texts if translate.built_in(t, "fr")]
     assert (done, total) == (
-        1,
+        1 + len(built_in),
         len(inputs(logged_in(owner).get(language_page(survey, "fr")).content.decode())),
     )
     assert f"{done} of {total} texts" in html
     assert f'href="{language_page(survey, "fr")}"' in html
     assert f'href="{survey.public_path()}?preview=1&amp;lang=fr"' in html
+
+
+def test_the_languages_tab_opens_a_page_titled_languages(owner: User, survey: Survey) -> None:
+    html = logged_in(owner).get(overview(survey)).content.decode()
+    assert '<a href="' + overview(survey) + '" aria-current="page">Languages</a>' in html
+    assert "<title>Languages · Customer pulse · Sounding</title>" in html
+    assert "<h1>Languages</h1>" in html
+
+
+def test_default_labels_respondents_read_translated_count_as_translated(
+    owner: User, workspace: Workspace
+) -> None:
+    definition = {
+        "title": "Support",
+        "questions": [{"key": "csat", "type": "csat", "prompt": "How did we do?"}],
+        "translations": {"fr": {"title": "Support"}, "it": {"title": "Supporto"}},
+    }
+    survey = Survey.create(workspace, definition, owner)
+    # French is one of Sounding's languages: its five default labels read in French.
+    assert translate.progress(survey.definition, "fr") == (6, 7)
+    # Italian is not: respondents read them in English, so they still need translating.
+    assert translate.progress(survey.definition, "it") == (1, 7)
+    html = logged_in(owner).get(overview(survey)).content.decode()
+    assert "6 of 7 texts" in html and "1 of 7 texts" in html
+    page = logged_in(owner).get(language_page(survey, "fr")).content.decode()
+    assert 'placeholder="Très satisfait"' in page
+    assert "Left empty, respondents read Sounding’s own “Très satisfait”." in page
+    survey.set_status("live")
+    respondent = Client().get(survey.public_path() + "?lang=fr").content.decode()
+    assert "Très satisfait" in respondent and "Very satisfied" not in respondent
 
 
 def test_the_count_covers_every_text_a_respondent_reads(survey: Survey) -> None:
@@ -207,7 +239,9 @@ def test_saving_writes_the_translation_and_keeps_the_rest_of_the_definition(
     }
     assert survey.version == 2
     follow = client.get(page["Location"]).content.decode()
-    assert "French saved: 4 of" in follow
+    # 4 typed (one over a default label), and the 7 other default labels, which French
+    # respondents read in French already.
+    assert "French saved: 11 of" in follow
 
 
 def test_a_respondent_reads_the_translation_and_the_answer_is_stored_in_english(
@@ -300,7 +334,7 @@ def test_saving_locks_the_survey_row(
 def test_a_viewer_reads_both_pages_without_a_form(viewer: User, survey: Survey) -> None:
     client = logged_in(viewer)
     html = client.get(overview(survey)).content.decode()
-    assert "1 of" in html and "Add a language" not in html and "Remove…" not in html
+    assert "9 of" in html and "Add a language" not in html and "Remove…" not in html
     page = client.get(language_page(survey, "fr")).content.decode()
     assert inputs(page) == {}
     assert "Le pouls client" in page and "Not translated" in page
@@ -352,7 +386,7 @@ def test_the_translation_pages_work_on_a_phone_and_are_accessible(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
     phone.goto(live_server.url + overview(survey))
-    assert phone.get_by_role("heading", name="Translations", exact=True).is_visible()
+    assert phone.get_by_role("heading", name="Languages", exact=True).is_visible()
     assert serious_violations(phone) == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "translations-phone")
@@ -363,7 +397,7 @@ def test_the_translation_pages_work_on_a_phone_and_are_accessible(
     phone.get_by_label("Question in Spanish").first.fill("¿Nos recomendarías?")
     phone.get_by_role("button", name="Save Spanish").click()
     phone.wait_for_load_state()
-    assert "Spanish saved: 1 of" in phone.content()
+    assert "Spanish saved: 8 of" in phone.content()
     assert serious_violations(phone) == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "translation-phone")

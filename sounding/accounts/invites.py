@@ -35,11 +35,28 @@ class AccountExists(Exception):
     """Someone created an account with the invited address meanwhile: they should sign in."""
 
 
+# Backends that take a message without sending it to anyone (SOUNDING_EMAIL_URL console:,
+# file:// or dummy:, console being the default): the inviter must hear that no email left.
+NOT_SENT = {
+    "django.core.mail.backends.console.EmailBackend": "console",
+    "django.core.mail.backends.filebased.EmailBackend": "file",
+    "django.core.mail.backends.dummy.EmailBackend": "dummy",
+}
+
+
+def email_goes_nowhere() -> str:
+    """How this server keeps an email instead of sending it ("console", "file", "dummy"), or
+    "" when it really sends email."""
+    return NOT_SENT.get(settings.EMAIL_BACKEND, "")
+
+
 @dataclass(frozen=True)
 class Issued:
     invite: Invite
     link: str
     emailed: bool
+    # Set when the email was accepted but not sent to anyone: see `email_goes_nowhere`.
+    kept_by: str = ""
 
 
 def site_url(request: HttpRequest, path: str) -> str:
@@ -84,7 +101,8 @@ def invite(request: HttpRequest, workspace: Workspace, email: str, role: str) ->
         Invite.objects.filter(workspace=workspace, email=email, accepted_at__isnull=True).delete()
         issued, raw = Invite.issue(workspace, email, role, invited_by=request.user)  # type: ignore[arg-type]
     link = site_url(request, reverse("invite-accept", args=[raw]))
-    return Issued(invite=issued, link=link, emailed=send_invite_email(issued, link))
+    emailed = send_invite_email(issued, link)
+    return Issued(issued, link, emailed, email_goes_nowhere() if emailed else "")
 
 
 def accept(invite: Invite, user: User) -> Membership:

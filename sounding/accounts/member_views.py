@@ -45,6 +45,9 @@ def _page(request: HttpRequest, form: InviteForm | None = None, status: int = 20
     context = {
         "rows": rows,
         "sole_owner": owners == 1,
+        # Worth saying once someone else could be given the role: alone in a new workspace,
+        # the owner has no one to hand it to.
+        "warn_sole_owner": owners == 1 and len(rows) > 1,
         "pending": Invite.objects.filter(
             workspace_id=current.workspace_id, accepted_at__isnull=True
         ).order_by("-created_at"),
@@ -92,6 +95,7 @@ def member_invite(request: SignedInRequest) -> HttpResponse:
         "email": email,
         "link": issued.link,
         "emailed": issued.emailed,
+        "kept_by": issued.kept_by,
     }
     return redirect("members")
 

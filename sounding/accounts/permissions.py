@@ -11,10 +11,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
+from sounding.accounts import unsent
 from sounding.accounts.models import Membership, User
 
 SESSION_KEY = "workspace_id"
@@ -56,11 +56,15 @@ def remember_workspace(request: HttpRequest, workspace_id: int) -> bool:
 
 
 def member_required(view: View) -> View:
-    """Signed in and a member of some workspace; sets `request.membership` (and the list)."""
+    """Signed in and a member of some workspace; sets `request.membership` (and the list).
 
-    @login_required
+    A signed-out request goes to the sign-in page; a form it posted is kept (`unsent`).
+    """
+
     @wraps(view)
     def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return unsent.keep_and_sign_in(request)
         memberships = memberships_of(request)
         current = pick_current(request, memberships)
         if current is None:

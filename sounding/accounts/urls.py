@@ -1,13 +1,21 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from sounding.accounts import invite_views, member_views, password_views, token_views, views
+from sounding.accounts import (
+    invite_views,
+    member_views,
+    password_views,
+    token_views,
+    unsent,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login", views.SignInView.as_view(), name="login"),
     path("logout", LogoutView.as_view(), name="logout"),
     path("setup", views.setup, name="setup"),
+    path("resume", unsent.resume, name="unsent-form"),
     path("workspace", views.switch_workspace, name="workspace-switch"),
     path("password/reset", password_views.ResetRequestView.as_view(), name="password-reset"),
     path("password/reset/sent", password_views.ResetSentView.as_view(), name="password-reset-sent"),

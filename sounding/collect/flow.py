@@ -244,6 +244,15 @@ def previous_before(spec: SurveySpec, index: int, answers: Mapping[str, Any]) ->
     return None
 
 
+def progress(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> tuple[int, int]:
+    """(number, total) of question `index` among the questions the answers show: a question
+    a rule hides is not counted, so "1 of 6" is followed by "2 of 5", never "3 of 6". The
+    question on screen counts even when hidden (an author's preview may open any)."""
+    kept = standing(spec, answers)
+    counted = [i for i, q in enumerate(spec.questions) if i == index or shown(q, kept)]
+    return sum(1 for i in counted if i <= index), len(counted)
+
+
 def may_follow(spec: SurveySpec, index: int, answers: Mapping[str, Any]) -> bool:
     """Whether any question could come after question `index`, whatever it is answered:
     a later one shown already, or one whose condition depends on this very answer."""

@@ -227,13 +227,14 @@ class Screen:
         q = self.question
         spec = self.spec
         index = spec.position(q.key) if q else len(spec.questions)
+        number, total = flow.progress(spec, index, self.answers)
         return {
             "survey": self.survey,
             "spec": spec,
             "q": q,
-            "number": index + 1,
-            "total": len(spec.questions),
-            "percent": round(100 * index / max(1, len(spec.questions))),
+            "number": number,
+            "total": total,
+            "percent": round(100 * (number - 1) / max(1, total)) if q else 100,
             "is_last": q is not None and not flow.may_follow(spec, index, self.answers),
             "can_go_back": q is not None
             and flow.previous_before(spec, index, self.answers) is not None,

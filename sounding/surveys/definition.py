@@ -208,7 +208,13 @@ def normalize(data: Any) -> dict[str, Any]:
             conditions.check(raw["show_if"], f"{path}.show_if", earlier, problems)
         if isinstance(key, str):
             if key in given:
-                problems.append((f"{path}.key", f"repeats the key of $.questions[{given[key]}]"))
+                first = given[key] + 1
+                problems.append(
+                    (
+                        f"{path}.key",
+                        f"another question already uses the key “{key}” (question {first})",
+                    )
+                )
             given.setdefault(key, i)
             if valid and key not in earlier:
                 earlier[key] = raw

@@ -205,8 +205,16 @@ class QuestionForm(Form):
     choices = forms.CharField(
         label="Choices",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "data-choices": ""}),
-        help_text="One per line.",
+        # The builder's script turns the box into one input per choice, and shows the help
+        # of that editor instead (`data-boxes-help`).
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "data-choices": "",
+                "data-boxes-help": "One choice per box. Enter adds the next one.",
+            }
+        ),
+        help_text="One choice per line.",
     )
     allow_other = forms.BooleanField(label="Offer “Other” with a text box", required=False)
     other_label = forms.CharField(

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from sounding.accounts import unsent
 from sounding.surveys import authoring, builder, orphans, pages, rules, undo
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import QuestionEditForm, QuestionForm
@@ -49,6 +50,20 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     added = survey.definition["questions"][_added_at(survey, after) - (after is None)]
     messages.success(request, f"Question added: “{added['prompt']}”.")
     return pages.back(survey, f"q-{added['key']}")
+
+
+@unsent.refill("question-add")
+@editor_required
+def question_add_refilled(request: HttpRequest, data: QueryDict, pk: int) -> HttpResponse:
+    """The survey page with the question a signed-out author tried to add, filled in."""
+    survey = workspace_survey(request, pk)
+    messages.info(
+        request,
+        "You were signed out before your question was added. It is filled in below: "
+        "check it and add it.",
+    )
+    form = QuestionForm(data, questions=survey.definition["questions"])
+    return pages.detail_page(request, survey, question_form=form)
 
 
 def _added_at(survey: Survey, after: str | None) -> int:
@@ -222,6 +237,26 @@ def question_undo(request: HttpRequest, pk: int) -> HttpResponse:
     prompt = rules.short_prompt(deleted.question["prompt"])
     messages.success(request, f"“{prompt}” is back" + "".join(f"; {n}" for n in notes) + ".")
     return pages.back(survey, f"q-{deleted.question['key']}")
+
+
+@unsent.refill("question-edit")
+@editor_required
+def question_edit_refilled(
+    request: HttpRequest, data: QueryDict, pk: int, key: str
+) -> HttpResponse:
+    """The survey page with the question's editor open on a signed-out author's change."""
+    survey = workspace_survey(request, pk)
+    if rules.find(survey.definition["questions"], key) is None:
+        messages.error(request, "That question is no longer in the survey; nothing was saved.")
+        return pages.back(survey, "questions")
+    answered, locked = _answered(survey, key)
+    form = builder.edit_form(survey, key, data, answered=answered, locked=locked)
+    messages.info(
+        request,
+        "You were signed out before your change was saved. It is filled in below: "
+        "check it and save it.",
+    )
+    return pages.detail_page(request, survey, editing=(key, form.without_errors()))
 
 
 @require_POST

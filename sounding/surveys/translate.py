@@ -26,6 +26,7 @@ from sounding.surveys.authoring import type_label
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import member_required, membership, workspace_survey
+from sounding.surveys.questions import localized_default
 from sounding.surveys.translations import LANGUAGE_CODE, QUESTION_TEXTS, SURVEY_TEXTS
 
 CHOICE_MAX = 255
@@ -188,11 +189,20 @@ def _choice(stored: Any, choice: str, index: int) -> str:
     return str((stored or {}).get(choice) or "")
 
 
+def built_in(text: Text, code: str) -> str:
+    """What respondents read in `code` for a default label left untranslated (Sounding ships
+    "Very satisfied" in its own languages), or "" when they would read the original."""
+    shown = localized_default(text.original, code)
+    return shown if shown != text.original else ""
+
+
 def progress(definition: dict[str, Any], code: str) -> tuple[int, int]:
-    """(translated, translatable) texts of the survey in `code`."""
+    """(translated, translatable) texts of the survey in `code`: a default label respondents
+    read in that language already counts as translated."""
     entry = definition.get("translations", {}).get(code, {})
     texts = [t for g in groups_of(definition) for t in g.texts]
-    return sum(1 for t in texts if translated(entry, t.path)), len(texts)
+    done = sum(1 for t in texts if translated(entry, t.path) or built_in(t, code))
+    return done, len(texts)
 
 
 def with_translation(
@@ -257,6 +267,8 @@ class TranslationForm(forms.Form):
         for text in self.texts.values():
             # The original is read out after the label; `dir=auto` suits right-to-left scripts.
             attrs = {"lang": code, "dir": "auto", "aria-describedby": f"id_{text.name}_original"}
+            if shown := built_in(text, code):
+                attrs["placeholder"] = shown
             widget = (
                 forms.Textarea(attrs={**attrs, "rows": 2})
                 if text.multiline
@@ -469,7 +481,13 @@ def _translation_page(
         "default": definition.get("language", "en"),
         "default_name": short_name(definition.get("language", "en")),
         "groups": [
-            {"group": g, "rows": [{"text": t, "field": form[t.name]} for t in g.texts]}
+            {
+                "group": g,
+                "rows": [
+                    {"text": t, "field": form[t.name], "built_in": built_in(t, code)}
+                    for t in g.texts
+                ],
+            }
             for g in groups
         ],
         "form": form,

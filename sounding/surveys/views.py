@@ -13,11 +13,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sounding.accounts import unsent
 from sounding.surveys import authoring, builder, pages, rules
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import (
@@ -131,6 +132,19 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return pages.back(survey)
 
 
+@unsent.refill("survey-edit")
+@editor_required
+def survey_edit_refilled(request: HttpRequest, data: QueryDict, pk: int) -> HttpResponse:
+    """The survey page with a signed-out author's title and texts, filled in."""
+    survey = workspace_survey(request, pk)
+    messages.info(
+        request,
+        "You were signed out before your texts were saved. They are filled in below: "
+        "check them and save them.",
+    )
+    return pages.detail_page(request, survey, details_form=SurveyDetailsForm(data))
+
+
 @require_POST
 @editor_required
 def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
@@ -155,25 +169,43 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
     return pages.back(survey, "hidden-fields")
 
 
-@require_POST
+def _status_page(request: HttpRequest, survey: Survey, action: str) -> HttpResponse:
+    context = {"survey": survey, "action": action, "responses": survey.responses.count()}
+    return render(request, "surveys/status_confirm.html", context)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    # A change respondents notice at once is asked first: the buttons open this page (a GET),
+    # and a POST without the page's `confirm` field (an old tab, a crafted form) asks too.
+    return request.method == "POST" and request.POST.get("confirm") == "yes"
+
+
+@require_http_methods(["GET", "POST"])
 @editor_required
 def survey_publish(request: HttpRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
     if not survey.definition.get("questions"):
         messages.error(request, "Add at least one question before publishing.")
-    elif survey.status != Status.LIVE:
-        survey.set_status(Status.LIVE)
-        messages.success(request, "The survey is live: anyone with the link can answer.")
+        return pages.back(survey)
+    if survey.status == Status.LIVE:
+        return pages.back(survey)
+    if not _confirmed(request):
+        return _status_page(request, survey, "publish")
+    survey.set_status(Status.LIVE)
+    messages.success(request, "The survey is live: anyone with the link can answer.")
     return pages.back(survey)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @editor_required
 def survey_pause(request: HttpRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
-    if survey.status == Status.LIVE:
-        survey.set_status(Status.PAUSED)
-        messages.success(request, "The survey is paused: its link no longer takes answers.")
+    if survey.status != Status.LIVE:
+        return pages.back(survey)
+    if not _confirmed(request):
+        return _status_page(request, survey, "pause")
+    survey.set_status(Status.PAUSED)
+    messages.success(request, "The survey is paused: its link no longer takes answers.")
     return pages.back(survey)
 
 

@@ -105,11 +105,24 @@ class ConnectionForm(Form):
         help_text=BATCH_LIMIT_HELP,
     )
 
-    def __init__(self, *args: Any, stored: BrazeSettings | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stored: BrazeSettings | None = None,
+        tested_key: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.stored = stored
-        if stored is not None and stored.has_key:
-            key = self.fields["api_key"]
+        self.tested_key = tested_key
+        key = self.fields["api_key"]
+        if tested_key:
+            key.widget.attrs["placeholder"] = f"•••• {tested_key[-4:]} (tested)"
+            key.help_text = (
+                f"The key you tested (ending {tested_key[-4:]}) is kept for Save. "
+                "Leave this empty to save it, or paste another one."
+            )
+        elif stored is not None and stored.has_key:
             key.widget.attrs["placeholder"] = masked(stored)
             key.help_text = "A key is saved. Leave this empty to keep it, or paste a new one."
 
@@ -137,6 +150,8 @@ class ConnectionForm(Form):
         key: str = self.cleaned_data["api_key"]
         if key and (problem := key_problem(key)):
             raise forms.ValidationError(problem)
+        if not key and self.tested_key:
+            return self.tested_key
         if not key and (self.stored is None or not self.stored.has_key):
             raise forms.ValidationError(NEED_KEY)
         return key

@@ -2,7 +2,8 @@
 integration (editors change it, viewers read it).
 
 The API key is write-only here: it is never put back into a page, not even masked beyond the
-last four characters Braze itself shows.
+last four characters Braze itself shows. A key just tested waits for the Save that follows in
+the session, encrypted (`tested_key`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sounding.delivery import backfill
-from sounding.destinations.braze import client, clusters, mapping, signing
+from sounding.destinations.braze import client, clusters, mapping, signing, tested_key
 from sounding.destinations.braze.destination import KIND, survey_link
 from sounding.destinations.braze.forms import (
     ConnectionForm,
@@ -78,7 +79,7 @@ def _settings_page(
         "masked_key": masked(stored),
         "lane": lane_of(workspace_id),
         "result": result,
-        "typed_key": bool(form.is_bound and form.data.get("api_key")),
+        "tested_key": form.tested_key[-4:],
     }
     return render(request, "braze/settings.html", context)
 
@@ -90,11 +91,14 @@ def braze_settings(request: SignedInRequest) -> HttpResponse:
     workspace = membership(request).workspace
     stored = stored_settings(workspace.pk)
     if request.method == "GET":
+        tested_key.forget(request)
         form = ConnectionForm(initial=ConnectionForm.initial_for(stored), stored=stored)
         return _settings_page(request, form, stored)
-    form = ConnectionForm(request.POST, stored=stored)
+    tested = tested_key.kept(request, workspace.pk)
+    form = ConnectionForm(request.POST, stored=stored, tested_key=tested)
     if not form.is_valid():
         return _settings_page(request, form, stored)
+    tested_key.forget(request)
     lane = lane_of(workspace.pk)
     data = form.cleaned_data
     save_connection(
@@ -111,7 +115,7 @@ def braze_settings(request: SignedInRequest) -> HttpResponse:
 
 
 def _check(form: ConnectionForm, stored: BrazeSettings | None) -> client.Check:
-    """Try the values on the form, with the saved key when none was typed."""
+    """Try the values on the form, with the saved key when none was typed (or kept)."""
     typed = form.cleaned_data["api_key"]
     try:
         key = typed or (stored.api_key() if stored else "")
@@ -124,9 +128,18 @@ def _check(form: ConnectionForm, stored: BrazeSettings | None) -> client.Check:
 @require_POST
 @admin_required
 def braze_test(request: HttpRequest) -> HttpResponse:
-    stored = stored_settings(membership(request).workspace_id)
-    form = ConnectionForm(request.POST, stored=stored)
+    workspace_id = membership(request).workspace_id
+    stored = stored_settings(workspace_id)
+    kept = tested_key.kept(request, workspace_id)
+    form = ConnectionForm(request.POST, stored=stored, tested_key=kept)
     result = _check(form, stored) if form.is_valid() else None
+    # The key tried: typed, or the one kept from an earlier test (not the saved one).
+    typed = form.cleaned_data.get("api_key", "") if form.is_valid() else ""
+    if typed:
+        # Kept for the Save that follows, whatever the answer: a key Braze refused today
+        # (a permission still being granted) may be the one the owner means to save.
+        tested_key.keep(request, workspace_id, typed)
+        form = ConnectionForm(request.POST, stored=stored, tested_key=typed)
     return _settings_page(request, form, stored, result)
 
 

@@ -154,6 +154,8 @@
     });
     area.hidden = true;
     area.after(list, add);
+    var help = document.getElementById(area.id + "_helptext");
+    if (help && area.dataset.boxesHelp) help.textContent = area.dataset.boxesHelp;
     build(area.value);
     // Without a stored origin per line, a reset form gets the saved list back.
     form.addEventListener("reset", function () { setTimeout(function () { build(area.value); }); });
