@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 
 from sounding import destinations
-from sounding.api import erase, errors, responses, surveys, tokens
+from sounding.api import erase, errors, responses, survey_templates, surveys, tokens
 from sounding.api.auth import BearerToken
 
 
@@ -26,6 +26,7 @@ api = SoundingAPI(
 )
 errors.install(api)
 api.add_router("", surveys.router)
+api.add_router("", survey_templates.router)
 api.add_router("", responses.router)
 for plugin in destinations.plugins():
     if plugin.api_router:

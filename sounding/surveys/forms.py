@@ -41,6 +41,24 @@ class SurveyStartForm(Form):
         return {"title": self.cleaned_data["title"], "intro": self.cleaned_data["intro"]}
 
 
+class TemplateStartForm(Form):
+    """One card of the template gallery: which template, and the new survey's title."""
+
+    template = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    title = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Optional. Leave it empty to keep the template's title.",
+    )
+
+    def __init__(self, slug: str, *args: Any, **kwargs: Any) -> None:
+        # One form per card on the same page: each needs ids of its own.
+        kwargs.setdefault("auto_id", f"template-{slug}-%s")
+        kwargs.setdefault("initial", {"template": slug})
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
+
 class SurveyDetailsForm(SurveyStartForm):
     thank_you = forms.CharField(
         label="Thank-you message",
