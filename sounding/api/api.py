@@ -25,8 +25,9 @@ api = SoundingAPI(
     auth=BearerToken(),
 )
 errors.install(api)
-api.add_router("", surveys.router)
+# Before `surveys`: its `/surveys/{survey_id}` would take `/surveys/from-template` otherwise.
 api.add_router("", survey_templates.router)
+api.add_router("", surveys.router)
 api.add_router("", responses.router)
 for plugin in destinations.plugins():
     if plugin.api_router:
