@@ -341,6 +341,8 @@ def test_the_openapi_document_lists_every_operation() -> None:
     methods = {path: set(ops) for path, ops in doc["paths"].items()}
     assert methods == {
         "/api/v1/surveys": {"get", "post"},
+        "/api/v1/surveys/from-template": {"post"},
+        "/api/v1/templates": {"get"},
         "/api/v1/surveys/{survey_id}": {"get", "put", "delete"},
         "/api/v1/surveys/{survey_id}/publish": {"post"},
         "/api/v1/surveys/{survey_id}/pause": {"post"},
@@ -348,6 +350,7 @@ def test_the_openapi_document_lists_every_operation() -> None:
         "/api/v1/surveys/{survey_id}/responses/export": {"get"},
         "/api/v1/surveys/{survey_id}/responses/{token}": {"delete"},
         "/api/v1/surveys/{survey_id}/integrations/braze": {"get", "put"},
+        "/api/v1/surveys/{survey_id}/channels/email": {"get"},
         "/api/v1/integrations/braze": {"get", "put"},
         "/api/v1/responses/erase": {"post"},
         "/api/v1/tokens": {"get"},
