@@ -194,6 +194,16 @@ def test_each_template_makes_a_survey_from_the_page(
 
 
 @pytest.mark.django_db
+def test_the_survey_braze_page_offers_the_templates_names(workspace: Workspace, owner: User) -> None:
+    client = logged_in(owner)
+    start(client, "cancellation")
+    survey = Survey.objects.get(workspace=workspace)
+    page = client.get(reverse("survey-braze", args=[survey.pk])).content.decode()
+    for key, name in template("cancellation").suggestions("braze")["attribute_names"].items():
+        assert re.search(rf'name="name_{key}"[^>]*value="{name}"', page), key
+
+
+@pytest.mark.django_db
 def test_a_title_of_ones_own_replaces_the_templates_in_every_language(
     workspace: Workspace, editor: User
 ) -> None:
