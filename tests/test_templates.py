@@ -150,11 +150,13 @@ def gallery_form(page: str, slug: str) -> dict[str, Any]:
     raise AssertionError(f"no form for {slug}")
 
 
-def start(client: Client, slug: str, title: str = "") -> Any:
-    """Press "Use this template" on the card, as a browser without JavaScript does."""
+def start(client: Client, slug: str, title: str | None = None) -> Any:
+    """Press "Use this template" on the card, as a browser without JavaScript does, with the
+    title field as it comes or typed over."""
     form = gallery_form(client.get(reverse("survey-new")).content.decode(), slug)
     action = form["action"].split("#")[0]
-    return client.post(action, {**form["fields"], "title": title})
+    fields = form["fields"] if title is None else {**form["fields"], "title": title}
+    return client.post(action, fields)
 
 
 @pytest.mark.django_db
@@ -167,6 +169,7 @@ def test_the_gallery_shows_each_template_as_a_marketer_reads_it(editor: User) ->
         for q in found.questions:
             assert q["prompt"].replace("'", "&#x27;") in page
     assert "English, French, German, Spanish, Portuguese" in page
+    assert gallery_form(page, "onboarding")["fields"]["title"] == "How is it going so far?"
     assert "Only if question 1 is less than 7" in page
     assert "Only if question 1 is “It&#x27;s too expensive”" in page
 
@@ -194,7 +197,9 @@ def test_each_template_makes_a_survey_from_the_page(
 
 
 @pytest.mark.django_db
-def test_the_survey_braze_page_offers_the_templates_names(workspace: Workspace, owner: User) -> None:
+def test_the_survey_braze_page_offers_the_templates_names(
+    workspace: Workspace, owner: User
+) -> None:
     client = logged_in(owner)
     start(client, "cancellation")
     survey = Survey.objects.get(workspace=workspace)
@@ -214,6 +219,13 @@ def test_a_title_of_ones_own_replaces_the_templates_in_every_language(
     assert all("title" not in texts[code] for code in SHIPPED)
     kept = template("csat-support").definition["translations"]["fr"]
     assert texts["fr"]["thank_you"] == kept["thank_you"]
+
+
+@pytest.mark.django_db
+def test_an_emptied_title_keeps_the_templates(workspace: Workspace, editor: User) -> None:
+    start(logged_in(editor), "feature-feedback", "   ")
+    survey = Survey.objects.get(workspace=workspace)
+    assert survey.definition == normalize(template("feature-feedback").definition)
 
 
 @pytest.mark.django_db
@@ -273,7 +285,7 @@ def test_the_api_lists_the_templates(viewer_api: Client) -> None:
     assert nps["languages"] == ["en", *SHIPPED]
     assert nps["questions"][1]["show_if"] == {"question": "nps", "op": "less_than", "value": 7}
     assert nps["destinations"]["braze"]["attribute_names"]["nps"] == "nps_score"
-    assert normalize(nps["definition"]) == normalize(template("nps-follow-up").definition)
+    assert nps["definition"] == normalize(template("nps-follow-up").definition)
 
 
 @pytest.mark.django_db

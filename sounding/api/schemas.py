@@ -64,7 +64,9 @@ class TemplateOut(Schema):
     question_count: int
     languages: list[str] = Field(description="Its own language first, then its translations.")
     questions: list[TemplateQuestion]
-    definition: dict[str, Any] = Field(description="The whole definition, as a survey gets it.")
+    definition: dict[str, Any] = Field(
+        description="The whole definition, as stored in a survey made from it."
+    )
     destinations: dict[str, dict[str, Any]] = Field(
         description="What it sets up for each destination, by kind: Braze gets "
         "`attribute_names` (question key to custom attribute name)."

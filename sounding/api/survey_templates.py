@@ -20,6 +20,7 @@ from sounding.api.schemas import (
 )
 from sounding.api.surveys import survey_out
 from sounding.surveys import library
+from sounding.surveys.definition import normalize
 
 router = Router(tags=["templates"])
 
@@ -39,7 +40,7 @@ def template_out(template: library.Template) -> dict[str, Any]:
             {"key": q["key"], "type": q["type"], "prompt": q["prompt"], "show_if": q.get("show_if")}
             for q in template.questions
         ],
-        "definition": template.definition,
+        "definition": normalize(template.definition),
         "destinations": template.destinations,
     }
 

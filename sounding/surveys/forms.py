@@ -48,13 +48,14 @@ class TemplateStartForm(Form):
     title = forms.CharField(
         required=False,
         max_length=200,
-        help_text="Optional. Leave it empty to keep the template's title.",
+        help_text="Keep it or write your own: the template's title comes translated, "
+        "a title of your own does not.",
     )
 
-    def __init__(self, slug: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, slug: str, *args: Any, title: str = "", **kwargs: Any) -> None:
         # One form per card on the same page: each needs ids of its own.
         kwargs.setdefault("auto_id", f"template-{slug}-%s")
-        kwargs.setdefault("initial", {"template": slug})
+        kwargs.setdefault("initial", {"template": slug, "title": title})
         super().__init__(*args, **kwargs)
         self.slug = slug
 

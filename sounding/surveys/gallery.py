@@ -59,7 +59,7 @@ def cards(posted: TemplateStartForm | None = None) -> list[Card]:
         found.append(
             Card(
                 template=template,
-                form=form or TemplateStartForm(template.slug),
+                form=form or TemplateStartForm(template.slug, title=template.title),
                 lines=_lines(template.questions),
                 languages=", ".join(short_name(code) for code in template.languages),
             )
