@@ -171,6 +171,7 @@ def test_the_gallery_shows_each_template_as_a_marketer_reads_it(editor: User) ->
     assert "English, French, German, Spanish, Portuguese" in page
     assert gallery_form(page, "onboarding")["fields"]["title"] == "How is it going so far?"
     assert "Only if question 1 is less than 7" in page
+    assert "Only if question 1 is 7 or 8" in page
     assert "Only if question 1 is “It&#x27;s too expensive”" in page
 
 

@@ -42,7 +42,12 @@ def _lines(questions: list[dict[str, Any]]) -> list[Line]:
         condition = ""
         if rule:
             source = rules.find(questions, rule["question"])
-            op = rules.operator_label(rule["op"], source["type"] if source else "")
+            kind = source["type"] if source else ""
+            # "is 7 or 8" reads better on a card than "is one of 7 or 8".
+            op_name = (
+                "equals" if rule["op"] == "one_of" and kind != "multiple_choice" else rule["op"]
+            )
+            op = rules.operator_label(op_name, kind)
             raw = rule["value"]
             value = f"“{raw}”" if isinstance(raw, str) else rules.format_value(raw)
             condition = f"Only if question {numbers.get(rule['question'], '?')} {op} {value}"
