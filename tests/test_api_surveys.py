@@ -344,6 +344,8 @@ def test_the_openapi_document_lists_every_operation() -> None:
     methods = {path: set(ops) for path, ops in doc["paths"].items()}
     assert methods == {
         "/api/v1/surveys": {"get", "post"},
+        "/api/v1/surveys/from-template": {"post"},
+        "/api/v1/templates": {"get"},
         "/api/v1/surveys/{survey_id}": {"get", "put", "delete"},
         "/api/v1/surveys/{survey_id}/publish": {"post"},
         "/api/v1/surveys/{survey_id}/pause": {"post"},

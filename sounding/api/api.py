@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 
 from sounding import destinations
-from sounding.api import erase, errors, responses, surveys, tokens
+from sounding.api import erase, errors, responses, survey_templates, surveys, tokens
 from sounding.api.auth import BearerToken
 
 
@@ -25,6 +25,8 @@ api = SoundingAPI(
     auth=BearerToken(),
 )
 errors.install(api)
+# Before `surveys`: its `/surveys/{survey_id}` would take `/surveys/from-template` otherwise.
+api.add_router("", survey_templates.router)
 api.add_router("", surveys.router)
 api.add_router("", responses.router)
 for plugin in destinations.plugins():

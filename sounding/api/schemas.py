@@ -47,6 +47,36 @@ class SurveyList(Schema):
     items: list[SurveyOut]
 
 
+class TemplateQuestion(Schema):
+    key: str
+    type: str
+    prompt: str
+    show_if: dict[str, Any] | None = Field(
+        default=None, description="The skip rule, when the question has one."
+    )
+
+
+class TemplateOut(Schema):
+    slug: str = Field(description="What `POST /surveys/from-template` takes as `template`.")
+    name: str
+    description: str
+    title: str = Field(description="The title a survey made from it gets unless given one.")
+    question_count: int
+    languages: list[str] = Field(description="Its own language first, then its translations.")
+    questions: list[TemplateQuestion]
+    definition: dict[str, Any] = Field(
+        description="The whole definition, as stored in a survey made from it."
+    )
+    destinations: dict[str, dict[str, Any]] = Field(
+        description="What it sets up for each destination, by kind: Braze gets "
+        "`attribute_names` (question key to custom attribute name)."
+    )
+
+
+class TemplateList(Schema):
+    items: list[TemplateOut]
+
+
 class Identity(Schema):
     braze_id: str | None
     external_id: str | None
@@ -162,6 +192,30 @@ DEFINITION_EXAMPLE: dict[str, Any] = {
             "choices": ["Email", "Push", "SMS"],
         },
     ],
+}
+
+FROM_TEMPLATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["template"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "template": {"type": "string", "description": "A template's `slug`."},
+                        "title": {
+                            "type": ["string", "null"],
+                            "maxLength": 200,
+                            "description": "The new survey's title; the template's if left out.",
+                        },
+                    },
+                },
+                "example": {"template": "nps-follow-up", "title": "Spring NPS"},
+            }
+        },
+    }
 }
 
 DEFINITION_BODY: dict[str, Any] = {

@@ -10,7 +10,7 @@ read by code that runs while the API and URL configuration are still being built
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,10 @@ class Plugin:
     # a column and a filter in responses, reports and exports. Webhooks have one per endpoint
     # and show them on their own pages instead.
     response_state: bool = True
+    # Applies what a survey template suggests for it (the template's `destinations.<kind>`
+    # object, see `sounding.surveys.library`) to a survey just made from that template, in
+    # the transaction that creates the survey.
+    from_template: Callable[[Survey, Mapping[str, Any]], None] | None = None
 
     @property
     def clears(self) -> bool:

@@ -41,6 +41,25 @@ class SurveyStartForm(Form):
         return {"title": self.cleaned_data["title"], "intro": self.cleaned_data["intro"]}
 
 
+class TemplateStartForm(Form):
+    """One card of the template gallery: which template, and the new survey's title."""
+
+    template = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    title = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Keep it or write your own: the template's title comes translated, "
+        "a title of your own does not.",
+    )
+
+    def __init__(self, slug: str, *args: Any, title: str = "", **kwargs: Any) -> None:
+        # One form per card on the same page: each needs ids of its own.
+        kwargs.setdefault("auto_id", f"template-{slug}-%s")
+        kwargs.setdefault("initial", {"template": slug, "title": title})
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
+
 class SurveyDetailsForm(SurveyStartForm):
     thank_you = forms.CharField(
         label="Thank-you message",

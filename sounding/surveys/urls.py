@@ -5,6 +5,7 @@ from sounding.surveys import question_views, views
 urlpatterns = [
     path("surveys/", views.survey_list, name="survey-list"),
     path("surveys/new", views.survey_new, name="survey-new"),
+    path("surveys/new/template", views.survey_from_template, name="survey-from-template"),
     path("surveys/import", views.survey_import, name="survey-import"),
     path("surveys/<int:pk>/", views.survey_detail, name="survey-detail"),
     path("surveys/<int:pk>/edit", views.survey_edit, name="survey-edit"),

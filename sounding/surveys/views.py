@@ -1,5 +1,6 @@
-"""The authoring pages about a whole survey: list, create, import, show, edit its texts,
-publish, export and delete. The questions' own pages are in `question_views`.
+"""The authoring pages about a whole survey: list, create (blank, from a template or
+imported), show, edit its texts, publish, export and delete. The questions' own pages are in
+`question_views`.
 
 Every page asks `permissions` first: the survey must be in the current workspace (a 404
 otherwise) and any change needs a role that may edit (a 403 otherwise), whatever the page
@@ -19,13 +20,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sounding.accounts import unsent
-from sounding.surveys import authoring, builder, pages, rules
+from sounding.surveys import authoring, builder, gallery, library, pages, rules
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import (
     HiddenFieldsForm,
     ImportForm,
     SurveyDetailsForm,
     SurveyStartForm,
+    TemplateStartForm,
 )
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.permissions import (
@@ -49,10 +51,22 @@ def survey_list(request: HttpRequest) -> HttpResponse:
 
 
 def _new_page(
-    request: HttpRequest, start: SurveyStartForm, imported: ImportForm, problems: list[Any]
+    request: HttpRequest,
+    start: SurveyStartForm,
+    imported: ImportForm,
+    problems: list[Any],
+    from_template: TemplateStartForm | None = None,
+    gallery_error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
-    context = {"start_form": start, "import_form": imported, "problems": problems}
-    return render(request, "surveys/new.html", context)
+    context = {
+        "start_form": start,
+        "import_form": imported,
+        "problems": problems,
+        "cards": gallery.cards(from_template),
+        "gallery_error": gallery_error,
+    }
+    return render(request, "surveys/new.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,6 +83,38 @@ def survey_new(request: SignedInRequest) -> HttpResponse:
         messages.success(request, "Survey created. Add its first question below.")
         return redirect(survey)
     return _new_page(request, form, ImportForm(), [])
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def survey_from_template(request: SignedInRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _new_page(request, SurveyStartForm(), ImportForm(), [])
+    template = library.find(request.POST.get("template", ""))
+    if template is None:
+        # Not a card of the gallery: a hand-made request, or a page older than the templates.
+        error = "There is no such template: pick one of those below."
+        return _new_page(
+            request, SurveyStartForm(), ImportForm(), [], gallery_error=error, status=400
+        )
+    form = TemplateStartForm(template.slug, request.POST)
+    if not form.is_valid():
+        return _new_page(request, SurveyStartForm(), ImportForm(), [], from_template=form)
+    try:
+        survey = library.create_survey(
+            membership(request).workspace, template, form.cleaned_data["title"], request.user
+        )
+    except DefinitionError as error:
+        for path, message in error.problems:
+            form.add_error(None, f"{path}: {message}")
+        return _new_page(request, SurveyStartForm(), ImportForm(), [], from_template=form)
+    count = len(survey.definition["questions"])
+    messages.success(
+        request,
+        f"Survey created from the “{template.name}” template, with its {count} questions and "
+        "their translations. Change anything below; it is a draft until you publish it.",
+    )
+    return redirect(survey)
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,6 +8,7 @@ from sounding.delivery.models import Push
 from sounding.destinations.braze.destination import KIND, Braze
 from sounding.destinations.braze.panel import survey_panel
 from sounding.destinations.braze.signing import keys_for
+from sounding.destinations.braze.suggested import from_template
 from sounding.destinations.contract import Identity, Plugin
 
 
@@ -43,4 +44,5 @@ PLUGIN = Plugin(
     settings_pages=("braze-settings", "braze-test"),
     survey_page="survey-braze",
     survey_panel=survey_panel,
+    from_template=from_template,
 )
