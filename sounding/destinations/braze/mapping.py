@@ -126,7 +126,8 @@ def name_problems(
             label = taken.prompt if taken else seen[extra]
             problem = f"It is already the attribute name of “{label}”: names must differ."
         if problem and key not in problems:
-            problems[key] = f"“{extra[:80]}”, where the text typed in “Other” goes: {problem}"
+            shown = extra if len(extra) <= 80 else f"{extra[:60]}…{OTHER_SUFFIX}"
+            problems[key] = f"“{shown}”, where the text typed in “Other” goes: {problem}"
         seen.setdefault(extra, key)
     return problems
 
