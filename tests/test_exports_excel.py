@@ -372,3 +372,12 @@ def test_xlsx_memory_does_not_grow_with_the_number_of_responses(
     # Six times the rows, about the same peak: a page of rows is all that is held.
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)
     assert large_peak < 8 * 1024 * 1024, large_peak
+
+
+def test_the_response_page_reads_the_other_text_after_its_label(
+    viewer: User, shop: Survey, answered: Response
+) -> None:
+    page = logged_in(viewer).get(reverse("response-detail", args=[shop.pk, answered.token]))
+    html = page.content.decode()
+    assert "Packaging, Other: “Gift wrapping”" in html
+    assert "Something else: “Thé à la menthe”" in html
