@@ -4,6 +4,7 @@ Checked over real HTTP against the Braze stand-in."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -211,3 +212,21 @@ def test_the_braze_page_and_the_api_name_the_other_attribute(
     body = api.get(f"/api/v1/surveys/{gifts.pk}/integrations/braze").json()
     others = {a["question_key"]: a["other_attribute_name"] for a in body["attributes"]}
     assert others == {"extras": f"{EXTRAS} (other)", "drink": f"{DRINK} (other)"}
+
+
+def test_when_other_is_no_longer_offered_its_attribute_is_cleared_on_the_next_send(
+    gifts: Survey, braze_standin: StandinHarness
+) -> None:
+    respond(gifts, "u-1", {"drink": "Mint tea", "extras": ["Card"]})
+    drain()
+    gifts.refresh_from_db()
+    definition = copy.deepcopy(gifts.definition)
+    definition["questions"][1]["allow_other"] = False
+    gifts.replace_definition(definition)
+    assert mapping.name_problems(gifts.spec, {}) == {}
+
+    respond(gifts, "u-1", {"extras": ["Packaging"]})
+    drain()
+
+    # Shown as stored, as the report and exports do for a question without "Other".
+    assert profile(braze_standin, "u-1") == {EXTRAS: ["Packaging"], DRINK: "Mint tea"}
