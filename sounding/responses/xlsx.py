@@ -51,8 +51,9 @@ class Sheets:
             },
         )
         self.header = header
-        self.date_columns = {i for i, name in enumerate(header) if name in set(dates)}
-        self.time_columns = {i for i, name in enumerate(header) if name in set(times)}
+        date_names, time_names = set(dates), set(times)
+        self.date_columns = {i for i, name in enumerate(header) if name in date_names}
+        self.time_columns = {i for i, name in enumerate(header) if name in time_names}
         self.bold = self.book.add_format({"bold": True})
         self.day = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.time = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})

@@ -105,7 +105,12 @@ def attributes_delta(
         raw = item.answers.get(key)
         values = mapping.attribute_values(question, raw, notes, name)
         other = mapping.other_name(name)
-        if other not in values and other not in in_use and acknowledged.get(other) is not None:
+        if (
+            question.type in other_text.CHOICE_TYPES
+            and other not in values
+            and other not in in_use
+            and acknowledged.get(other) is not None
+        ):
             values[other] = None  # "Other" no longer offered: its text goes with it
         for attribute, value in values.items():
             if value is mapping.SKIP:
