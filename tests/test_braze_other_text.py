@@ -230,3 +230,22 @@ def test_when_other_is_no_longer_offered_its_attribute_is_cleared_on_the_next_se
 
     # Shown as stored, as the report and exports do for a question without "Other".
     assert profile(braze_standin, "u-1") == {EXTRAS: ["Packaging"], DRINK: "Mint tea"}
+
+
+def test_copying_a_renamed_attribute_copies_its_other_attribute_and_keeps_the_old(
+    gifts: Survey, editor: User, braze_standin: StandinHarness
+) -> None:
+    respond(gifts, "u-1", {"drink": "Mint tea"})
+    drain()
+
+    form = {"enabled": "on", "identifier": "braze_id", "sync_extras": "on", "sync_drink": "on"}
+    form |= {"name_extras": "", "name_drink": "Drink", "rename_profiles": "copy"}
+    logged_in(editor).post(reverse("survey-braze", args=[gifts.pk]), form)
+    drain()
+
+    assert profile(braze_standin, "u-1") == {
+        DRINK: "Something else",
+        f"{DRINK} (other)": "Mint tea",
+        "Drink": "Something else",
+        "Drink (other)": "Mint tea",
+    }
