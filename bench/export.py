@@ -6,8 +6,8 @@ For each database (a fresh temporary SQLite file, or the PostgreSQL database
 1. migrates, creates a workspace and a six-question survey, and seeds `--responses` responses
    with bulk inserts (identity, a hidden field, six answers each, a Braze push for half), then
    runs ANALYZE as autovacuum would have on a database in service;
-2. for each size, runs the export in a fresh process (`--run`), exactly as the CSV and JSON
-   views stream it, counting bytes and rows, and reports the wall time, the rows per second and
+2. for each size, runs the export in a fresh process (`--run`), exactly as the CSV, JSON and
+   XLSX views stream it, counting bytes and rows, and reports the wall time, the rows per second and
    the process's peak resident memory (VmHWM) minus its size before exporting.
 
 The two sizes are two surveys of the same database, so the comparison shows that memory does
@@ -153,13 +153,14 @@ def run(survey_id: int, fmt: str) -> None:
 
     survey = Survey.objects.get(pk=survey_id)
     survey.spec  # noqa: B018 - parsed before the baseline, as a warm server would have it
-    _, chunks = export.FORMATS[fmt]
+    chunks = export.FORMATS[fmt].chunks
     before = vm_rss_kb()
     started = time.perf_counter()
     size = lines = 0
     for chunk in chunks(survey, filters.Filters()):
-        size += len(chunk.encode())
-        lines += chunk.count("\n")
+        data = chunk if isinstance(chunk, bytes) else chunk.encode()
+        size += len(data)
+        lines += data.count(b"\n")
     took = time.perf_counter() - started
     print(json.dumps({"seconds": took, "bytes": size, "lines": lines, "before_kb": before,
                       "peak_kb": vm_hwm_kb()}))  # fmt: skip
@@ -195,7 +196,7 @@ def bench(db: str, count: int, data_dir: str) -> None:
     print(f"{'responses':>10} {'format':>6} {'seconds':>8} {'rows/s':>9} {'MB out':>7} "
           f"{'RSS before MB':>14} {'peak RSS MB':>12} {'growth MB':>10}")  # fmt: skip
     for size in sizes:
-        for fmt in ("csv", "json"):
+        for fmt in ("csv", "json", "xlsx"):
             got = child(env, "--run", str(ids[str(size)]), fmt)
             rows = size
             growth = (got["peak_kb"] - got["before_kb"]) / 1024

@@ -31,6 +31,9 @@ TYPED_ANSWERS: dict[str, Any] = {
     "seats": 12.5,
     "since": "2021-03-04",
 }
+# As the API gives them: the text typed in "Other" ("Carrier pigeon") apart from the choices.
+API_ANSWERS: dict[str, Any] = {**TYPED_ANSWERS, "channels": ["Email", "SMS", "Other"]}
+API_OTHER = {"channels": "Carrier pigeon"}
 
 
 @pytest.fixture
@@ -84,6 +87,7 @@ def test_a_response_with_every_answer_type(api: Client, live_survey: Survey) -> 
         "updated_at",
         "completed_at",
         "answers",
+        "other",
         "sync",
     }
     assert item["id"] == stored.token
@@ -95,7 +99,8 @@ def test_a_response_with_every_answer_type(api: Client, live_survey: Survey) -> 
     assert item["hidden"] == {"campaign": "spring", "tier": "gold"}
     assert item["language"] == "fr"
     assert item["completed_at"] is not None
-    assert item["answers"] == TYPED_ANSWERS
+    assert item["answers"] == API_ANSWERS
+    assert item["other"] == API_OTHER
     # Types, not just values: 5 == 5.0 and False == 0 in Python.
     answers = item["answers"]
     assert {k: type(v) for k, v in answers.items()} == {
@@ -240,4 +245,4 @@ def test_a_page_costs_the_same_few_queries_however_many_answers(
         body = api.get(responses_url(live_survey, limit=50)).json()
 
     assert len(body["items"]) == min(count, 50)
-    assert all(item["answers"] == TYPED_ANSWERS for item in body["items"])
+    assert all(item["answers"] == API_ANSWERS for item in body["items"])

@@ -293,6 +293,7 @@ def test_a_survey_never_set_up_reads_as_off_with_the_braze_id_link(
         "prompt": "How likely are you to recommend us?",
         "attribute_name": "How likely are you to recommend us?",
         "kept": False,
+        "other_attribute_name": None,
     }
     assert [a["question_key"] for a in body["attributes"]] == live_survey.spec.keys
     assert body["unsent_responses"] == 0
@@ -409,7 +410,13 @@ def test_a_name_taken_from_a_prompt_is_checked_when_the_integration_goes_on(
     fixed = put(owner_api, survey_url(survey), {"enabled": True, "attribute_names": {"e": None}})
     assert fixed.status_code == 200
     assert fixed.json()["attributes"] == [
-        {"question_key": "e", "prompt": "email", "attribute_name": None, "kept": False}
+        {
+            "question_key": "e",
+            "prompt": "email",
+            "attribute_name": None,
+            "kept": False,
+            "other_attribute_name": None,
+        }
     ]
 
 

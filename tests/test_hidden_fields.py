@@ -39,7 +39,12 @@ FIXED = [
     "completed_at",
     "braze_sync",
 ]
-KEYS = [q["key"] for q in EVERY_TYPE["questions"]]
+# The export's answer columns: a choice question offering "Other" has `<key>.other` too.
+KEYS = [
+    column
+    for q in EVERY_TYPE["questions"]
+    for column in (q["key"], *([f"{q['key']}.other"] if q.get("allow_other") else []))
+]
 
 
 def declare(survey: Survey, *names: str) -> None:

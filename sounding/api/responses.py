@@ -1,5 +1,5 @@
 """Responses of a survey: listed oldest first a page at a time, each with where it stands with
-every destination; exported whole as CSV or JSON; deleted one at a time."""
+every destination; exported whole as CSV, JSON or XLSX; deleted one at a time."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from sounding.api.surveys import SurveyId, find_survey
 from sounding.collect.models import Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, export, filters
+from sounding.surveys import other_text
+from sounding.surveys.spec import SurveySpec
 
 router = Router(tags=["responses"])
 
@@ -75,17 +77,19 @@ def response_out(
     response: Response,
     answers: dict[str, Any],
     sync: dict[str, status.SyncState],
-    hidden_fields: tuple[str, ...] = (),
+    spec: SurveySpec,
 ) -> dict[str, Any]:
+    choices, other = other_text.split_answers(spec, answers)
     return {
         "id": response.token,
         "identity": {name: value or None for name, value in response.identity.items()},
-        "hidden": declared_hidden(response, hidden_fields),
+        "hidden": declared_hidden(response, spec.hidden_fields),
         "language": response.language or None,
         "started_at": response.started_at,
         "updated_at": response.updated_at,
         "completed_at": response.completed_at,
-        "answers": answers,
+        "answers": choices,
+        "other": other,
         "sync": sync,
     }
 
@@ -106,14 +110,20 @@ def list_responses(
     page = rows[:limit]
     answers = answers_by_response([r.pk for r in page])
     sync = status.page_states(page, survey)
-    declared = survey.spec.hidden_fields
+    spec = survey.spec
     return {
-        "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk], declared) for r in page],
+        "items": [response_out(r, answers.get(r.pk, {}), sync[r.pk], spec) for r in page],
         "next_cursor": encode_cursor(page[-1].pk) if len(rows) > limit else None,
     }
 
 
-Format = Annotated[Literal["csv", "json"], Query(description="`csv` or `json`.")]
+Format = Annotated[
+    Literal["csv", "excel-csv", "json", "xlsx"],
+    Query(
+        description="`csv`; `excel-csv`, the same CSV with a byte order mark so that Excel "
+        "reads its accents; `json`; or `xlsx`, an Excel workbook with typed cells."
+    ),
+]
 Completion = Annotated[
     Literal["completed", "in_progress"] | None,
     Query(description="Only completed responses, or only those still in progress."),
@@ -148,6 +158,9 @@ EXPORT_DOC = {
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                export.FORMATS["xlsx"].content_type: {
+                    "schema": {"type": "string", "format": "binary"}
+                },
             },
         }
     }
@@ -168,8 +181,8 @@ def export_responses(
     until: Day = None,
     sync: Sync = None,
 ) -> StreamingHttpResponse:
-    """Every response of the survey (or those the filters select) as a CSV file or a JSON
-    array, streamed, oldest first."""
+    """Every response of the survey (or those the filters select) as a CSV file (`excel-csv`:
+    for Excel), a JSON array or an Excel workbook, streamed, oldest first."""
     survey = find_survey(principal(request), survey_id)
     params = {"completion": completion, "since": since, "until": until, "sync": sync}
     chosen, problems = filters.parse({k: v for k, v in params.items() if v})

@@ -107,7 +107,13 @@ class ResponseOut(Schema):
     completed_at: datetime | None
     answers: dict[str, Any] = Field(
         description="Question key to answer: a number for scores and numbers, a boolean for "
-        "yes/no, a list of strings for multiple choice, a string otherwise."
+        "yes/no, a list of strings for multiple choice, a string otherwise. A choice question's "
+        "answer holds its “Other” label (`other_label`) where the respondent typed their own "
+        "text; the text is in `other`."
+    )
+    other: dict[str, str] = Field(
+        description="Question key to the text typed in “Other”, for the choice questions "
+        "answered that way."
     )
     sync: dict[str, SyncState] = Field(
         description="Where the answers stand with each destination, by kind (`braze`)."

@@ -7,6 +7,7 @@ from typing import Any
 
 from sounding import destinations
 from sounding.collect.models import Response
+from sounding.surveys import other_text
 from sounding.surveys.spec import Question
 
 SCORES = frozenset({"nps", "rating", "scale"})
@@ -45,9 +46,14 @@ def _score(question: Question, value: Any) -> str:
 
 
 def readable(question: Question | None, value: Any) -> str:
-    """The answer in words: "Yes", "9 of 10", "Email, SMS", "4 Mar 2021"."""
+    """The answer in words: "Yes", "9 of 10", "Email, SMS", "4 Mar 2021", "Email, Other: “By
+    post”" (the text typed in "Other" after its label, as the exports split it)."""
     if value is None:
         return "—"
+    if question is not None and other_text.offers_other(question):
+        picked, text = other_text.split(question, value)
+        if text is not None:
+            return f"{readable(None, picked)}: “{text}”"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, list):

@@ -1,4 +1,4 @@
-"""A survey's responses as CSV or JSON, streamed: memory stays flat whatever their number.
+"""A survey's responses as CSV, JSON or XLSX, streamed: memory stays flat whatever their number.
 
 Rows are read a keyset page at a time (oldest first) with the page's answers in one more query,
 and written out before the next page is read. The columns are decided first and do not depend
@@ -7,8 +7,13 @@ on the filters, so two exports of the same survey line up:
     response_token, <identity> of each link identity (external_id, email, ...),
     language, started_at, completed_at, <kind>_sync of each registered destination,
     hidden.<name> of each declared hidden field (the definition's order),
-    <key> of each current question (survey order),
+    <key> of each current question (survey order), followed by <key>.other for a choice
+        question that offers "Other",
     <key> of each removed question that has answers (sorted)
+
+A choice question's column holds the choices picked, with the question's "Other" label where
+the respondent typed their own; what they typed is in `<key>.other` (see
+`surveys.other_text`).
 
 A question whose key is one of the fixed column names gets the column `answer.<key>`. Hidden
 field columns come from the survey's definition, never from what responses stored: the
@@ -20,8 +25,8 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +36,10 @@ from django.http import StreamingHttpResponse
 from sounding import destinations
 from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery import status
-from sounding.responses import erasure, filters, paging
+from sounding.responses import erasure, filters, paging, xlsx
+from sounding.surveys import other_text
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import Question
 
 PAGE = 1000
 FIXED_BEFORE = ("response_token", *IDENTITY_FIELDS, "language", "started_at", "completed_at")
@@ -56,21 +63,35 @@ class Columns:
     removed: list[str]
     fixed: tuple[str, ...] = field(default_factory=fixed)
     sync: dict[str, str] = field(default_factory=sync_columns)
+    # The current questions offering "Other", by key: their answers are split in two columns.
+    others: dict[str, Question] = field(default_factory=dict)
+    # Columns holding a date (`YYYY-MM-DD`) or a time (ISO 8601, UTC): typed in a spreadsheet.
+    dates: frozenset[str] = frozenset()
+    times: frozenset[str] = frozenset({"started_at", "completed_at"})
 
     def answer_column(self, key: str) -> str:
         return f"answer.{key}" if key in self.fixed else key
 
+    def other_column(self, key: str) -> str:
+        # Question keys hold no dot, so this never meets another question's column.
+        return f"{self.answer_column(key)}.other"
+
+    def _answers(self) -> Iterator[str]:
+        for key in self.current:
+            yield self.answer_column(key)
+            if key in self.others:
+                yield self.other_column(key)
+        for key in self.removed:
+            yield self.answer_column(key)
+
     @property
     def header(self) -> list[str]:
-        return [
-            *self.fixed,
-            *(f"hidden.{name}" for name in self.hidden),
-            *(self.answer_column(k) for k in [*self.current, *self.removed]),
-        ]
+        return [*self.fixed, *(f"hidden.{name}" for name in self.hidden), *self._answers()]
 
 
 def columns(survey: Survey) -> Columns:
-    current = survey.spec.keys
+    spec = survey.spec
+    current = spec.keys
     hidden = list(survey.spec.hidden_fields)
     removed = (
         Answer.objects.filter(response__survey=survey, response__erase_requested_at__isnull=True)
@@ -78,7 +99,10 @@ def columns(survey: Survey) -> Columns:
         .values_list("question_key", flat=True)
         .distinct()
     )
-    return Columns(hidden, current, sorted(set(removed)))
+    others = {q.key: q for q in spec.questions if other_text.offers_other(q)}
+    cols = Columns(hidden, current, sorted(set(removed)), others=others)
+    dates = frozenset(cols.answer_column(q.key) for q in spec.questions if q.type == "date")
+    return replace(cols, dates=dates)
 
 
 def selected(survey: Survey, chosen: filters.Filters) -> QuerySet[Response]:
@@ -125,7 +149,15 @@ def record(response: Response, answers: dict[str, Any], cols: Columns) -> dict[s
     hidden = response.hidden if isinstance(response.hidden, dict) else {}
     for name in cols.hidden:
         out[f"hidden.{name}"] = hidden.get(name)
-    for key in [*cols.current, *cols.removed]:
+    for key in cols.current:
+        value = answers.get(key)
+        if key in cols.others:
+            value, text = other_text.split(cols.others[key], value)
+            out[cols.answer_column(key)] = value
+            out[cols.other_column(key)] = text
+        else:
+            out[cols.answer_column(key)] = value
+    for key in cols.removed:
         out[cols.answer_column(key)] = answers.get(key)
     return out
 
@@ -173,6 +205,17 @@ def csv_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[str]:
         yield "".join(writer.writerow([cell(v) for v in row.values()]) for row in batch)
 
 
+# A byte order mark first: without it Excel reads a CSV file in the computer's legacy code
+# page, and "é" arrives as "Ã©". Lines already end in CRLF (the csv module's default), as
+# Excel writes them.
+BOM = "\ufeff"
+
+
+def excel_csv_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[str]:
+    yield BOM
+    yield from csv_chunks(survey, chosen)
+
+
 # --- JSON ----------------------------------------------------------------------------------
 
 
@@ -189,20 +232,38 @@ def json_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[str]:
     yield "\n]\n" if not first else "]\n"
 
 
+@dataclass(frozen=True)
+class Format:
+    content_type: str
+    extension: str
+    chunks: Callable[[Survey, filters.Filters], Iterator[str] | Iterator[bytes]]
+
+
+def xlsx_chunks(survey: Survey, chosen: filters.Filters) -> Iterator[bytes]:
+    cols = columns(survey)
+    yield from xlsx.chunks(cols.header, cols.dates, cols.times, records(survey, chosen, cols))
+
+
 FORMATS = {
-    "csv": ("text/csv; charset=utf-8", csv_chunks),
-    "json": ("application/json", json_chunks),
+    "csv": Format("text/csv; charset=utf-8", "csv", csv_chunks),
+    "excel-csv": Format("text/csv; charset=utf-8", "csv", excel_csv_chunks),
+    "json": Format("application/json", "json", json_chunks),
+    "xlsx": Format(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", xlsx_chunks
+    ),
 }
 
 
 def filename(survey: Survey, fmt: str) -> str:
-    return f"{survey.slug}-responses.{fmt}"
+    return f"{survey.slug}-responses.{FORMATS[fmt].extension}"
 
 
 def stream(survey: Survey, chosen: filters.Filters, fmt: str) -> StreamingHttpResponse:
     """The export as a download; rows are read while it is being sent."""
-    content_type, chunks = FORMATS[fmt]
-    reply = StreamingHttpResponse(chunks(survey, chosen), content_type=content_type)
+    chosen_format = FORMATS[fmt]
+    reply = StreamingHttpResponse(
+        chosen_format.chunks(survey, chosen), content_type=chosen_format.content_type
+    )
     reply["Content-Disposition"] = f'attachment; filename="{filename(survey, fmt)}"'
     # Personal data: no shared cache may keep a copy.
     reply["Cache-Control"] = "private, no-store"

@@ -246,3 +246,15 @@ def export_csv(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpRes
 @member_required
 def export_json(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     return _export(request, pk, "json")
+
+
+@require_GET
+@member_required
+def export_excel_csv(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+    return _export(request, pk, "excel-csv")
+
+
+@require_GET
+@member_required
+def export_xlsx(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+    return _export(request, pk, "xlsx")

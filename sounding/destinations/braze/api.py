@@ -231,6 +231,7 @@ def survey_out(
     spec = survey.spec
     names = current_names(spec, config.attribute_names)
     effective = mapping.attribute_names(spec, names, config.pinned_names)
+    others = mapping.other_names(spec, effective)
     return {
         "enabled": config.enabled,
         "identifier": config.identifier,
@@ -257,6 +258,7 @@ def survey_out(
                 "prompt": q.prompt,
                 "attribute_name": effective.get(q.key),
                 "kept": q.key in config.pinned_names and q.key in effective,
+                "other_attribute_name": others.get(q.key),
             }
             for q in spec.questions
         ],

@@ -46,6 +46,12 @@ class AttributeOut(Schema):
         description="Braze holds this question's answers under `attribute_name`: rewording the "
         "question keeps it, and changing it is a rename (see `on_rename`)."
     )
+    other_attribute_name: str | None = Field(
+        default=None,
+        description="For a choice question offering “Other”: the attribute the typed text "
+        "goes to, `attribute_name` followed by ` (other)`; `attribute_name` then holds the "
+        "“Other” label in its place. Null otherwise, or when not synced.",
+    )
 
 
 class SurveyBrazeOut(Schema):

@@ -12,6 +12,7 @@ from sounding.delivery.protocol import Answer, Connection, Item, Parcel, Request
 from sounding.destinations.braze import client, errors, mapping
 from sounding.destinations.braze.models import BatchLimit, BrazeSettings, Identifier, SurveyBraze
 from sounding.destinations.braze.signing import liquid_signature
+from sounding.surveys import other_text
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
 from sounding.vault import VaultError
@@ -93,7 +94,7 @@ def attributes_delta(
         # name it was written, not only the names the survey uses today.
         return {name: None for name, value in acknowledged.items() if value is not None}
     delta: dict[str, Any] = {}
-    in_use = set(names.values())
+    in_use = {*names.values(), *mapping.other_names(spec, names).values()}
     for name in retired:
         if name not in in_use and acknowledged.get(name) is not None:
             delta[name] = None  # renamed: the answer moves to its new name
@@ -102,14 +103,23 @@ def attributes_delta(
         if question is None:
             continue
         raw = item.answers.get(key)
-        value = mapping.attribute_value(question, raw, notes, name)
-        if value is mapping.SKIP:
-            continue  # what Braze holds stays as it was; the note says why
-        if name not in acknowledged and value is None:
-            continue  # never set: nothing to clear
-        if name in acknowledged and _same(acknowledged[name], value):
-            continue  # Braze has it: sending it again would cost a data point
-        delta[name] = value
+        values = mapping.attribute_values(question, raw, notes, name)
+        other = mapping.other_name(name)
+        if (
+            question.type in other_text.CHOICE_TYPES
+            and other not in values
+            and other not in in_use
+            and acknowledged.get(other) is not None
+        ):
+            values[other] = None  # "Other" no longer offered: its text goes with it
+        for attribute, value in values.items():
+            if value is mapping.SKIP:
+                continue  # what Braze holds stays as it was; the note says why
+            if attribute not in acknowledged and value is None:
+                continue  # never set: nothing to clear
+            if attribute in acknowledged and _same(acknowledged[attribute], value):
+                continue  # Braze has it: sending it again would cost a data point
+            delta[attribute] = value
     return delta
 
 
@@ -153,7 +163,7 @@ def answer_events(
         local = f"a:{key}:{when.timestamp():.6f}"
         if local in done:
             continue
-        value = item.answers[key]
+        value, text = other_text.split(question, item.answers[key])
         if mapping.attribute_value(question, value, [], name) is mapping.SKIP:
             continue  # not an answer the question gives now: the attribute's note says so
         typed, typed_value = mapping.typed_property(question, value)
@@ -166,6 +176,8 @@ def answer_events(
             typed: typed_value,
             "sounding_event_id": event_id(item, local),
         }
+        if text is not None:
+            properties["answer_other"] = text[: mapping.MAX_STRING]
         owed.append(
             (
                 local,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from sounding.destinations.braze import clusters, signing
+from sounding.destinations.braze import clusters, mapping, signing
 from sounding.destinations.braze.models import (
     BatchLimit,
     BrazeSettings,
@@ -302,6 +302,7 @@ class SurveyBrazeForm(Form):
     def rows(self) -> list[dict[str, Any]]:
         """One row per question, for the mapping table."""
         kept = self.config.kept_names(self.spec)
+        others = mapping.other_names(self.spec, self.config.names(self.spec))
         return [
             {
                 "question": q,
@@ -310,6 +311,7 @@ class SurveyBrazeForm(Form):
                 "name": self[f"name_{q.key}"],
                 "warning": self.warnings.get(q.key, ""),
                 "kept": kept.get(q.key, ""),
+                "other": others.get(q.key, ""),
             }
             for q in self.spec.questions
         ]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from sounding.surveys import other_text
 from sounding.surveys.spec import Question, SurveySpec
 
 MAX_KEY = 255
@@ -35,6 +36,7 @@ STANDARD_FIELDS = frozenset(
     }
 )  # fmt: skip
 NUMBER_TYPES = frozenset({"nps", "rating", "csat", "scale", "number"})
+OTHER_SUFFIX = " (other)"
 
 
 def check_name(name: Any) -> str | None:
@@ -55,6 +57,21 @@ def check_name(name: Any) -> str | None:
     if not _sendable_text(name):
         return "The name holds characters that cannot be sent: type it again."
     return None
+
+
+def other_name(name: str) -> str:
+    """Where the text typed in "Other" goes: the question's attribute name and " (other)". Made
+    from the name in use, so a name Braze holds, or a rename, carries it along."""
+    return f"{name}{OTHER_SUFFIX}"
+
+
+def other_names(spec: SurveySpec, names: Mapping[str, str]) -> dict[str, str]:
+    """Question key -> the attribute for its "Other" text, for the questions offering one."""
+    return {
+        key: other_name(name)
+        for key, name in names.items()
+        if (q := spec.get(key)) is not None and other_text.offers_other(q)
+    }
 
 
 def attribute_names(
@@ -102,6 +119,16 @@ def name_problems(
         if problem:
             problems[key] = problem
         seen.setdefault(name, key)
+    for key, extra in other_names(spec, names).items():
+        problem = check_name(extra)
+        if problem is None and extra in seen:
+            taken = spec.get(seen[extra])
+            label = taken.prompt if taken else seen[extra]
+            problem = f"It is already the attribute name of “{label}”: names must differ."
+        if problem and key not in problems:
+            shown = extra if len(extra) <= 80 else f"{extra[:60]}…{OTHER_SUFFIX}"
+            problems[key] = f"“{shown}”, where the text typed in “Other” goes: {problem}"
+        seen.setdefault(extra, key)
     return problems
 
 
@@ -218,6 +245,26 @@ def attribute_value(q: Question, value: Any, notes: list[str], name: str) -> Any
             "question gives"
         )
     return mapped
+
+
+def attribute_values(q: Question, value: Any, notes: list[str], name: str) -> dict[str, Any]:
+    """Attribute name -> value (as `attribute_value` gives) for one stored answer: the
+    question's attribute and, for a question offering "Other", the typed text on its own
+    attribute (None when the respondent picked only choices). The question's attribute holds
+    the "Other" label in the text's place, so a segment on it finds everyone who chose "Other"."""
+    if not other_text.offers_other(q):
+        return {name: attribute_value(q, value, notes, name)}
+    picked, text = other_text.split(q, value)
+    mapped = attribute_value(q, picked, notes, name)
+    other = other_name(name)
+    if mapped is SKIP:
+        return {name: SKIP, other: SKIP}
+    if text is None:
+        return {name: mapped, other: None}
+    typed = _text(text, notes, other)
+    if typed is SKIP:
+        notes.append(f"{other}: not sent, the text cannot be sent to Braze")
+    return {name: mapped, other: typed}
 
 
 def readable(q: Question, value: Any) -> str:

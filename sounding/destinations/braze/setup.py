@@ -185,10 +185,12 @@ def rename_attributes(survey: Survey, renamed: Mapping[str, tuple[str, str]], mo
     with transaction.atomic():
         config = SurveyBraze.objects.select_for_update().get(survey=survey)
         pinned = pinned_after(config, renamed)
-        in_use = set(pinned.values())
+        # A question's "Other" text moves with its name (mapping.other_name).
+        in_use = {*pinned.values(), *(mapping.other_name(name) for name in pinned.values())}
         retired = [name for name in config.retired_names if name not in in_use]
         if mode == RenameMode.MOVE:
-            retired += [old for old, _ in renamed.values() if old not in in_use | set(retired)]
+            olds = [n for old, _ in renamed.values() for n in (old, mapping.other_name(old))]
+            retired += [old for old in olds if old not in in_use | set(retired)]
         config.pinned_names, config.retired_names = pinned, retired
         config.save(update_fields=["pinned_names", "retired_names"])
         if mode == RenameMode.KEEP:

@@ -13,7 +13,9 @@ from typing import Any
 
 from sounding.collect.models import Response
 from sounding.destinations.webhooks.models import Message
+from sounding.surveys import other_text
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import SurveySpec
 
 ANSWERED = "response.answered"
 COMPLETED = "response.completed"
@@ -44,6 +46,15 @@ def response_part(
     }
 
 
+def answer_part(spec: SurveySpec, key: str, value: Any, at: datetime) -> dict[str, Any]:
+    """One answer as given; the text typed in "Other" apart, as in the API."""
+    question = spec.get(key)
+    if question is None or not other_text.offers_other(question):
+        return {"question": key, "value": value, "answered_at": _time(at)}
+    value, text = other_text.split(question, value)
+    return {"question": key, "value": value, "other": text, "answered_at": _time(at)}
+
+
 def body(kind: str, at: datetime, data: Mapping[str, Any]) -> str:
     return json.dumps(
         {"type": kind, "timestamp": _time(at), "data": data},
@@ -67,15 +78,17 @@ def for_change(
     wanted = set(wanted)
     spec = survey.spec
     completed_at = at if completed else response.completed_at
+    choices, other = other_text.split_answers(spec, answers)
     common = {
         "survey": survey_part(survey),
         "response": response_part(response, spec.hidden_fields, completed_at),
-        "answers": dict(answers),
+        "answers": choices,
+        "other": other,
     }
     found = []
     if ANSWERED in wanted:
         for key, value in changed.items():
-            data = {**common, "answer": {"question": key, "value": value, "answered_at": _time(at)}}
+            data = {**common, "answer": answer_part(spec, key, value, at)}
             found.append(_message(response, survey, ANSWERED, at, data))
     if completed and COMPLETED in wanted:
         found.append(_message(response, survey, COMPLETED, at, common))
