@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sounding.accounts.models import User, Workspace
-from sounding.branding.images import ImageError, read_image
+from sounding.branding.images import LIGHT_BYTES, ImageError, read_image
 from sounding.branding.models import Logo, SurveyBrand, WorkspaceBrand
 from sounding.branding.resolve import brand_for
 from sounding.surveys.models import Status, Survey
@@ -466,8 +466,8 @@ def _answer_args(html: str) -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.django_db
 def test_the_branded_page_with_its_logo_stays_under_30_kb(live_survey: Survey, owner: User) -> None:
-    logo = noisy_png(62, 62)
-    assert 11 * 1024 < len(logo) < 12 * 1024  # just under the weight the pages warn about
+    logo = noisy_png(56, 56)
+    assert LIGHT_BYTES - 1024 < len(logo) < LIGHT_BYTES  # just under the weight warned about
     client = logged_in(owner)
     brand_post(client, accent="#FFD400", font="serif", logo=upload(logo, "l.png"))
     assert "heavy-logo" not in client.get(SETTINGS).content.decode()
@@ -513,3 +513,35 @@ def test_answers_are_still_taken_on_a_branded_page(live_survey: Survey, owner: U
     response = answer(client, html, "9")
     assert response.status_code == 200
     assert survey.responses.get().answers.get().value == 9
+
+
+@pytest.mark.django_db
+def test_a_dark_mode_logo_goes_with_the_workspace_logo(live_survey: Survey, owner: User) -> None:
+    client = logged_in(owner)
+    light, dark = png(colour=b"\x10\x10\x10"), png(colour=b"\xf0\xf0\xf0")
+    assert brand_post(client, logo=upload(light), logo_dark=upload(dark)).status_code == 302
+    page = respondent_page(live_survey)
+    sources = re.findall(r'<source srcset="([^"]+)" media="\(prefers-color-scheme: dark\)">', page)
+    assert len(sources) == 1
+    assert Client().get(sources[0]).content == dark
+    img = re.search(r'<img src="([^"]+)"', page)
+    assert img is not None and Client().get(img.group(1)).content == light
+    assert "Dark mode:" in client.get(SETTINGS).content.decode()
+
+    # A survey with a logo of its own has no dark twin for it.
+    own = brand_post(
+        client,
+        url=f"/surveys/{live_survey.pk}/branding",
+        logo_choice="own",
+        logo=upload(png(colour=b"\x80\x10\x10")),
+    )
+    assert own.status_code == 302
+    assert "<source" not in respondent_page(Survey.objects.get(pk=live_survey.pk))
+
+    # Removing it leaves the logo alone, and the file is forgotten once nothing uses it.
+    brand_post(client, url=f"/surveys/{live_survey.pk}/branding", logo_choice="")
+    assert "<source" in respondent_page(Survey.objects.get(pk=live_survey.pk))
+    assert brand_post(client, remove_logo_dark="on").status_code == 302
+    page = respondent_page(Survey.objects.get(pk=live_survey.pk))
+    assert "<source" not in page and "<img" in page
+    assert Client().get(sources[0]).status_code == 404

@@ -105,3 +105,30 @@ def test_the_settings_preview_follows_the_colour_as_it_is_typed(
     assert serious_violations(phone) == []
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "branding-survey")
+
+
+def test_a_phone_in_dark_mode_shows_the_dark_logo_and_a_desktop_the_survey_on_a_card(
+    live_server: Any, chromium: Any, owner: User, live_survey: Survey
+) -> None:
+    from tests.test_branding import png
+
+    client = logged_in(owner)
+    light, dark = png(colour=b"\x10\x10\x10"), png(colour=b"\xf0\xf0\xf0")
+    brand_post(client, logo=upload(light, "l.png"), logo_dark=upload(dark, "d.png"))
+    url = f"{live_server.url}/s/{live_survey.slug}"
+    shown = {}
+    for scheme in ("light", "dark"):
+        page = chromium.new_page(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+        page.goto(url)
+        shown[scheme] = page.eval_on_selector(".logo img", "e => e.currentSrc")
+        source = page.eval_on_selector(".logo source", "e => e.srcset")
+        page.close()
+    assert shown["light"] != shown["dark"]
+    assert shown["dark"].endswith(source)
+    desk = chromium.new_page(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    desk.goto(url)
+    card = desk.eval_on_selector(".page", "e => getComputedStyle(e).boxShadow")
+    assert card != "none"
+    assert serious_violations(desk) == []
+    screenshot(desk, "respondent-desktop-dark")
+    desk.close()

@@ -104,8 +104,25 @@ class WorkspaceBrandForm(_BrandForm):
     button_fill = _radios(Fill.choices, "Button style")
     font = _radios(Font.choices, "Font")
     remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+    logo_dark = forms.FileField(
+        required=False,
+        label="Logo for dark mode",
+        help_text="Optional: shown instead of the logo on phones and computers set to dark "
+        "mode, for a logo that is dark itself. Same formats and size as the logo.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+    )
+    remove_logo_dark = forms.BooleanField(required=False, label="Remove the dark-mode logo")
 
-    field_order = ["accent", "button_shape", "button_fill", "font", "logo", "remove_logo"]
+    field_order = [
+        "accent",
+        "button_shape",
+        "button_fill",
+        "font",
+        "logo",
+        "remove_logo",
+        "logo_dark",
+        "remove_logo_dark",
+    ]
 
     @classmethod
     def initial_for(cls, brand: WorkspaceBrand) -> dict[str, Any]:
@@ -123,7 +140,12 @@ class WorkspaceBrandForm(_BrandForm):
             setattr(brand, name, self.cleaned_data[name])
         if self.cleaned_data["remove_logo"]:
             brand.logo = None
+        if self.cleaned_data["remove_logo_dark"]:
+            brand.logo_dark = None
         return self.cleaned_data["logo"]
+
+    def clean_logo_dark(self) -> Image | None:
+        return clean_logo_file(self.cleaned_data.get("logo_dark"))
 
 
 def _inherit(

@@ -82,6 +82,11 @@ class WorkspaceBrand(models.Model):
         Logo, null=True, blank=True, on_delete=models.SET_NULL, related_name="workspace_brands"
     )
     logo_alt = models.CharField(max_length=150, blank=True)  # empty: the workspace's name
+    # Shown instead of `logo` to people whose device is in dark mode: a dark logo on a dark
+    # page disappears.
+    logo_dark = models.ForeignKey(
+        Logo, null=True, blank=True, on_delete=models.SET_NULL, related_name="dark_brands"
+    )
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
 

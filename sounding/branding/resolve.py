@@ -66,6 +66,8 @@ class Choices:
     font: str = Font.SYSTEM
     logo: LogoRef | None = None
     logo_alt: str = ""
+    # Only beside the workspace's own logo: a survey's logo has no dark twin.
+    logo_dark: LogoRef | None = None
 
     @property
     def plan(self) -> AccentPlan:
@@ -81,6 +83,7 @@ class Brand:
     logo_alt: str = ""
     logo_width: int = 0
     logo_height: int = 0
+    logo_dark_url: str = ""
 
 
 def resolve(
@@ -93,12 +96,13 @@ def resolve(
             if layer and layer.get(name) and _allowed(name, layer[name]):
                 values[name] = layer[name]
     logo = workspace.get("logo") if workspace else None
-    if survey and survey.get("logo_choice") == LogoChoice.OWN:
-        logo = survey.get("logo") or logo
+    dark = workspace.get("logo_dark") if workspace and logo else None
+    if survey and survey.get("logo_choice") == LogoChoice.OWN and survey.get("logo"):
+        logo, dark = survey["logo"], None
     elif survey and survey.get("logo_choice") == LogoChoice.NONE:
-        logo = None
+        logo, dark = None, None
     values.setdefault("logo_alt", workspace_name)
-    return Choices(logo=logo, **values)
+    return Choices(logo=logo, logo_dark=dark, **values)
 
 
 _KINDS: dict[str, type[Any]] = {"button_shape": Shape, "button_fill": Fill, "font": Font}
@@ -146,6 +150,7 @@ def brand_of(choices: Choices) -> Brand:
         logo_alt=choices.logo_alt if logo else "",
         logo_width=logo.width if logo else 0,
         logo_height=logo.height if logo else 0,
+        logo_dark_url=choices.logo_dark.url if logo and choices.logo_dark else "",
     )
 
 
@@ -154,8 +159,9 @@ def _layer(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
         return None
     layer = {name: row[prefix + name] for name in FIELDS}
     layer["logo_choice"] = row.get(prefix + "logo_choice", "")
-    if row[prefix + "logo__sha256"]:
-        layer["logo"] = LogoRef(*(row[prefix + "logo__" + name] for name in LOGO_FIELDS))
+    for name in ("logo", "logo_dark"):
+        if row.get(prefix + name + "__sha256"):
+            layer[name] = LogoRef(*(row[prefix + name + "__" + f] for f in LOGO_FIELDS))
     return layer
 
 
@@ -167,6 +173,7 @@ def load(survey_id: int) -> Choices:
     for prefix in ("workspace__brand__", "brand__"):
         columns += [prefix + name for name in ("id", *FIELDS)]
         columns += [prefix + "logo__" + name for name in LOGO_FIELDS]
+    columns += ["workspace__brand__logo_dark__" + name for name in LOGO_FIELDS]
     columns.append("brand__logo_choice")
     row = Survey.objects.filter(pk=survey_id).values(*columns).first()
     if row is None:

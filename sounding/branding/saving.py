@@ -33,15 +33,19 @@ def store_logo(workspace: Workspace, image: Image) -> Logo:
 
 def forget_unused_logos(workspace_id: int) -> int:
     unused = Logo.objects.filter(
-        workspace_id=workspace_id, workspace_brands__isnull=True, survey_brands__isnull=True
+        workspace_id=workspace_id,
+        workspace_brands__isnull=True,
+        dark_brands__isnull=True,
+        survey_brands__isnull=True,
     )
     return unused.delete()[0]
 
 
 def workspace_brand(workspace: Workspace) -> WorkspaceBrand:
     """The saved brand, or an unsaved one holding the defaults."""
-    found = WorkspaceBrand.objects.filter(workspace=workspace).select_related("logo")
-    return found.defer("logo__data").first() or WorkspaceBrand(workspace=workspace)
+    found = WorkspaceBrand.objects.filter(workspace=workspace).select_related("logo", "logo_dark")
+    found = found.defer("logo__data", "logo_dark__data")
+    return found.first() or WorkspaceBrand(workspace=workspace)
 
 
 def survey_brand(survey: Survey) -> SurveyBrand:

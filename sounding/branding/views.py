@@ -19,7 +19,7 @@ from sounding.branding.contrast import ratio_text
 from sounding.branding.forms import SurveyBrandForm, WorkspaceBrandForm, logo_ref
 from sounding.branding.images import EXTENSIONS, LIGHT_BYTES
 from sounding.branding.models import FONT_STACKS, Fill, Font, Logo, Shape, WorkspaceBrand
-from sounding.branding.resolve import FIELDS, RADII, Choices, resolve
+from sounding.branding.resolve import FIELDS, RADII, Choices, LogoRef, resolve
 from sounding.surveys.permissions import (
     SignedInRequest,
     editor_required,
@@ -65,6 +65,10 @@ def _preview_css(choices: Choices) -> SafeString:
     return mark_safe("".join(css))  # noqa: S308 - fixed choices and checked colours only
 
 
+def _ref(logo: Logo) -> LogoRef:
+    return LogoRef(logo.sha256, logo.content_type, logo.width, logo.height)
+
+
 def _layer(brand: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     layer = {name: getattr(brand, name) for name in (*FIELDS, *extra)}
     layer["logo"] = logo_ref(brand)
@@ -92,6 +96,8 @@ def _workspace_page(
         "brand": brand,
         "logo": stored.logo,
         "logo_size": brand.logo.size if brand.logo else 0,
+        "logo_dark": brand.logo_dark,
+        "logo_dark_url": _ref(brand.logo_dark).url if brand.logo_dark else "",
         "light_bytes": LIGHT_BYTES,
         "can_edit": member.can_edit,
         "workspace": member.workspace,
@@ -113,6 +119,9 @@ def branding_settings(request: SignedInRequest) -> HttpResponse:
         image = form.apply(brand)
         if image is not None:
             brand.logo = saving.store_logo(member.workspace, image)
+        dark = form.cleaned_data.get("logo_dark")
+        if dark is not None:
+            brand.logo_dark = saving.store_logo(member.workspace, dark)
         saving.save_workspace_brand(brand, request.user)
         messages.success(request, SAVED)
         return redirect("branding-settings")

@@ -2,7 +2,8 @@
 // the background and retried, a tap on a single choice moves on, digits pick a score, Enter
 // goes on. Screens come from the server, built from the stored answers: the history holds
 // only their URLs, fetched again on Back and Forward (an old copy could undo a change).
-// Inside a Braze message (`data-embed`), it tells the message each answer stored and the end.
+// It announces each answer stored and each screen shown (`sounding:answered`, `sounding:shown`
+// on the document) for embed.js, which tells a Braze message around the page.
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
@@ -18,38 +19,14 @@
   var turn = 0; // only the latest answer or fetch shows its screen
   var shown = 0; // screens shown: a tap begun on one never acts on the next
   var downOn = -1, tapped = 0, digits = "";
-  var embed = document.body.getAttribute("data-embed");
-  // In a frame, the screens replace each other in the history: Back in the site around the
+  // In a frame, the screens replace each other in the history: Back in the site around a
   // message must leave the site's page, not step through the survey.
-  var step = embed ? "replaceState" : "pushState";
+  var step = document.body.hasAttribute("data-embed") ? "replaceState" : "pushState";
 
-  // To the message around the page (any origin: the site showing it is the customer's). Only
-  // what happened, a question key or a height: nothing a site that reads it may not know.
-  function tell(note) {
-    if (embed && window.parent !== window) window.parent.postMessage(note, "*");
+  function tell(name, key) {
+    document.dispatchEvent(new CustomEvent("sounding:" + name, { detail: key }));
   }
 
-  // A banner is as tall as its screen: its snippet sizes the frame to what the page says.
-  var height = 0;
-  function measure() {
-    var now = Math.ceil(document.body.getBoundingClientRect().height);
-    if (now !== height) tell({ sounding: "height", height: (height = now) });
-  }
-  if (embed === "banner" && window.ResizeObserver) new ResizeObserver(measure).observe(document.body);
-
-  function finished() {
-    if (screen.getAttribute("data-screen") !== "done") return;
-    var close = screen.querySelector("[data-close]");
-    if (close) close.hidden = false;
-    tell({ sounding: "done" });
-  }
-
-  // The key of the question a posted form answered: none for a skip or a step back.
-  function answered(data) {
-    if (data.get("nav") === "back") return "";
-    var given = data.getAll("a").concat(data.getAll("other")).some(function (v) { return String(v).trim() && v !== "__other__"; });
-    return given ? data.get("q") : "";
-  }
 
   function calm() { return !busy && !guarded; }
 
@@ -73,7 +50,7 @@
     target.setAttribute("tabindex", "-1");
     target.focus();
     syncOther(false);
-    finished();
+    tell("shown");
   }
 
   // The "Other" box shows once Other is picked (or holds text): most people never use it.
@@ -121,11 +98,8 @@
     });
   }
 
-  // An answer is sent again until it arrives. While the browser is offline it waits for the
-  // connection however long that takes (a phone in a tunnel): only failures with a connection
-  // count towards giving up, though every try spaces the next one out. Sending it twice
-  // stores it once: the server keeps one answer per question, and the form carries the
-  // response's token.
+  // Offline, an answer waits for the connection however long it takes; only failures online
+  // count towards giving up. Sent twice, it is stored once (one answer per question).
   function send(form, body, attempt, waits) {
     waits = waits || 0;
     return request(form.getAttribute("action") || location.href, { method: "POST", body: body }).catch(function () {
@@ -165,8 +139,7 @@
     flight = later(pause || 0).then(function () {
       return send(form, new URLSearchParams(data), 0);
     }).then(function (result) {
-      var key = result.ok && answered(data);
-      if (key) tell({ sounding: "answered", question: key });
+      if (result.ok) tell("answered", data);
       arrive(result, mine, result.ok ? step : "");
     }).catch(function () {
       status(form, form.dataset.failed);
@@ -200,9 +173,6 @@
   document.addEventListener("click", function (e) {
     if (!calm() || (e.detail > 0 && downOn !== shown)) drop(e);
   }, true);
-  document.addEventListener("click", function (e) {
-    if (e.target.closest && e.target.closest("[data-close]")) tell({ sounding: "close" });
-  });
   document.addEventListener("submit", function (e) {
     e.preventDefault();
     submit(e.target, e.submitter || e.target.querySelector("button.next"));
@@ -280,7 +250,7 @@
       data.append("via", via);
       flight = send(form, new URLSearchParams(data), 0).then(function (result) {
         var next = result.doc.getElementById("screen");
-        if (result.ok) tell({ sounding: "answered", question: data.get("q") });
+        if (result.ok) tell("answered", data);
         if (!next || next.getAttribute("data-screen") !== "question") return arrive(result, mine, step);
         // Kept on screen: the response's token and the server's note.
         form.r.value = next.querySelector("[name=r]").value;
@@ -296,7 +266,7 @@
   window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
   syncOther(false);
   confirmOffered();
-  finished();
+  tell("shown");
   // The address names this screen, without the answers the link carried.
   history.replaceState(null, "", screen.getAttribute("data-url") || location.href);
 })();
