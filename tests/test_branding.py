@@ -545,3 +545,36 @@ def test_a_dark_mode_logo_goes_with_the_workspace_logo(live_survey: Survey, owne
     page = respondent_page(Survey.objects.get(pk=live_survey.pk))
     assert "<source" not in page and "<img" in page
     assert Client().get(sources[0]).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_thank_you_screen_links_back_to_the_website(
+    live_survey: Survey, owner: User, workspace: Any
+) -> None:
+    client = logged_in(owner)
+    refused = brand_post(client, website="http://acme.test")
+    assert refused.status_code == 400 and "https://" in refused.content.decode()
+    assert brand_post(client, website="https://acme.test/home").status_code == 302
+    one = Survey.create(
+        workspace, {"title": "One", "questions": [{"key": "nps", "type": "nps", "prompt": "?"}]}
+    )
+    one.set_status(Status.LIVE)
+    respondent = Client()
+    page = respondent.get(one.public_path())
+    from tests.respondent import form_state
+
+    state = form_state(page.content.decode())
+    done = respondent.post(
+        state["action"], {"r": state["r"], "q": state["q"], "nav": "next", "a": ["9"]}, follow=True
+    )
+    html = done.content.decode()
+    assert 'href="https://acme.test/home"' in html
+    assert f"Back to {workspace.name}" in html
+    # Never inside a Braze message: the site around it is the brand's own.
+    embedded = Client()
+    page = embedded.get(one.public_path() + "?embed=inapp")
+    state = form_state(page.content.decode())
+    done = embedded.post(
+        state["action"], {"r": state["r"], "q": state["q"], "nav": "next", "a": ["9"]}, follow=True
+    )
+    assert "Thank you" in done.content.decode() and "acme.test" not in done.content.decode()

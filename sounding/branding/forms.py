@@ -112,6 +112,14 @@ class WorkspaceBrandForm(_BrandForm):
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
     )
     remove_logo_dark = forms.BooleanField(required=False, label="Remove the dark-mode logo")
+    website = forms.URLField(
+        required=False,
+        max_length=300,
+        label="Website",
+        assume_scheme="https",
+        help_text="Optional: the thank-you screen links back to it (“Back to …”). "
+        "An https:// address.",
+    )
 
     field_order = [
         "accent",
@@ -122,11 +130,12 @@ class WorkspaceBrandForm(_BrandForm):
         "remove_logo",
         "logo_dark",
         "remove_logo_dark",
+        "website",
     ]
 
     @classmethod
     def initial_for(cls, brand: WorkspaceBrand) -> dict[str, Any]:
-        return {name: getattr(brand, name) for name in FIELDS}
+        return {name: getattr(brand, name) for name in (*FIELDS, "website")}
 
     def clean_accent(self) -> str:
         value = super().clean_accent()
@@ -142,7 +151,14 @@ class WorkspaceBrandForm(_BrandForm):
             brand.logo = None
         if self.cleaned_data["remove_logo_dark"]:
             brand.logo_dark = None
+        brand.website = self.cleaned_data["website"]
         return self.cleaned_data["logo"]
+
+    def clean_website(self) -> str:
+        url: str = self.cleaned_data["website"]
+        if url and not url.startswith("https://"):
+            raise forms.ValidationError("Use an https:// address: respondents follow this link.")
+        return url
 
     def clean_logo_dark(self) -> Image | None:
         return clean_logo_file(self.cleaned_data.get("logo_dark"))

@@ -87,6 +87,8 @@ class WorkspaceBrand(models.Model):
     logo_dark = models.ForeignKey(
         Logo, null=True, blank=True, on_delete=models.SET_NULL, related_name="dark_brands"
     )
+    # The thank-you screen links back to it ("Back to Acme"); empty: no link.
+    website = models.URLField(max_length=300, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
 

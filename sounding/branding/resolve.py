@@ -68,6 +68,8 @@ class Choices:
     logo_alt: str = ""
     # Only beside the workspace's own logo: a survey's logo has no dark twin.
     logo_dark: LogoRef | None = None
+    website: str = ""
+    name: str = ""
 
     @property
     def plan(self) -> AccentPlan:
@@ -84,6 +86,8 @@ class Brand:
     logo_width: int = 0
     logo_height: int = 0
     logo_dark_url: str = ""
+    website: str = ""
+    name: str = ""
 
 
 def resolve(
@@ -102,7 +106,8 @@ def resolve(
     elif survey and survey.get("logo_choice") == LogoChoice.NONE:
         logo, dark = None, None
     values.setdefault("logo_alt", workspace_name)
-    return Choices(logo=logo, logo_dark=dark, **values)
+    website = str(workspace.get("website") or "") if workspace else ""
+    return Choices(logo=logo, logo_dark=dark, website=website, name=workspace_name, **values)
 
 
 _KINDS: dict[str, type[Any]] = {"button_shape": Shape, "button_fill": Fill, "font": Font}
@@ -151,6 +156,8 @@ def brand_of(choices: Choices) -> Brand:
         logo_width=logo.width if logo else 0,
         logo_height=logo.height if logo else 0,
         logo_dark_url=choices.logo_dark.url if logo and choices.logo_dark else "",
+        website=choices.website,
+        name=choices.name,
     )
 
 
@@ -159,6 +166,8 @@ def _layer(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
         return None
     layer = {name: row[prefix + name] for name in FIELDS}
     layer["logo_choice"] = row.get(prefix + "logo_choice", "")
+    if prefix + "website" in row:
+        layer["website"] = row[prefix + "website"]
     for name in ("logo", "logo_dark"):
         if row.get(prefix + name + "__sha256"):
             layer[name] = LogoRef(*(row[prefix + name + "__" + f] for f in LOGO_FIELDS))
@@ -174,6 +183,7 @@ def load(survey_id: int) -> Choices:
         columns += [prefix + name for name in ("id", *FIELDS)]
         columns += [prefix + "logo__" + name for name in LOGO_FIELDS]
     columns += ["workspace__brand__logo_dark__" + name for name in LOGO_FIELDS]
+    columns.append("workspace__brand__website")
     columns.append("brand__logo_choice")
     row = Survey.objects.filter(pk=survey_id).values(*columns).first()
     if row is None:
