@@ -200,9 +200,7 @@ def test_buckets_are_days_of_the_servers_time_zone(viewer: User, pulse: Survey) 
         assert "(Europe/Paris time)" in words(page.content.decode())
 
 
-def test_each_trend_chart_has_its_numbers_in_a_table_beside_it(
-    viewer: User, pulse: Survey
-) -> None:
+def test_each_trend_chart_has_its_numbers_in_a_table_beside_it(viewer: User, pulse: Survey) -> None:
     html = report(viewer, pulse, MARCH).content.decode()
     for key in ("nps", "csat"):
         start = html.index(f'aria-labelledby="trend-{key}-t trend-{key}-d"')
@@ -221,9 +219,7 @@ def test_each_trend_chart_has_its_numbers_in_a_table_beside_it(
     assert "No response matches these filters." in words(empty)
 
 
-def test_a_trend_of_too_many_buckets_is_left_out_with_a_reason(
-    viewer: User, pulse: Survey
-) -> None:
+def test_a_trend_of_too_many_buckets_is_left_out_with_a_reason(viewer: User, pulse: Survey) -> None:
     page = report(viewer, pulse, "?since=2020-01-01&until=2026-12-31&bucket=day")
     assert section(page, "nps").trend is None
     assert page.context["report"].too_many_buckets == 2557
@@ -409,3 +405,21 @@ def test_every_process_shows_the_numbers_in_the_database(
         cache.clear()
     with _process("web-2"):
         cache.clear()
+
+
+def test_the_fingerprint_is_exact_integer_arithmetic_in_the_database(
+    workspace: Workspace, owner: User
+) -> None:
+    from sounding.reports import cache as kept
+
+    survey = Survey.create(workspace, PULSE, owner)
+    made = add(survey, [{"at": datetime(2026, 1, 5, tzinfo=UTC), "answers": {}}] * 3)
+    Response.objects.filter(pk=made[1].pk).update(answers_version=7, completed_at=None)
+    expected_first = expected_second = 0
+    for response in Response.objects.filter(survey=survey):
+        mixed = (response.pk * kept.FIRST_MULTIPLIER) % kept.FIRST_PRIME
+        mixed += 2 * response.answers_version + (response.completed_at is not None)
+        expected_first += mixed
+        expected_second += (mixed * kept.SECOND_MULTIPLIER) % kept.SECOND_PRIME
+    found = kept.fingerprint(Response.objects.filter(survey=survey))
+    assert found == (3, expected_first, expected_second)
