@@ -287,7 +287,7 @@ def test_nps_by_a_hidden_field(viewer: User, pulse: Survey) -> None:
     html = page.content.decode()
     assert 'aria-labelledby="by-nps-t by-nps-d"' in html
     text = words(html)
-    assert "By Hidden field “plan”" in text
+    assert "By hidden field “plan”" in text
     assert "free −67 4.33 3" in text  # the table beside the chart: NPS, average, answers
 
 

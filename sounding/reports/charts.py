@@ -94,7 +94,9 @@ def stacked_bar(
 
 
 TREND_HEIGHT = 160  # px: the plot, then a line for the first and last bucket's names
+TREND_TOP = 18  # px above the plot, for a value over the highest column
 AXIS_ROW = 22
+LABELLED_COLUMNS = 16  # more columns than this are too narrow for their values
 
 
 def figure_bars(
@@ -131,19 +133,20 @@ def trend_chart(
     """Columns, one per bucket (name, value or None for a bucket without answers, value as
     text), on a scale from `low` to `high`; a scale below zero (NPS) grows from a zero line."""
     description = "; ".join(f"{name}: {text}" for name, _, text in points)
-    parts = _open(chart_id, "chart-trend", TREND_HEIGHT + AXIS_ROW, title, description)
+    height = TREND_TOP + TREND_HEIGHT + 2 + AXIS_ROW
+    parts = _open(chart_id, "chart-trend", height, title, description)
     span = (high - low) or 1.0
     zero = min(max(0.0, low), high)
 
     def y(value: float) -> float:
-        return TREND_HEIGHT * (high - value) / span
+        return TREND_TOP + TREND_HEIGHT * (high - value) / span
 
     parts.append(
         f'<line class="chart-axis" x1="0" x2="100%" y1="{y(zero):.1f}" y2="{y(zero):.1f}"/>'
     )
     n = max(1, len(points))
     slot = 100 / n
-    for i, (_, value, _) in enumerate(points):
+    for i, (_, value, text) in enumerate(points):
         if value is None:
             continue
         top, bottom = sorted((y(value), y(zero)))
@@ -151,8 +154,15 @@ def trend_chart(
             f'<rect class="chart-bar" x="{i * slot + slot * 0.15:.3f}%" y="{top:.1f}" '
             f'width="{slot * 0.7:.3f}%" height="{max(bottom - top, 1.5):.1f}" rx="2"/>'
         )
+        if len(points) <= LABELLED_COLUMNS:
+            # Over a column that grows up, under one that grows down (a negative NPS).
+            at = top - 5 if value >= zero else bottom + 14
+            parts.append(
+                f'<text class="chart-value" x="{(i + 0.5) * slot:.3f}%" y="{at:.1f}" '
+                f'text-anchor="middle">{escape(text.split(",")[0])}</text>'
+            )
     if points:
-        base = TREND_HEIGHT + 16
+        base = TREND_TOP + TREND_HEIGHT + 18
         parts.append(f'<text class="chart-label" x="0" y="{base}">{escape(points[0][0])}</text>')
         if len(points) > 1:
             parts.append(

@@ -166,7 +166,11 @@ def _breakdown_chart(section: Section) -> None:
     if found is None or found.kind != "scores":
         return
     bars = [
-        (g.label, _fraction(q, g.figure.value), f"{g.figure.shown} · {g.result.answered:,}")
+        (
+            g.label,
+            _fraction(q, g.figure.value),
+            f"{g.figure.shown} · {g.result.answered:,} answered",
+        )
         for g in found.groups
         if g.figure is not None
     ]
@@ -260,7 +264,8 @@ def build(
     _when(survey, filters_given, responses, answers, tallies, report)
     by = filters_given.get("by") or ""
     if by and summary.started:
-        report.by = dict(filters.breakdowns(spec))[by]
+        named = dict(filters.breakdowns(spec))[by]
+        report.by = named[0].lower() + named[1:]  # read mid-sentence: "NPS by language"
         by_group = trends.breakdown_tallies(answers, spec, by)
         for section in sections:
             q = section.question
