@@ -200,6 +200,24 @@ def test_buckets_are_days_of_the_servers_time_zone(viewer: User, pulse: Survey) 
         assert "(Europe/Paris time)" in words(page.content.decode())
 
 
+def test_days_follow_a_change_to_summer_time(viewer: User, pulse: Survey) -> None:
+    # Paris moves from UTC+1 to UTC+2 at 01:00 UTC on Sunday 29 March 2026.
+    add(
+        pulse,
+        [
+            {"at": datetime(2026, 3, 28, 23, 30, tzinfo=UTC), "answers": {"nps": 10}},  # 00:30
+            {"at": datetime(2026, 3, 29, 22, 30, tzinfo=UTC), "answers": {"nps": 0}},  # 00:30
+        ],
+    )
+    with override_settings(TIME_ZONE="Europe/Paris"):
+        page = report(viewer, pulse, "?since=2026-03-28&until=2026-03-30&bucket=day")
+        assert points(page, "nps") == [
+            (date(2026, 3, 28), "—", 0),
+            (date(2026, 3, 29), "+100", 1),
+            (date(2026, 3, 30), "−100", 1),
+        ]
+
+
 def test_each_trend_chart_has_its_numbers_in_a_table_beside_it(viewer: User, pulse: Survey) -> None:
     html = report(viewer, pulse, MARCH).content.decode()
     for key in ("nps", "csat"):

@@ -214,7 +214,7 @@ def _when(
         report.too_many_buckets = periods.count(span, bucket)
         by_bucket: dict[str, dict[Any, stats.KeyTally]] = {}
     else:
-        by_bucket = trends.trend_tallies(answers, keys, bucket)
+        by_bucket = trends.trend_tallies(answers, keys, bucket, span)
     now = {s.question.key: s for s in report.sections}
     for key in keys:
         section = now[key]

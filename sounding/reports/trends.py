@@ -12,10 +12,11 @@ import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import (
     Count,
     DateField,
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from sounding.collect.models import Answer
 from sounding.reports import periods
+from sounding.reports.expressions import SqliteLocalBucket
 from sounding.reports.results import (
     Result,
     csat_share,
@@ -144,17 +146,24 @@ class Trend:
         return sum(1 for p in self.points if not p.figure.answered)
 
 
+def _bucket(answers: QuerySet[Answer], bucket: str, span: periods.Span) -> Any:
+    """The start of the bucket of the answer's response's start, in the server's time zone."""
+    zone = timezone.get_current_timezone()
+    if connections[answers.db].vendor == "sqlite":
+        # Django's Trunc calls a Python function for each row on SQLite (7 µs each: three
+        # seconds for 400,000 answers); this is SQLite's own date arithmetic.
+        first = datetime.combine(span.first - timedelta(days=1), time.min, zone)
+        last = datetime.combine(span.last + timedelta(days=2), time.min, zone)
+        return SqliteLocalBucket("response__started_at", bucket, zone, first, last)
+    return Trunc("response__started_at", bucket, output_field=DateField(), tzinfo=zone)
+
+
 def trend_tallies(
-    answers: QuerySet[Answer], keys: list[str], bucket: str
+    answers: QuerySet[Answer], keys: list[str], bucket: str, span: periods.Span
 ) -> dict[str, dict[date, KeyTally]]:
     """Each score question's answers per bucket of its response's start, in the server's
     time zone, in one query."""
-    at = Trunc(
-        "response__started_at",
-        bucket,
-        output_field=DateField(),
-        tzinfo=timezone.get_current_timezone(),
-    )
+    at = _bucket(answers, bucket, span)
     rows = (
         answers.filter(question_key__in=keys)
         .annotate(at=at)
