@@ -277,6 +277,9 @@ def test_a_named_period_and_its_previous_one_end_today(viewer: User, pulse: Surv
     assert points(page, "nps")[-1] == (today, "+100", 1)
     assert section(page, "nps").comparison.change == "—"  # nobody answered the week before
     assert "Last 7 days" in page.context["active"]
+    # The trend's tallies of settled responses are kept; a new answer still shows at once.
+    add(pulse, [{"at": timezone.now(), "answers": {"nps": 0}}])
+    assert points(report(viewer, pulse, "?period=7&bucket=day"), "nps")[-1] == (today, "0", 2)
     assert '<option value="7" selected>Last 7 days</option>' in page.content.decode()
 
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -47,7 +47,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from sounding.collect.models import Answer, Response
-from sounding.reports import stats
+from sounding.reports import periods, stats, trends
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
 
@@ -56,28 +56,58 @@ KEPT_FOR = 6 * 3600  # seconds
 
 
 @dataclass(frozen=True)
+class Trend:
+    """A trend to count with the tallies: the score questions' keys, the bucket and the days
+    the report covers."""
+
+    keys: tuple[str, ...]
+    bucket: str
+    span: periods.Span
+
+
+@dataclass(frozen=True)
 class Counted:
     """The answers' tallies and where incomplete responses stopped (their completed count is
-    not part of it: the summary has the current one)."""
+    not part of it: the summary has the current one), and the trend's tallies per bucket."""
 
     tallies: dict[str, stats.KeyTally]
     stopped: list[int]
     never_answered: int
+    trend: dict[str, dict[date, stats.KeyTally]] = field(default_factory=dict)
 
     def plus(self, other: Counted) -> Counted:
+        keys = self.trend.keys() | other.trend.keys()
         return Counted(
             stats.merge_tallies(self.tallies, other.tallies),
             [a + b for a, b in zip(self.stopped, other.stopped, strict=True)],
             self.never_answered + other.never_answered,
+            {k: _merge_buckets(self.trend.get(k, {}), other.trend.get(k, {})) for k in keys},
         )
 
     def progress(self, completed: int) -> stats.Progress:
         return stats.Progress(completed, self.stopped, self.never_answered)
 
 
-def count(spec: SurveySpec, responses: QuerySet[Response], answers: QuerySet[Answer]) -> Counted:
+def _merge_buckets(
+    first: dict[date, stats.KeyTally], second: dict[date, stats.KeyTally]
+) -> dict[date, stats.KeyTally]:
+    out = dict(first)
+    for at, found in second.items():
+        out[at] = out[at].plus(found) if at in out else found
+    return out
+
+
+def count(
+    spec: SurveySpec,
+    responses: QuerySet[Response],
+    answers: QuerySet[Answer],
+    trend: Trend | None = None,
+) -> Counted:
     progress = stats.progress(responses, spec, 0)
-    return Counted(stats.tally(answers, spec), progress.stopped, progress.never_answered)
+    by_bucket = {}
+    if trend is not None and trend.keys:
+        by_bucket = trends.trend_tallies(answers, list(trend.keys), trend.bucket, trend.span)
+    return Counted(stats.tally(answers, spec), progress.stopped, progress.never_answered, by_bucket)
 
 
 # Primes below 2^31 and multipliers below 2^30: every product below stays within 63 bits, so
@@ -124,7 +154,11 @@ def cache_key(survey: Survey, filters: dict[str, Any]) -> str:
 
 
 def _settled(
-    key: str, spec: SurveySpec, responses: QuerySet[Response], answers: QuerySet[Answer]
+    key: str,
+    spec: SurveySpec,
+    responses: QuerySet[Response],
+    answers: QuerySet[Answer],
+    trend: Trend | None,
 ) -> tuple[datetime, Counted]:
     """The kept tallies if still right, else the settled responses counted again and kept."""
     kept = cache.get(key)
@@ -137,7 +171,7 @@ def _settled(
     # The fingerprint first: a response changing between the two queries then leaves the
     # fingerprint out of date, never the tallies, and the next view counts again.
     print_ = fingerprint(settled)
-    counted = count(spec, settled, answers.filter(response__updated_at__lt=border))
+    counted = count(spec, settled, answers.filter(response__updated_at__lt=border), trend)
     cache.set(key, (border, print_, counted), KEPT_FOR)
     return border, counted
 
@@ -147,14 +181,20 @@ def counted(
     filters: dict[str, Any],
     responses: QuerySet[Response],
     answers: QuerySet[Answer],
+    trend: Trend | None = None,
 ) -> Counted:
-    """The tallies of `responses` (whose answers are `answers`), counting again only what
-    changed since they were last kept."""
+    """The tallies of `responses` (whose answers are `answers`), and of `trend` if given,
+    counting again only what changed since they were last kept."""
     spec = survey.spec
-    border, settled = _settled(cache_key(survey, filters), spec, responses, answers)
+    keyed = dict(filters)
+    if trend is not None:
+        # A response's bucket depends on the bucket and the time zone, never on the span.
+        keyed |= {"bucket": trend.bucket, "zone": timezone.get_current_timezone_name()}
+    border, settled = _settled(cache_key(survey, keyed), spec, responses, answers, trend)
     recent = count(
         spec,
         responses.filter(updated_at__gte=border),
         answers.filter(response__updated_at__gte=border),
+        trend,
     )
     return settled.plus(recent)

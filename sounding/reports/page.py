@@ -179,51 +179,56 @@ def _breakdown_chart(section: Section) -> None:
     section.breakdown_chart = charts.figure_bars(f"by-{q.key}", title, bars)
 
 
+def _span(data: dict[str, Any], responses: QuerySet[Response]) -> periods.Span | None:
+    """The days the report covers: those chosen, or from the first response to the last."""
+    chosen = filters.span(data)
+    if chosen is not None:
+        return chosen
+    found = responses.aggregate(first=Min("started_at"), last=Max("started_at"))
+    if found["first"] is None:
+        return None
+    first, last = timezone.localtime(found["first"]), timezone.localtime(found["last"])
+    return periods.Span(first.date(), last.date())
+
+
+def _trend(spec: SurveySpec, bucket: str, span: periods.Span | None) -> cache.Trend | None:
+    keys = tuple(q.key for q in trends.score_questions(spec))
+    if not keys or span is None or periods.count(span, bucket) > periods.MAX_BUCKETS:
+        return None
+    return cache.Trend(keys, bucket, span)
+
+
 def _when(
     survey: Survey,
     data: dict[str, Any],
-    responses: QuerySet[Response],
-    answers: QuerySet[Answer],
-    tallies: dict[str, stats.KeyTally],
+    span: periods.Span | None,
+    counted: cache.Counted,
     report: Report,
 ) -> None:
     """The trend of every score question and the comparison with the period before."""
-    spec = survey.spec
-    keys = [q.key for q in trends.score_questions(spec)]
-    bucket = data.get("bucket") or periods.DEFAULT_BUCKET
-    report.bucket = bucket
-    span = filters.span(data)
+    keys = [q.key for q in trends.score_questions(survey.spec)]
     then: dict[str, stats.KeyTally] = {}
-    if span is None:
-        found = responses.aggregate(first=Min("started_at"), last=Max("started_at"))
-        if found["first"] is None:
-            return
-        span = periods.Span(
-            timezone.localtime(found["first"]).date(), timezone.localtime(found["last"]).date()
-        )
-    else:
+    if filters.span(data) is not None and span is not None:
         before = span.previous()
         earlier = {**filters.counted(data), "since": before.first, "until": before.last}
         report.previous = before
         report.previous_summary = stats.summary(filters.responses(survey, earlier))
         then = trends.previous_tallies(filters.answers(survey, earlier), keys) if keys else {}
-    if not keys:
+    if not keys or span is None:
         return
     report.span = span
-    if periods.count(span, bucket) > periods.MAX_BUCKETS:
-        report.too_many_buckets = periods.count(span, bucket)
-        by_bucket: dict[str, dict[Any, stats.KeyTally]] = {}
-    else:
-        by_bucket = trends.trend_tallies(answers, keys, bucket, span)
+    if periods.count(span, report.bucket) > periods.MAX_BUCKETS:
+        report.too_many_buckets = periods.count(span, report.bucket)
     now = {s.question.key: s for s in report.sections}
     for key in keys:
         section = now[key]
         q = section.question
         if not report.too_many_buckets:
-            section.trend = trends.trend(q, by_bucket.get(key, {}), span, bucket)
+            found = counted.trend.get(key, {})
+            section.trend = trends.trend(q, found, span, report.bucket)
             _trend_chart(section)
         if report.previous is not None:
-            section.comparison = trends.compare(q, tallies.get(key), then.get(key))
+            section.comparison = trends.compare(q, counted.tallies.get(key), then.get(key))
 
 
 def build(
@@ -237,8 +242,14 @@ def build(
     summary = stats.summary(responses)
     tallies: dict[str, stats.KeyTally] = {}
     progress = None
+    bucket = filters_given.get("bucket") or periods.DEFAULT_BUCKET
+    span = None
+    counted = None
     if summary.started:
-        counted = cache.counted(survey, filters.counted(filters_given), responses, answers)
+        span = _span(filters_given, responses)
+        trend = _trend(spec, bucket, span)
+        chosen = filters.counted(filters_given)
+        counted = cache.counted(survey, chosen, responses, answers, trend)
         tallies, progress = counted.tallies, counted.progress(summary.completed)
     met = stats.condition_met(spec, tallies)
     sections = []
@@ -261,7 +272,9 @@ def build(
     current = set(spec.keys)
     removed = sorted((k, t.answered) for k, t in tallies.items() if k not in current)
     report = Report(summary, sections, progress.never_answered if progress else 0, removed)
-    _when(survey, filters_given, responses, answers, tallies, report)
+    report.bucket = bucket
+    if counted is not None:
+        _when(survey, filters_given, span, counted, report)
     by = filters_given.get("by") or ""
     if by and summary.started:
         named = dict(filters.breakdowns(spec))[by]
