@@ -306,7 +306,7 @@ def time_page(client: Any, url: str, repeat: int) -> list[str]:
     ]
 
 
-def measure(survey: Any, owner: Any, repeat: int) -> list[list[str]]:
+def measure(survey: Any, owner: Any, repeat: int, only: list[str]) -> list[list[str]]:
     from django.test import Client
     from django.urls import reverse
 
@@ -317,6 +317,8 @@ def measure(survey: Any, owner: Any, repeat: int) -> list[list[str]]:
     text = reverse("survey-report-answers", args=[survey.pk, "feedback"])
     cases = [(name, base + query.format(month_ago=month_ago)) for name, query in CASES]
     cases += [("text answers, page 1", text), ("text answers, search", text + "?search=BUG")]
+    if only:
+        cases = [(name, url) for name, url in cases if any(o in name for o in only)]
     return [[name, *time_page(client, url, repeat)] for name, url in cases]
 
 
@@ -370,7 +372,7 @@ def bench_one(db: str, args: argparse.Namespace) -> None:
                 f"\n{db}, {questions} questions ({shape}): {args.responses:,} responses, "
                 f"{answers:,} answers, seeded in {seeded:.1f} s"
             )
-            print(table(measure(survey, owner, args.repeat)))
+            print(table(measure(survey, owner, args.repeat, args.only)))
 
 
 def parse_args() -> argparse.Namespace:
@@ -385,6 +387,12 @@ def parse_args() -> argparse.Namespace:
         type=lambda v: v.split(","),
         default=["every", "short"],
         help="surveys to measure: every (14 questions, every type), short (6) (default both)",
+    )
+    add(
+        "--only",
+        type=lambda v: v.split(","),
+        default=[],
+        help="pages whose name contains one of these words (default every page)",
     )
     return parser.parse_args()
 
@@ -415,6 +423,8 @@ def main() -> int:
         argv = [sys.executable, __file__, "--db", db, "--responses", str(args.responses)]
         argv += ["--repeat", str(args.repeat), "--seed", str(args.seed)]
         argv += ["--shape", ",".join(args.shape)]
+        if args.only:
+            argv += ["--only", ",".join(args.only)]
         env = {**os.environ, "BENCH_REPORT_CHILD": "1"}
         if subprocess.run(argv, env=env, check=False).returncode:
             return 1
