@@ -310,6 +310,9 @@ def test_nps_by_a_hidden_field(viewer: User, pulse: Survey) -> None:
     text = words(html)
     assert "By hidden field “plan”" in text
     assert "free −67 4.33 3" in text  # the table beside the chart: NPS, average, answers
+    # The breakdown's tallies of settled responses are kept; a new answer still shows at once.
+    add(pulse, [{"at": timezone.now(), "hidden": {"plan": "pro"}, "answers": {"nps": 0}}])
+    assert by(report(viewer, pulse, "?by=hidden:plan"), "nps")[1] == ("pro", "+50", 4)
 
 
 def test_csat_by_language(viewer: User, pulse: Survey) -> None:

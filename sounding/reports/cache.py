@@ -74,14 +74,20 @@ class Counted:
     stopped: list[int]
     never_answered: int
     trend: dict[str, dict[date, stats.KeyTally]] = field(default_factory=dict)
+    groups: dict[str, dict[str, stats.KeyTally]] = field(default_factory=dict)  # breakdown
 
     def plus(self, other: Counted) -> Counted:
         keys = self.trend.keys() | other.trend.keys()
+        grouped = self.groups.keys() | other.groups.keys()
         return Counted(
             stats.merge_tallies(self.tallies, other.tallies),
             [a + b for a, b in zip(self.stopped, other.stopped, strict=True)],
             self.never_answered + other.never_answered,
             {k: _merge_buckets(self.trend.get(k, {}), other.trend.get(k, {})) for k in keys},
+            {
+                k: stats.merge_tallies(self.groups.get(k, {}), other.groups.get(k, {}))
+                for k in grouped
+            },
         )
 
     def progress(self, completed: int) -> stats.Progress:
@@ -91,6 +97,7 @@ class Counted:
 def _merge_buckets(
     first: dict[date, stats.KeyTally], second: dict[date, stats.KeyTally]
 ) -> dict[date, stats.KeyTally]:
+    # merge_tallies for date keys: the same, but typed by what it is keyed on.
     out = dict(first)
     for at, found in second.items():
         out[at] = out[at].plus(found) if at in out else found
@@ -102,12 +109,15 @@ def count(
     responses: QuerySet[Response],
     answers: QuerySet[Answer],
     trend: Trend | None = None,
+    by: str = "",
 ) -> Counted:
     progress = stats.progress(responses, spec, 0)
     by_bucket = {}
     if trend is not None and trend.keys:
         by_bucket = trends.trend_tallies(answers, list(trend.keys), trend.bucket, trend.span)
-    return Counted(stats.tally(answers, spec), progress.stopped, progress.never_answered, by_bucket)
+    groups = trends.breakdown_tallies(answers, spec, by) if by else {}
+    tallies = stats.tally(answers, spec)
+    return Counted(tallies, progress.stopped, progress.never_answered, by_bucket, groups)
 
 
 # Primes below 2^31 and multipliers below 2^30: every product below stays within 63 bits, so
@@ -159,6 +169,7 @@ def _settled(
     responses: QuerySet[Response],
     answers: QuerySet[Answer],
     trend: Trend | None,
+    by: str,
 ) -> tuple[datetime, Counted]:
     """The kept tallies if still right, else the settled responses counted again and kept."""
     kept = cache.get(key)
@@ -171,7 +182,7 @@ def _settled(
     # The fingerprint first: a response changing between the two queries then leaves the
     # fingerprint out of date, never the tallies, and the next view counts again.
     print_ = fingerprint(settled)
-    counted = count(spec, settled, answers.filter(response__updated_at__lt=border), trend)
+    counted = count(spec, settled, answers.filter(response__updated_at__lt=border), trend, by)
     cache.set(key, (border, print_, counted), KEPT_FOR)
     return border, counted
 
@@ -182,19 +193,21 @@ def counted(
     responses: QuerySet[Response],
     answers: QuerySet[Answer],
     trend: Trend | None = None,
+    by: str = "",
 ) -> Counted:
-    """The tallies of `responses` (whose answers are `answers`), and of `trend` if given,
-    counting again only what changed since they were last kept."""
+    """The tallies of `responses` (whose answers are `answers`), of `trend` if given and of
+    the breakdown `by` if given, counting again only what changed since they were last kept."""
     spec = survey.spec
-    keyed = dict(filters)
+    keyed = {**filters, "by": by}
     if trend is not None:
         # A response's bucket depends on the bucket and the time zone, never on the span.
         keyed |= {"bucket": trend.bucket, "zone": timezone.get_current_timezone_name()}
-    border, settled = _settled(cache_key(survey, keyed), spec, responses, answers, trend)
+    border, settled = _settled(cache_key(survey, keyed), spec, responses, answers, trend, by)
     recent = count(
         spec,
         responses.filter(updated_at__gte=border),
         answers.filter(response__updated_at__gte=border),
         trend,
+        by,
     )
     return settled.plus(recent)

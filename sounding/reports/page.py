@@ -249,7 +249,8 @@ def build(
         span = _span(filters_given, responses)
         trend = _trend(spec, bucket, span)
         chosen = filters.counted(filters_given)
-        counted = cache.counted(survey, chosen, responses, answers, trend)
+        by = filters_given.get("by") or ""
+        counted = cache.counted(survey, chosen, responses, answers, trend, by)
         tallies, progress = counted.tallies, counted.progress(summary.completed)
     met = stats.condition_met(spec, tallies)
     sections = []
@@ -276,10 +277,10 @@ def build(
     if counted is not None:
         _when(survey, filters_given, span, counted, report)
     by = filters_given.get("by") or ""
-    if by and summary.started:
+    if by and counted is not None:
         named = dict(filters.breakdowns(spec))[by]
         report.by = named[0].lower() + named[1:]  # read mid-sentence: "NPS by language"
-        by_group = trends.breakdown_tallies(answers, spec, by)
+        by_group = counted.groups
         for section in sections:
             q = section.question
             if q.type in stats.GROUPED_TYPES and q.key != by.removeprefix("q:"):
