@@ -439,11 +439,13 @@ def test_the_fingerprint_is_exact_integer_arithmetic_in_the_database(
     survey = Survey.create(workspace, PULSE, owner)
     made = add(survey, [{"at": datetime(2026, 1, 5, tzinfo=UTC), "answers": {}}] * 3)
     Response.objects.filter(pk=made[1].pk).update(answers_version=7, completed_at=None)
+    # A large id: its mix is near 2^31 and the square near 2^62, exact or not at all.
+    Response.objects.filter(pk=made[2].pk).update(id=2_000_000_000)
     expected_first = expected_second = 0
     for response in Response.objects.filter(survey=survey):
-        mixed = (response.pk * kept.FIRST_MULTIPLIER) % kept.FIRST_PRIME
-        mixed += 2 * response.answers_version + (response.completed_at is not None)
+        mixed = response.pk * kept.FIRST_MULTIPLIER + 2 * response.answers_version
+        mixed = (mixed + (response.completed_at is not None)) % kept.FIRST_PRIME
         expected_first += mixed
-        expected_second += (mixed * kept.SECOND_MULTIPLIER) % kept.SECOND_PRIME
+        expected_second += (mixed * mixed) % kept.SECOND_PRIME
     found = kept.fingerprint(Response.objects.filter(survey=survey))
     assert found == (3, expected_first, expected_second)

@@ -5,22 +5,23 @@ answers take most of a second on SQLite). Most of them stop changing soon after 
 so the tallies of *settled* responses (not updated for `SETTLED_AFTER`) are kept in Django's
 cache, and each view adds only the recent responses to them.
 
-Kept tallies are reused only while the database says they are still right, so every web
-process (each with a cache of its own, unless a shared one is configured) shows the same
-numbers. The key holds the survey, its definition's version (a definition edit may rewrite
-stored answers, as a choice rename does) and the filters; the kept value holds a fingerprint of
-the settled responses the filters keep, read from the database on every view: their number and
-two checksums, each the sum over those responses of a scrambled mix of the response's id,
-answers' version and completion. Answers only change with their response's `updated_at` (the
-respondent flow and erasure both set it to now), which moves the response out of the settled
-set; an author's edit of stored answers bumps their versions; a deletion, an erasure or a change
-of delivery state that a filter reads changes which responses are in the set. Any of these
-changes the fingerprint and the tallies are counted again.
+Kept tallies are reused only while the database says they are still right, so every web process
+(each with a cache of its own, unless a shared one is configured) shows the same numbers. The key
+holds the survey, its definition's version (a definition edit may rewrite stored answers, as a
+choice rename does) and the filters; the kept value holds a fingerprint of the settled responses
+the filters keep, read from the database on every view: their number and two checksums over those
+responses of a mix of the response's id, answers' version and completion: the sum of the mixes, and
+the sum of their squares modulo a prime. Answers only change with their response's `updated_at`
+(the respondent flow and erasure both set it to now), which moves the response out of the settled
+set; an author's edit of stored answers bumps their versions; a deletion, an erasure or a change of
+delivery state that a filter reads changes which responses are in the set. Any of these changes the
+fingerprint and the tallies are counted again.
 
-The scrambling matters: plain sums of ids miss a change of members that keeps their number and
-sum (responses 1 and 4 leaving a `sync=failed` filter while 2 and 3 enter it). A multiplier
-that wraps around a prime spreads consecutive ids over the whole range, so a change leaves both
-checksums as they were by chance only, about once in 10^18.
+The squares matter: sums of ids, or of any linear function of them (a multiplier modulo a
+prime is one, up to its wrap-arounds), miss a change of members that keeps their number and sum
+(responses 1 and 4 leaving a `sync=failed` filter while 2 and 3 enter it). Each response's mix
+is therefore also squared modulo a second prime, which no such symmetry survives; a change then
+leaves both checksums as they were only by an unlikely coincidence.
 """
 
 from __future__ import annotations
@@ -120,20 +121,20 @@ def count(
     return Counted(tallies, progress.stopped, progress.never_answered, by_bucket, groups)
 
 
-# Primes below 2^31 and multipliers below 2^30: every product below stays within 63 bits, so
+# A prime below 2^31 and a multiplier below 2^30: every product below stays within 63 bits, so
 # the arithmetic is exact in SQLite's and PostgreSQL's 64-bit integers.
-FIRST_PRIME, FIRST_MULTIPLIER = 2_147_483_647, 1_073_741_789
-SECOND_PRIME, SECOND_MULTIPLIER = 2_147_483_629, 916_132_831
+FIRST_PRIME, FIRST_MULTIPLIER = 2_147_483_647, 48_271
+SECOND_PRIME = 2_147_483_629
 
 
 def _big(value: int) -> Value:
     return Value(value, output_field=BigIntegerField())
 
 
-def _scrambled(value: Any, multiplier: int, prime: int) -> ExpressionWrapper:
+def _modulo(product: Any, prime: int) -> ExpressionWrapper:
     # The `%` operator, not Django's Mod(): SQLite's MOD() is a float function and would
     # round products beyond 2^53.
-    return ExpressionWrapper(value * _big(multiplier) % _big(prime), BigIntegerField())
+    return ExpressionWrapper(product % _big(prime), BigIntegerField())
 
 
 def fingerprint(responses: QuerySet[Response]) -> tuple[int, int, int]:
@@ -144,14 +145,12 @@ def fingerprint(responses: QuerySet[Response]) -> tuple[int, int, int]:
         output_field=BigIntegerField(),
     )
     version = Cast(F("answers_version"), BigIntegerField())
-    mixed = ExpressionWrapper(
-        _scrambled(F("pk"), FIRST_MULTIPLIER, FIRST_PRIME) + version * _big(2) + completed,
-        BigIntegerField(),
-    )
+    # Below 2^31, so that its square fits in 63 bits.
+    mixed = _modulo(F("pk") * _big(FIRST_MULTIPLIER) + version * _big(2) + completed, FIRST_PRIME)
     found = responses.aggregate(
         n=Count("pk"),
         first=Sum(mixed),
-        second=Sum(_scrambled(mixed, SECOND_MULTIPLIER, SECOND_PRIME)),
+        second=Sum(_modulo(mixed * mixed, SECOND_PRIME)),
     )
     # PostgreSQL sums bigints as numerics (Decimal); the kept value compares as int.
     return found["n"], int(found["first"] or 0), int(found["second"] or 0)
