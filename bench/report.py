@@ -3,11 +3,11 @@
 For each survey shape (every question type, 14 questions; or respond.py's 6), seeds one survey
 on a fresh database with bulk inserts (`executemany` on SQLite, `COPY` on PostgreSQL), then
 renders `/surveys/<pk>/report` in this process through Django's test client (no HTTP, so the
-figures are the server's own work): unfiltered, with each kind of filter, and a text question's
-answers page with and without a search. For each page it prints the median and slowest of
-`--repeat` first views (nothing kept: every answer counted), the median of as many later views
-(the tallies of settled responses kept, see sounding/reports/cache.py), and the queries of a
-first and a later view.
+figures are the server's own work): unfiltered, with each kind of filter, with each trend bucket
+and breakdown, and a text question's answers page with and without a search. For each page it
+prints the median and slowest of `--repeat` first views (nothing kept: every answer counted),
+the median of as many later views (the tallies of settled responses kept, see
+sounding/reports/cache.py), and the queries of a first and a later view.
 
     .venv/bin/python bench/report.py                  # SQLite, 100,000 responses
     .venv/bin/python bench/report.py --db both        # SQLite, then PostgreSQL
@@ -32,14 +32,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "sounding_bench_report"  # not the other scripts' databases: they may run side by side
+# Not the other scripts' databases: they may run side by side (BENCH_REPORT_DB to choose).
+PG_DB = os.environ.get("BENCH_REPORT_DB", "sounding_bench_report")
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 EMAIL = "bench-report@example.com"
 CHOICES = ["Free", "Pro", "Enterprise"]
 CHANNELS = ["Email", "Push", "SMS"]
 COUNTRIES = ["France", "Germany", "Spain"]
+MEDIUMS = ["email", "push", "sms", "in_app"]
+LANGUAGES = ["en", "en", "en", "fr", "de"]
 SURVEY: dict[str, Any] = {
     "title": "Report bench",
+    "hidden_fields": ["utm_medium"],
     "questions": [
         {"key": "nps", "type": "nps", "prompt": "How likely are you to recommend us?"},
         {
@@ -74,6 +78,7 @@ SHAPES = {
     "every": SURVEY,
     "short": {
         "title": "Report bench, short",
+        "hidden_fields": ["utm_medium"],
         "questions": [q for q in SURVEY["questions"] if q["key"] in SHORT_KEYS],
     },
 }
@@ -157,6 +162,8 @@ def rows(survey: Any, first_id: int, count: int, seed: int) -> tuple:
                 "updated_at": last,
                 "completed_at": last if completed else None,
                 "answers_version": len(given),
+                "hidden": {"utm_medium": MEDIUMS[rid % len(MEDIUMS)]} if rid % 10 else {},
+                "language": LANGUAGES[rid % len(LANGUAGES)],
             }
         )
         for i, (key, value) in enumerate(given.items()):
@@ -254,6 +261,12 @@ CASES = [
     ("Braze synced", "?sync=synced"),
     ("Braze not sent", "?sync=not_sent"),
     ("last 30 days", "?since={month_ago}"),
+    ("trend by day", "?bucket=day"),
+    ("trend by month", "?bucket=month"),
+    ("by a question", "?by=q:plan"),
+    ("by a hidden field", "?by=hidden:utm_medium"),
+    ("by language", "?by=language"),
+    ("last 30 days by hidden field", "?since={month_ago}&by=hidden:utm_medium"),
 ]
 
 
@@ -293,7 +306,7 @@ def time_page(client: Any, url: str, repeat: int) -> list[str]:
     ]
 
 
-def measure(survey: Any, owner: Any, repeat: int) -> list[list[str]]:
+def measure(survey: Any, owner: Any, repeat: int, only: list[str]) -> list[list[str]]:
     from django.test import Client
     from django.urls import reverse
 
@@ -304,6 +317,8 @@ def measure(survey: Any, owner: Any, repeat: int) -> list[list[str]]:
     text = reverse("survey-report-answers", args=[survey.pk, "feedback"])
     cases = [(name, base + query.format(month_ago=month_ago)) for name, query in CASES]
     cases += [("text answers, page 1", text), ("text answers, search", text + "?search=BUG")]
+    if only:
+        cases = [(name, url) for name, url in cases if any(o in name for o in only)]
     return [[name, *time_page(client, url, repeat)] for name, url in cases]
 
 
@@ -357,7 +372,7 @@ def bench_one(db: str, args: argparse.Namespace) -> None:
                 f"\n{db}, {questions} questions ({shape}): {args.responses:,} responses, "
                 f"{answers:,} answers, seeded in {seeded:.1f} s"
             )
-            print(table(measure(survey, owner, args.repeat)))
+            print(table(measure(survey, owner, args.repeat, args.only)))
 
 
 def parse_args() -> argparse.Namespace:
@@ -372,6 +387,12 @@ def parse_args() -> argparse.Namespace:
         type=lambda v: v.split(","),
         default=["every", "short"],
         help="surveys to measure: every (14 questions, every type), short (6) (default both)",
+    )
+    add(
+        "--only",
+        type=lambda v: v.split(","),
+        default=[],
+        help="pages whose name contains one of these words (default every page)",
     )
     return parser.parse_args()
 
@@ -402,6 +423,8 @@ def main() -> int:
         argv = [sys.executable, __file__, "--db", db, "--responses", str(args.responses)]
         argv += ["--repeat", str(args.repeat), "--seed", str(args.seed)]
         argv += ["--shape", ",".join(args.shape)]
+        if args.only:
+            argv += ["--only", ",".join(args.only)]
         env = {**os.environ, "BENCH_REPORT_CHILD": "1"}
         if subprocess.run(argv, env=env, check=False).returncode:
             return 1

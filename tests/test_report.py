@@ -387,12 +387,14 @@ def test_every_chart_is_a_labelled_image_followed_by_a_table(
 ) -> None:
     html = get_report(viewer, answered).content.decode()
     charts = re.findall(r'<svg class="chart[^"]*" role="img" aria-labelledby="([^"]+)"', html)
-    assert len(charts) == 9  # 8 distributions and the NPS groups
+    # 8 distributions, the NPS groups, and the trend of each of the 4 score questions.
+    assert len(charts) == 13
     for labels in charts:
         for label in labels.split():
             assert f'id="{label}"' in html
     assert html.count("<summary>Show as table</summary>") == len(charts)
-    assert html.count('<th scope="col" class="num">Count</th>') >= len(charts)
+    counted = ('<th scope="col" class="num">Count</th>', '<th scope="col" class="num">Answers</th>')
+    assert sum(html.count(head) for head in counted) >= len(charts)
     assert "<script" not in html.split("<main", 1)[1]
     assert 'href="/static/sounding/report.css"' in html
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from sounding.accounts.models import User
-from sounding.surveys.models import Survey
+from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import screenshot, serious_violations
 from tests.conftest import logged_in
 from tests.test_report import PEOPLE, add_people
@@ -109,3 +109,63 @@ def test_invalid_filters_and_the_answers_page_pass_axe(
     assert overflow(phone) == 0
     assert serious_violations(phone) == []
     screenshot(phone, "report-answers")
+
+
+@pytest.fixture
+def pulse(workspace: Any, owner: User) -> Survey:
+    from tests.test_report_trends import PEOPLE as DATED
+    from tests.test_report_trends import PULSE, add
+
+    survey = Survey.create(workspace, PULSE, owner)
+    survey.set_status(Status.LIVE)
+    add(survey, DATED)
+    return survey
+
+
+def test_a_trend_and_a_breakdown_chosen_in_the_form_are_in_the_url(
+    live_server: Any, chromium: Any, owner: User, pulse: Survey
+) -> None:
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        open_report(page, live_server, owner, pulse, "?since=2026-03-01&until=2026-03-31")
+        page.get_by_label("Trend by").select_option("week")
+        page.get_by_label("Break down by").select_option("hidden:plan")
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url("**by=hidden%3Aplan**")
+        assert "bucket=week" in page.url and "since=2026-03-01" in page.url
+
+        section = page.locator("#q-nps")
+        trend = section.get_by_role("img", name="Question 1: NPS by week")
+        assert trend.is_visible()
+        assert trend.locator("rect.chart-bar").count() == 2  # two of the six weeks answered
+        section.locator("details", has=page.locator("text=NPS and answers for each week")).locator(
+            "summary"
+        ).click()
+        rows = section.get_by_role("table", name="NPS and answers for each week")
+        assert rows.locator("tbody tr").all_inner_texts()[1].split() == [
+            "Week",
+            "of",
+            "2",
+            "Mar",
+            "2026",
+            "+33",
+            "3",
+        ]
+        by = section.get_by_role("img", name="Question 1: NPS by hidden field “plan”")
+        assert by.is_visible()
+        assert "Previous period: −100 NPS" in section.inner_text()
+
+        choices = page.locator("#q-heard").get_by_role("table")
+        assert choices.locator("tbody th").all_inner_texts() == ["free", "pro", "Not given"]
+
+        # The shared address opens the same view.
+        shared = context.new_page()
+        shared.goto(page.url)
+        assert shared.get_by_label("Break down by").input_value() == "hidden:plan"
+        assert overflow(page) == 0
+        assert serious_violations(page) == []
+        screenshot(page, "report-trend")
+    finally:
+        context.close()

@@ -2,7 +2,9 @@
 
 A GET form, so a filtered report can be bookmarked and shared. The parameter names and values
 are those of the responses page (`since`, `until`, `completion`, and each destination's sync
-state parameter), so the same query string selects the same responses on both.
+state parameter), so the same query string selects the same responses on both. The report adds
+its own: `period` (the last 7, 30 or 90 days, instead of dates), `bucket` (a trend's day, week
+or month) and `by` (what every closed question is broken down by).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from sounding import destinations
 from sounding.collect.models import Answer, Response
 from sounding.delivery import status
 from sounding.delivery.models import Push, PushState
+from sounding.reports import periods
+from sounding.reports.stats import GROUPED_TYPES
 from sounding.responses.erasure import visible
 from sounding.surveys.models import Survey
+from sounding.surveys.spec import SurveySpec
 
 COMPLETION = [("", "All responses"), ("completed", "Completed"), ("in_progress", "Incomplete")]
 SYNC = [
@@ -31,8 +36,35 @@ SYNC = [
 ]
 
 
+LANGUAGE = "language"
+
+
 def params() -> tuple[str, ...]:
-    return ("since", "until", "completion", *(p.filter_param for p in destinations.tracked()))
+    return (
+        "period",
+        "since",
+        "until",
+        "completion",
+        *(p.filter_param for p in destinations.tracked()),
+        "bucket",
+        "by",
+    )
+
+
+def breakdowns(spec: SurveySpec | None) -> list[tuple[str, str]]:
+    """What the report can break its closed questions down by: another closed question, a
+    hidden field the survey declares, or the response's language. (Responses do not record a
+    channel; a declared hidden field such as `utm_medium` stands for one.)"""
+    out = [("", "Nothing")]
+    if spec is None:
+        return out
+    for i, q in enumerate(spec.questions):
+        if q.type in GROUPED_TYPES:
+            prompt = q.prompt if len(q.prompt) <= 60 else q.prompt[:59].rstrip() + "…"
+            out.append((f"q:{q.key}", f"Question {i + 1}: {prompt}"))
+    out += [(f"hidden:{name}", f"Hidden field “{name}”") for name in spec.hidden_fields]
+    out.append((LANGUAGE, "Language"))
+    return out
 
 
 class DateInput(forms.DateInput):
@@ -40,6 +72,7 @@ class DateInput(forms.DateInput):
 
 
 class ReportFilters(forms.Form):
+    period = forms.ChoiceField(choices=periods.PERIODS, required=False, label="Period")
     since = forms.DateField(
         required=False,
         label="Started from",
@@ -57,8 +90,11 @@ class ReportFilters(forms.Form):
     )
     completion = forms.ChoiceField(choices=COMPLETION, required=False, label="Completion")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, spec: SurveySpec | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["period"].error_messages["invalid_choice"] = (
+            "Choose the last 7, 30 or 90 days, or dates below."
+        )
         self.fields["completion"].error_messages["invalid_choice"] = (
             "Choose all responses, completed or incomplete."
         )
@@ -68,14 +104,41 @@ class ReportFilters(forms.Form):
                 "Choose any state, synced, pending, failed or not sent."
             )
             self.fields[plugin.filter_param] = field
+        bucket = forms.ChoiceField(choices=periods.BUCKETS, required=False, label="Trend by")
+        bucket.error_messages["invalid_choice"] = "Choose day, week or month."
+        self.fields["bucket"] = bucket
+        by = forms.ChoiceField(choices=breakdowns(spec), required=False, label="Break down by")
+        by.error_messages["invalid_choice"] = (
+            "Choose a closed question, a hidden field the survey declares, or the language."
+        )
+        self.fields["by"] = by
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         assert data is not None  # Form.clean returns cleaned_data
         since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
+        if data.get("period") and (since or until):
+            self.add_error("period", "Choose a period or dates, not both.")
+        elif data.get("period"):
+            # The named days, kept as dates so the rest of the report reads one kind of range.
+            data["until"] = timezone.localdate()
+            data["since"] = data["until"] - timedelta(days=int(data["period"]) - 1)
+        elif since and until and since > until:
             self.add_error("until", "The end date must not be before the start date.")
+        data["bucket"] = data.get("bucket") or periods.DEFAULT_BUCKET
         return data
+
+
+def counted(data: dict[str, Any]) -> dict[str, Any]:
+    """The filters that choose responses (not how they are shown), to key kept tallies on."""
+    return {k: v for k, v in data.items() if k not in ("period", "bucket", "by")}
+
+
+def span(data: dict[str, Any]) -> periods.Span | None:
+    """The days the filters choose, when they start somewhere (an open end is today)."""
+    if not data.get("since"):
+        return None
+    return periods.Span(data["since"], data.get("until") or timezone.localdate())
 
 
 def _start_of(day: date) -> datetime:
@@ -127,9 +190,11 @@ def answers(survey: Survey, data: dict[str, Any]) -> QuerySet[Answer]:
 def active(data: dict[str, Any]) -> list[str]:
     """The filters in force, in words ("Completed", "<destination>: Failed", ...)."""
     out = []
-    if data.get("since"):
+    if data.get("period"):
+        out.append(dict(periods.PERIODS)[data["period"]])
+    elif data.get("since"):
         out.append(f"Started from {data['since']:%-d %b %Y}")
-    if data.get("until"):
+    if data.get("until") and not data.get("period"):
         out.append(f"Started to {data['until']:%-d %b %Y}")
     if data.get("completion"):
         out.append(dict(COMPLETION)[data["completion"]])

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sounding.collect.models import Answer
@@ -31,9 +32,11 @@ class AnswerSearch(forms.Form):
     )
 
 
-def _filters(request: HttpRequest) -> tuple[filters.ReportFilters, dict[str, Any] | None]:
+def _filters(
+    request: HttpRequest, survey: Survey
+) -> tuple[filters.ReportFilters, dict[str, Any] | None]:
     """The filters form, and what it keeps (None while a value is invalid)."""
-    form = filters.ReportFilters(request.GET)
+    form = filters.ReportFilters(request.GET, spec=survey.spec)
     return form, form.cleaned_data if form.is_valid() else None
 
 
@@ -59,10 +62,11 @@ def _filter_context(form: filters.ReportFilters, valid: bool) -> dict[str, Any]:
 @member_required
 def survey_report(request: HttpRequest, pk: int) -> HttpResponse:
     survey = workspace_survey(request, pk)
-    form, data = _filters(request)
+    form, data = _filters(request, survey)
     context: dict[str, Any] = {
         "survey": survey,
         "report": None,
+        "tz_name": timezone.get_current_timezone_name(),
         **_filter_context(form, data is not None),
     }
     if data is None:
@@ -88,7 +92,7 @@ def _answer_key(survey: Survey, key: str) -> Question | None:
 @member_required
 def report_answers(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     survey = workspace_survey(request, pk)
-    form, data = _filters(request)
+    form, data = _filters(request, survey)
     question = _answer_key(survey, key)
     search = AnswerSearch(request.GET)
     context: dict[str, Any] = {
