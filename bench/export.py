@@ -90,7 +90,7 @@ def vm_rss_kb() -> int:
 def seed_survey(workspace: object, title: str, count: int) -> int:
     from django.utils import timezone
 
-    from sounding.collect.models import Answer, Response
+    from sounding.answers.models import Answer, Response
     from sounding.delivery.models import Push
     from sounding.surveys.models import Survey
 

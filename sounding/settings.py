@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sounding.accounts",
     "sounding.surveys",
+    "sounding.answers",
     "sounding.collect",
     "sounding.delivery",
     # Each registered destination's package is an app (its models, templates, migrations).

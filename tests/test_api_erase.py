@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import ApiToken, User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.errors import not_set_up
 from sounding.surveys.models import Status, Survey

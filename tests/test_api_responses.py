@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.status import sync_state
 from sounding.surveys.models import Survey

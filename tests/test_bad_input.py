@@ -19,7 +19,7 @@ from django.conf import settings
 from django.test import Client
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.forms import initial_for
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE, logged_in

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Push, PushState
 from sounding.delivery.protocol import Item
 from sounding.destinations.braze import client, mapping, standin_rules

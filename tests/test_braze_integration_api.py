@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push
 from sounding.destinations.braze import errors
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.protocol import Item
 from sounding.destinations.braze import mapping, standin_rules
 from sounding.destinations.braze.client import request_body

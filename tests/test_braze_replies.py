@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Attempt, Counter, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer, Verdict

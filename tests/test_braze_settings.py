@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.destinations.braze import errors
 from sounding.destinations.braze.models import BrazeSettings

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.destinations.braze.channels.banner import BRAZE_SETTINGS, banner_html
 from sounding.surveys.models import Survey
 from tests.browser_fixtures import screenshot, serious_violations

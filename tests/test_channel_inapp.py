@@ -20,8 +20,8 @@ from django.test import Client
 from playwright.sync_api import Error as PlaywrightError
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.channels.framed import ChannelError, origin
 from sounding.destinations.braze.channels.inapp import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import claim, engine, record
 from sounding.delivery.models import Attempt, Counter, Lane, Push, PushState
 from sounding.destinations.braze.models import SurveyBraze

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import claim, engine
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.destinations.braze.models import BrazeSettings

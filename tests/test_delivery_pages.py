@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.surveys.models import Survey
 from tests.browser_fixtures import screenshot, serious_violations

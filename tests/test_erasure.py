@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import engine, record
 from sounding.delivery.models import Attempt, Push, PushState
 from sounding.destinations.braze.models import SurveyBraze

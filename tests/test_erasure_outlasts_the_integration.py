@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.errors import WRONG_KEY

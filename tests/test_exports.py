@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.responses import export, filters
 from sounding.surveys.models import Survey

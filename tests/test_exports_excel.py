@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.destinations.webhooks import events
 from sounding.responses import export, filters, xlsx
 from sounding.surveys.models import Status, Survey

@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Response
 from sounding.collect import signatures, store
-from sounding.collect.models import Response
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.destinations.braze.setup import save_survey_config, survey_config

@@ -19,8 +19,8 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding import destinations
+from sounding.answers.models import IDENTITY_FIELDS, Answer, Response
 from sounding.collect import ratelimit, signatures, store
-from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.destination import survey_link

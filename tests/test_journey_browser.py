@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import PHONE, screenshot, serious_violations
 from tests.conftest import PASSWORD

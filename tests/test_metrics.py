@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import record
 from sounding.delivery.models import Counter, Lane, Push, PushState, Worker
 from sounding.surveys.models import Survey

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.delivery.models import Push, PushState
 from sounding.surveys import authoring, orphans
 from sounding.surveys.models import Survey

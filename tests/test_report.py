@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import flow
-from sounding.collect.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.reports import cache as kept
 from sounding.reports import views

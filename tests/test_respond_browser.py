@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from tests.browser_fixtures import screenshot, serious_violations
 from tests.conftest import EVERY_TYPE
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
 from tests.respondent import answer, confirm, form_state, offered, question_of, screen_of
 

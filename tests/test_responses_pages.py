@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import screenshot, serious_violations

@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from sounding.accounts.models import ApiToken, Invite, Membership, Role, User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Attempt, Push, PushState
 from sounding.destinations.webhooks.models import Endpoint, Message
 from sounding.surveys.models import Status, Survey

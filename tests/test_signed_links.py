@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import ApiToken, User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.models import SurveyBraze

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import initial_for

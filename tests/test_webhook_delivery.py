@@ -20,7 +20,7 @@ from django.db.models import F
 from standardwebhooks.webhooks import Webhook
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import engine, worker
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.destinations.braze.models import BrazeSettings

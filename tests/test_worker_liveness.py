@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import claim, heartbeat, worker
 from sounding.delivery.models import Attempt, Outcome, Push, Worker
 from sounding.surveys.models import Survey

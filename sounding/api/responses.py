@@ -13,12 +13,12 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Path, Query, Router
 
 from sounding import destinations
+from sounding.answers.models import Answer, Response
 from sounding.api.auth import principal, require_edit
 from sounding.api.erase import Erased
 from sounding.api.errors import ApiError
 from sounding.api.schemas import READ_ERRORS, WRITE_ERRORS, ResponsePage
 from sounding.api.surveys import SurveyId, find_survey
-from sounding.collect.models import Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, export, filters
 from sounding.surveys import other_text

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sounding import destinations
+from sounding.answers.models import IDENTITY_FIELDS, Response, normalize_identity
 from sounding.collect import store
-from sounding.collect.models import IDENTITY_FIELDS, Response, normalize_identity
 from sounding.delivery.outbox import Change, mark_due
 from sounding.surveys.definition import IDENTITY_PREFIX, reserved_keys
 from sounding.surveys.models import Survey

@@ -37,8 +37,8 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from sounding.answers.models import Response
 from sounding.collect import clicks, embed, flow, ratelimit, signatures, store, widgets
-from sounding.collect.models import Response
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec

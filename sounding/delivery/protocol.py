@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.models import Survey
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sounding.collect.models import Response
+    from sounding.answers.models import Response
     from sounding.delivery.protocol import Destination
     from sounding.destinations.contract import Identity, Plugin
     from sounding.surveys.models import Survey

@@ -28,7 +28,7 @@ from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
+from sounding.answers.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery.erased import sweep as sweep
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.outbox import user_key

@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
+from sounding.answers.models import IDENTITY_FIELDS, Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, filters, paging, xlsx
 from sounding.surveys import other_text

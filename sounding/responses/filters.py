@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Response
+from sounding.answers.models import IDENTITY_FIELDS, Response
 from sounding.delivery import status
 
 COMPLETION = {"completed": "Completed", "in_progress": "In progress"}

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import status
 from sounding.responses import erasure, export, filters, paging, table
 from sounding.responses.erasure import Erased

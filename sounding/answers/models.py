@@ -1,8 +1,14 @@
-"""Responses and their answers: what respondents said, stored the moment they say it."""
+"""Responses and their answers: what respondents said, stored the moment they say it.
+
+The tables keep the names they were created with (`collect_*`, from when the respondent path
+owned these models): the respondent path's SQL (`sounding.collect.store`) and every existing
+database use them, and renaming a table holding every answer buys nothing.
+"""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -70,6 +76,7 @@ class Response(models.Model):
                 name="response_erasing",
             ),
         ]
+        db_table = "collect_response"
 
     def __str__(self) -> str:
         return f"{self.survey_id}:{self.identity_value or self.token}"
@@ -91,6 +98,7 @@ class Answer(models.Model):
                 fields=["response", "question_key"], name="one_answer_per_question"
             )
         ]
+        db_table = "collect_answer"
 
     def __str__(self) -> str:
         return f"{self.question_key}={self.value!r}"
@@ -118,6 +126,21 @@ class LinkClick(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["survey", "who", "at"]), models.Index(fields=["at"])]
+        db_table = "collect_linkclick"
 
     def __str__(self) -> str:
         return f"{self.who} clicked {self.question_key}={self.value}"
+
+
+# Kept as long as the delivery log: long enough to explain a profile, short enough to
+# forget whose address clicked what.
+CLICKS_KEEP_DAYS = 30
+
+
+def prune_clicks(batch: int = 5000) -> int:
+    """Forget clicks older than CLICKS_KEEP_DAYS, a batch at a time (short transactions)."""
+    cutoff = timezone.now() - timedelta(days=CLICKS_KEEP_DAYS)
+    old = list(LinkClick.objects.filter(at__lt=cutoff).values_list("id", flat=True)[:batch])
+    if old:
+        LinkClick.objects.filter(id__in=old).delete()
+    return len(old)
