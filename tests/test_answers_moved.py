@@ -1,26 +1,19 @@
-"""Response, Answer and LinkClick moved from `collect` to `answers` with their tables: a
-database made before the move keeps every row, and the foreign keys into it still hold."""
+"""Response, Answer and LinkClick moved from `collect` to `answers` with their tables, and a
+response's identifiers from a column each to one `identities` object: a database made before
+keeps every row and every identifier, and the foreign keys into it still hold."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from sounding.answers.models import Answer, LinkClick, Response
 from sounding.delivery.models import Push
+from tests.migrating import migrate
 
-BEFORE = [("collect", "0004_link_clicks"), ("delivery", "0009_lane_outage")]
-
-
-def migrate(targets: list[tuple[str, str]] | None = None) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets or executor.loader.graph.leaf_nodes())
-    executor.loader.build_graph()
-    applied = [n for n in executor.loader.applied_migrations if n in executor.loader.graph.nodes]
-    return executor.loader.project_state(applied).apps
+# Every app as it was before `answers` existed.
+BEFORE: list[tuple[str, str | None]] = [("answers", None)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,15 +41,52 @@ def test_rows_made_before_the_move_are_read_and_deleted_after_it() -> None:
             response=response, workspace=workspace, destination="braze", user_key="b-1"
         )
         kept = response.pk
+        OldResponse = old.get_model("collect", "Response")
+        OldResponse.objects.create(survey=survey, external_id="u-1", email="ivy@x.test")
+        OldResponse.objects.create(survey=survey)
     finally:
         new = migrate()
 
     assert new.get_model("answers", "Response")._meta.db_table == "collect_response"
     moved = Response.objects.get(pk=kept)
-    assert (moved.braze_id, moved.identity_value, moved.survey.slug) == ("b-1", "b-1", "before")
+    assert (moved.identities, moved.identity_value, moved.survey.slug) == (
+        {"braze_id": "b-1"},
+        "b-1",
+        "before",
+    )
+    assert moved.identity == {"braze_id": "b-1", "external_id": "", "email": ""}
+    assert list(Response.objects.order_by("pk").values_list("identities", flat=True)) == [
+        {"braze_id": "b-1"},
+        {"external_id": "u-1", "email": "ivy@x.test"},
+        {},
+    ]
     assert list(moved.answers.values_list("question_key", "value")) == [("nps", 9)]
     assert LinkClick.objects.get().who == "braze_id:b-1"
     assert Push.objects.get().response == moved
     # The foreign keys into the moved tables still cascade.
     moved.delete()
     assert (Answer.objects.count(), Push.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_undoing_the_identities_move_puts_each_identifier_back_in_its_column() -> None:
+    Response.objects.create(survey=_survey(), identities={"email": "ivy@x.test", "braze_id": "b"})
+    try:
+        old = migrate([("answers", "0001_initial")])
+        rows = old.get_model("answers", "Response").objects.values_list(
+            "braze_id", "external_id", "email"
+        )
+        assert list(rows) == [("b", "", "ivy@x.test")]
+    finally:
+        migrate()
+    assert Response.objects.get().identities == {"braze_id": "b", "email": "ivy@x.test"}
+
+
+def _survey() -> Any:
+    from sounding.accounts.models import Workspace
+    from sounding.surveys.models import Survey
+
+    workspace = Workspace.objects.create(name="Acme")
+    return Survey.objects.create(
+        workspace=workspace, slug="s", title="S", definition={"title": "S", "questions": []}
+    )

@@ -24,7 +24,10 @@ def answered(survey: Survey, braze_id: str | None = None) -> Response:
     if braze_id is None:
         return Response.objects.create(survey=survey)
     return Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=braze_id, braze_id=braze_id
+        survey=survey,
+        identity_kind="braze_id",
+        identity_value=braze_id,
+        identities={"braze_id": braze_id},
     )
 
 

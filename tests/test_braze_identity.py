@@ -78,7 +78,7 @@ def test_names_braze_was_sent_under_earlier_rules_are_not_sent_again_even_as_nul
     # Acknowledged before names were checked for every request: "email" was sent back then.
     Push.objects.update(acknowledged={"attributes": {"email": "victim@example.com"}})
     drain()
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     drain()
 
     first, erased = attribute_objects(braze_standin)

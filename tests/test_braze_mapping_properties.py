@@ -73,7 +73,7 @@ def item(answers: dict[str, Any]) -> Item:
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     response = Response(
         pk=1, survey=SURVEY, token="tok", identity_kind="braze_id", identity_value="u-1",
-        braze_id="u-1", completed_at=now,
+        identities={"braze_id": "u-1"}, completed_at=now,
     )  # fmt: skip
     return Item(
         push_id=1,

@@ -367,7 +367,10 @@ def test_saving_restarts_sending_that_a_refused_key_stopped(
     connect(workspace)
     pause(workspace)
     response = Response.objects.create(
-        survey=live_survey, identity_kind="braze_id", identity_value="u1", braze_id="u1"
+        survey=live_survey,
+        identity_kind="braze_id",
+        identity_value="u1",
+        identities={"braze_id": "u1"},
     )
     later = timezone.now() + timedelta(hours=1)
     push = Push.objects.create(

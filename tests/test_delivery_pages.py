@@ -32,7 +32,11 @@ def url(name: str, survey: Survey) -> str:
 
 
 def answered(survey: Survey, braze_id: str | None = None, **fields: Any) -> Response:
-    identity = {"identity_kind": "braze_id", "identity_value": braze_id, "braze_id": braze_id}
+    identity = {
+        "identity_kind": "braze_id",
+        "identity_value": braze_id,
+        "identities": {"braze_id": braze_id},
+    }
     return Response.objects.create(survey=survey, **(identity if braze_id else {}), **fields)
 
 

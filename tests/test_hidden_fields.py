@@ -15,8 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +25,7 @@ from sounding.collect import flow
 from sounding.surveys.definition import build_spec, normalize, reserved_keys
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
+from tests.migrating import migrate
 from tests.respondent import one_click
 
 FIXED = [
@@ -317,16 +316,6 @@ def test_the_api_declares_them_through_the_definition(
 
 MIGRATION = "0003_declared_hidden_fields"
 BEFORE = [("surveys", "0002_survey_destinations")]
-
-
-def migrate(targets: list[tuple[str, str]] | None = None) -> Any:
-    """Migrate to `targets` (every app's latest when None); return every app's models as they
-    are then: as the migrations applied at that point leave them."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets or executor.loader.graph.leaf_nodes())
-    executor.loader.build_graph()
-    applied = [n for n in executor.loader.applied_migrations if n in executor.loader.graph.nodes]
-    return executor.loader.project_state(applied).apps
 
 
 def old_definition(*questions: str) -> dict[str, Any]:

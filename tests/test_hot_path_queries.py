@@ -96,4 +96,4 @@ def test_a_signed_survey_costs_no_extra_query_on_a_warm_request(
 
     assert len(signed_sql) == len(unsigned_sql)
     assert not [sql for sql in signed_sql if "braze_surveybraze" in sql]
-    assert Response.objects.filter(survey=signed, braze_id="abc").exists()
+    assert Response.objects.filter(survey=signed, identities__braze_id="abc").exists()

@@ -109,7 +109,7 @@ def test_a_person_confirms_a_one_click_score_by_tapping_next(
     response = Response.objects.get()
     assert dict(response.answers.values_list("question_key", "value")) == {"nps": 9}
     # The tracking parameters are not answers, and not kept either (none is declared).
-    assert response.braze_id == "bz-2"
+    assert response.identity["braze_id"] == "bz-2"
     drain()
     assert braze_standin.users()["braze_id:bz-2"]["attributes"] == {NPS: 9}
     click = LinkClick.objects.get()

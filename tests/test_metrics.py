@@ -52,7 +52,10 @@ def read() -> dict[str, float]:
 
 def push(survey: Survey, who: str, state: str = PushState.PENDING, **fields: Any) -> Push:
     response = Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=who, braze_id=who
+        survey=survey,
+        identity_kind="braze_id",
+        identity_value=who,
+        identities={"braze_id": who},
     )
     return Push.objects.create(
         response=response,

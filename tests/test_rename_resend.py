@@ -30,9 +30,9 @@ def test_answers_kept_matched_are_sent_again_with_the_new_text(
         pulse.replace_definition(authoring.with_details(definition, {}))
         assert orphans.rename_answers(pulse, "channels", {"Email": "E-mail"}) == 1
 
-    assert Answer.objects.get(response__braze_id="u-1").value == ["E-mail", "Push"]
-    assert Push.objects.get(response__braze_id="u-1").state == PushState.PENDING
-    assert Push.objects.get(response__braze_id="u-2").state == PushState.SYNCED
+    assert Answer.objects.get(response__identities__braze_id="u-1").value == ["E-mail", "Push"]
+    assert Push.objects.get(response__identities__braze_id="u-1").state == PushState.PENDING
+    assert Push.objects.get(response__identities__braze_id="u-2").state == PushState.SYNCED
     drain()
     assert braze_standin.users()["braze_id:u-1"]["attributes"][CHANNELS] == ["E-mail", "Push"]
     sent = [obj for r in braze_standin.requests(before) for obj in r["body"].get("attributes", [])]

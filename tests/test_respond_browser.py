@@ -179,7 +179,7 @@ def test_the_same_screens_work_without_javascript(
     page.get_by_role("button", name="Back").click()
     page.wait_for_selector('main[data-question="rating"]')
     response = Response.objects.get()
-    assert response.external_id == "nojs"
+    assert response.identity["external_id"] == "nojs"
     assert dict(response.answers.values_list("question_key", "value")) == {"nps": 10}
 
 

@@ -13,13 +13,8 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.surveys.models import Survey
-
-# The Response columns holding the identifiers people put in links to name the respondent.
-# Those identities are owned by the destinations that address people, which say which link
-# parameter carries each and in what order of precedence (`destinations.identities()`); the
-# columns keep the names they were created with (renaming them is a migration of its own).
-IDENTITY_FIELDS = ("braze_id", "external_id", "email")
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -42,9 +37,11 @@ class Response(models.Model):
     # index both finds a returning respondent and forbids a duplicate response.
     identity_kind = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001
     identity_value = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
-    braze_id = models.CharField(max_length=255, blank=True)
-    external_id = models.CharField(max_length=255, blank=True)
-    email = models.CharField(max_length=255, blank=True)
+    # Every identifier the link named the respondent by, by identity name ("email" ->
+    # "ivy@x.test"): the destinations own the identities (`destinations.identities()`), so a
+    # new one needs no column. `identity_kind`/`identity_value` hold the one that decides
+    # whose response it is.
+    identities = models.JSONField(default=dict, blank=True)
     hidden = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=10, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
@@ -83,7 +80,10 @@ class Response(models.Model):
 
     @property
     def identity(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in IDENTITY_FIELDS}
+        """Each identity some destination knows, in their order of precedence: "" when the
+        link did not carry it."""
+        held = self.identities if isinstance(self.identities, dict) else {}
+        return {name: str(held.get(name) or "") for name in destinations.identities()}
 
 
 class Answer(models.Model):

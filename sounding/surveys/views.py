@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sounding import destinations
 from sounding.accounts import unsent
 from sounding.surveys import authoring, builder, gallery, library, pages, rules
 from sounding.surveys.definition import DefinitionError
@@ -216,7 +217,12 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _status_page(request: HttpRequest, survey: Survey, action: str) -> HttpResponse:
-    context = {"survey": survey, "action": action, "responses": survey.responses.count()}
+    context = {
+        "survey": survey,
+        "action": action,
+        "responses": survey.responses.count(),
+        "sending_to": [destinations.label(kind) for kind in destinations.enabled_kinds(survey)],
+    }
     return render(request, "surveys/status_confirm.html", context)
 
 

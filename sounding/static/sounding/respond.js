@@ -3,7 +3,7 @@
 // goes on. Screens come from the server, built from the stored answers: the history holds
 // only their URLs, fetched again on Back and Forward (an old copy could undo a change).
 // It announces each answer stored and each screen shown (`sounding:answered`, `sounding:shown`
-// on the document) for embed.js, which tells a Braze message around the page.
+// on the document) for embed.js, which tells a message around the page.
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
