@@ -22,6 +22,7 @@ from sounding.destinations.contract import SurveyPanel
 from sounding.surveys import authoring, builder, orphans, undo
 from sounding.surveys.definition import DefinitionError
 from sounding.surveys.forms import (
+    AT_START,
     HiddenFieldsForm,
     QuestionEditForm,
     QuestionForm,
@@ -95,6 +96,7 @@ def detail_page(
         notes=[panel.notes for panel in panels],
     )
     focus = editing[0] if editing else (questions[0]["key"] if questions else "")
+    add_at = _add_at(request, questions, question_form)
     context = {
         "survey": survey,
         "questions": rows,
@@ -103,7 +105,11 @@ def detail_page(
         "destination_panels": panels,
         "can_edit": can_edit,
         "question_form": question_form
-        or QuestionForm(initial={"type": "nps", "version": survey.version}, questions=questions),
+        or QuestionForm(
+            initial={"type": "nps", "version": survey.version, "after": add_at},
+            questions=questions,
+        ),
+        "add_at": add_at,
         "details_form": details_form
         or SurveyDetailsForm(initial={**details, "version": survey.version}),
         "details_open": details_form is not None,
@@ -117,6 +123,18 @@ def detail_page(
         "stale": status == 409,
     }
     return render(request, "surveys/detail.html", context, status=status)
+
+
+def _add_at(
+    request: HttpRequest, questions: list[dict[str, Any]], form: QuestionForm | None
+) -> str:
+    """Where the add form shows: after a question's key, AT_START, or "" (at the bottom). A
+    link between two questions asks with `?add=`; a refused add shows where it was typed."""
+    wanted = str(form.data.get("after", "")) if form is not None and form.is_bound else ""
+    wanted = wanted or request.GET.get("add", "")
+    if wanted == AT_START or any(q["key"] == wanted for q in questions):
+        return wanted
+    return ""
 
 
 def hidden_fields_form(survey: Survey, data: QueryDict | None = None) -> HiddenFieldsForm:

@@ -68,8 +68,7 @@ def question_add_refilled(request: HttpRequest, data: QueryDict, pk: int) -> Htt
 
 def _added_at(survey: Survey, after: str | None) -> int:
     """Where a question added `after` another goes (or went) in the survey's list."""
-    questions = survey.definition["questions"]
-    return authoring.position(questions, after) + 1 if after else len(questions)
+    return authoring.added_at(survey.definition["questions"], after)
 
 
 def _answered(survey: Survey, key: str) -> tuple[int, bool]:
