@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "sounding.branding",
     "sounding.reports",
     "sounding.responses",
+    "sounding.authoring",
     "sounding.api",
     "ninja",
 ]

@@ -20,7 +20,7 @@ from django.test import Client
 
 from sounding.accounts.models import User
 from sounding.answers.models import Answer, Response
-from sounding.surveys.forms import initial_for
+from sounding.authoring.forms import initial_for
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.respondent import answer, form_state, question_of

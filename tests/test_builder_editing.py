@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
 from sounding.answers.models import Answer, Response
-from sounding.surveys.forms import initial_for
+from sounding.authoring.forms import initial_for
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from sounding.answers.models import Answer
+from sounding.authoring import orphans
 from sounding.delivery.models import Push, PushState
-from sounding.surveys import authoring, orphans
+from sounding.surveys import edits
 from sounding.surveys.models import Survey
 from tests.delivery_fixtures import drain, respond
 from tests.standin import StandinHarness
@@ -27,7 +28,7 @@ def test_answers_kept_matched_are_sent_again_with_the_new_text(
         definition = pulse.definition
         channels = next(q for q in definition["questions"] if q["key"] == "channels")
         channels["choices"] = ["E-mail", "Push", "SMS"]
-        pulse.replace_definition(authoring.with_details(definition, {}))
+        pulse.replace_definition(edits.with_details(definition, {}))
         assert orphans.rename_answers(pulse, "channels", {"Email": "E-mail"}) == 1
 
     assert Answer.objects.get(response__identities__braze_id="u-1").value == ["E-mail", "Push"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings as django_settings
+
 from sounding.addresses import url_prefixes
+
+ALLOWED = "WEBHOOK_ALLOWED_URLS"
 
 
 def settings(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -13,7 +17,13 @@ def settings(environ: Mapping[str, str]) -> dict[str, Any]:
         # Endpoints that need not be public https:// addresses (a receiver on the operator's
         # own network, a test server): comma-separated URL prefixes. Every other endpoint
         # must be.
-        "WEBHOOK_ALLOWED_URLS": url_prefixes(
+        ALLOWED: url_prefixes(
             "SOUNDING_WEBHOOK_ALLOWED_URLS", environ.get("SOUNDING_WEBHOOK_ALLOWED_URLS", "")
         ),
     }
+
+
+def allowed_urls() -> list[str]:
+    """The URL prefixes the operator allowed, as settings hold them now (tests change them)."""
+    found: list[str] = getattr(django_settings, ALLOWED)
+    return found

@@ -21,15 +21,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sounding import destinations
 from sounding.accounts import unsent
-from sounding.surveys import authoring, builder, gallery, library, pages, rules
-from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import (
+from sounding.authoring import builder, gallery, pages
+from sounding.authoring.forms import (
     HiddenFieldsForm,
     ImportForm,
     SurveyDetailsForm,
     SurveyStartForm,
     TemplateStartForm,
 )
+from sounding.surveys import edits, library, rules
+from sounding.surveys.definition import DefinitionError
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.permissions import (
     SignedInRequest,
@@ -164,7 +165,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey, error = pages.apply_change(
         request,
         pk,
-        lambda s: authoring.with_details(s.definition, form.definition()),
+        lambda s: edits.with_details(s.definition, form.definition()),
         form.cleaned_data["version"],
     )
     if isinstance(error, pages.Stale):
@@ -202,7 +203,7 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
     survey, error = pages.apply_change(
         request,
         pk,
-        lambda s: authoring.with_hidden_fields(s.definition, names),
+        lambda s: edits.with_hidden_fields(s.definition, names),
         form.cleaned_data["version"],
     )
     if isinstance(error, pages.Stale):

@@ -12,11 +12,12 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.utils import ErrorDict
 
-from sounding.surveys import authoring, compatibility, rules, type_picker
-from sounding.surveys.authoring import question_field, type_label
+from sounding.authoring import type_picker
+from sounding.authoring.type_picker import TypePicker
+from sounding.surveys import compatibility, edits, rules
 from sounding.surveys.definition import MAX_HELP, MAX_PROMPT
+from sounding.surveys.edits import question_field, type_label
 from sounding.surveys.questions import CSAT_LABELS, QUESTION_TYPES, Problems
-from sounding.surveys.type_picker import TypePicker
 
 MAX_IMPORT_BYTES = 1_000_000
 TEXTAREA = {"rows": 3}
@@ -197,7 +198,7 @@ def _lines(text: str) -> list[str]:
 
 
 # The `after` of a question added before the first one (no key starts with "_").
-AT_START = authoring.AT_START
+AT_START = edits.AT_START
 
 
 def _csat_label(n: int) -> forms.TextInput:

@@ -18,16 +18,17 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from sounding import destinations
-from sounding.destinations.contract import SurveyPanel
-from sounding.surveys import authoring, builder, orphans, undo
-from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import (
+from sounding.authoring import builder, orphans, undo
+from sounding.authoring.forms import (
     AT_START,
     HiddenFieldsForm,
     QuestionEditForm,
     QuestionForm,
     SurveyDetailsForm,
 )
+from sounding.destinations.contract import SurveyPanel
+from sounding.surveys import edits
+from sounding.surveys.definition import DefinitionError
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import membership, workspace_survey
 
@@ -161,7 +162,7 @@ def apply_change(
             return survey, Stale()
         try:
             survey.replace_definition(change(survey))
-        except (DefinitionError, authoring.EditRefused, orphans.NeedsConfirmation) as error:
+        except (DefinitionError, edits.EditRefused, orphans.NeedsConfirmation) as error:
             return survey, error
         if then is not None:
             then(survey)
