@@ -572,4 +572,4 @@ def test_the_snapshot_sees_a_change_anywhere(world: World) -> None:
     ApiToken.objects.filter(user=world.owner).update(last_used_at=None)  # a visit: ignored
     assert changes(before) == {}
     Response.objects.filter(pk=world.response.pk).update(language="de")
-    assert set(changes(before)) == {"collect.response"}
+    assert set(changes(before)) == {"answers.response"}
