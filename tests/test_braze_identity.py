@@ -145,7 +145,7 @@ def setups(draw: st.DrawFn) -> tuple[Item, SurveyBraze]:
         ).filter(bool)
     )
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-    response = Response(pk=1, survey=survey, token="tok", **identity)
+    response = Response(pk=1, survey=survey, token="tok", identities=identity)
     if draw(st.booleans()):
         response.erase_requested_at = now
     answers = draw(st.dictionaries(st.sampled_from(KEYS), TEXT.map(lambda t: t[:255] or "x")))

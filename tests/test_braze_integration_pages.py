@@ -269,7 +269,7 @@ def identified(survey: Survey, n: int) -> None:
             survey=survey,
             identity_kind="email",
             identity_value=f"p{i}@x.test",
-            email=f"p{i}@x.test",
+            identities={"email": f"p{i}@x.test"},
         )
 
 

@@ -47,7 +47,7 @@ def worker_row(worker_id: str, beat_seconds_ago: float, pid: int = 1) -> Worker:
 
 def leased_push(survey: Survey, who: str, holder: str) -> Push:
     response = Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=who, braze_id=who
+        survey=survey, identity_kind="braze_id", identity_value=who, identities={"braze_id": who}
     )
     return Push.objects.create(
         response=response,
