@@ -233,6 +233,13 @@ def test_signed_links_take_answers_only_for_whom_they_sign(every: Survey) -> Non
     # The next answer carries the token, as the form does, from the same link.
     token = reply.json()["r"]
     assert post(client, every, {"r": token, "q": "rating", "a": "4"}, query).status_code == 200
+    # Its questions show only on a link it signed, as its pages do.
+    screens = f"{every.public_path()}/screens/{every.version}"
+    assert Client().get(f"{screens}?lang=en").status_code == 403
+    assert Client().get(f"{screens}?user_braze_id=ivy&sig={forged}").status_code == 403
+    assert Client().get(f"{screens}?{query}").status_code == 200
+    page = client.get(f"{every.public_path()}?{query}").content.decode()
+    assert f'data-screens="{screens}?{query.replace("&", "&amp;")}&amp;lang=en"' in page
     # A token the survey does not know is refused, not a new response.
     stranger = post(Client(), every, {"r": "nope", "q": "rating", "a": "4"}, query)
     assert stranger.status_code == 400 and stranger.json()["error"] == "problem"

@@ -10,13 +10,13 @@ They come in one request that the first page makes once it is shown, not inside 
 browser without JavaScript never downloads them, the page weighs what it always did (a
 branded page with its logo stays under 30 KB), and a page's text holds one form only. They
 change only with the survey's version, so each process renders them once per version and
-language, and the browser may keep them: their URL names the version.
+language, and the browser may keep them: their URL names the version. A survey that signs its
+links shows them only on a link it signed, as it does its pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.template import engines
 from django.urls import reverse
@@ -38,10 +38,9 @@ def _fresh(survey: Survey) -> dict[tuple[str, str], bytes]:
 _rendered: PerVersion[dict[tuple[str, str], bytes]] = PerVersion(_fresh)
 
 
-def url(survey: Survey, language: str) -> str:
-    """Where a page of `survey` shown in `language` finds its screens."""
-    path = reverse("respond-screens", args=[survey.slug, survey.version])
-    return f"{path}?{urlencode({'lang': language})}"
+def path(survey: Survey) -> str:
+    """Where the screens of `survey`'s current version are (the page adds its link's query)."""
+    return reverse("respond-screens", args=[survey.slug, survey.version])
 
 
 def render(survey: Survey, spec: SurveySpec) -> bytes:

@@ -263,7 +263,7 @@ class Screen:
             "saved": self.saved,
             # Not in a preview: an author jumps between questions, which the screens' facts
             # (sounding.collect.answers) do not describe.
-            "screens": "" if self.visit.preview else screens.url(self.survey, self.visit.language),
+            "screens": "" if self.visit.preview else _screens_url(request, self.visit),
         }
 
     def url(self, request: HttpRequest) -> str:
@@ -287,6 +287,17 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     # The answers endpoint (sounding.collect.answers) sits under the page it answers for.
     path = request.path.removesuffix(ANSWERS)
     return f"{path}?{query.urlencode()}" if query else path
+
+
+def _screens_url(request: HttpRequest, visit: Visit) -> str:
+    """Where this page's script finds the survey's screens (sounding.collect.screens): with the
+    link's own parameters, which a survey that signs its links checks there too."""
+    query = request.GET.copy()
+    for name in list(query):
+        if name in ("q", "restart") or visit.spec.get(name) is not None:
+            del query[name]
+    query["lang"] = visit.language
+    return f"{screens.path(visit.survey)}?{query.urlencode()}"
 
 
 def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | None) -> str:
@@ -626,10 +637,14 @@ def question_screens(request: HttpRequest, slug: str, version: int) -> HttpRespo
         return HttpResponse(status=404, content_type="text/plain; charset=utf-8")
     language = choose_language(request, survey.spec)
     activate_language(language)
-    content = screens.render(survey, survey.spec.translated(language))
-    response = HttpResponse(content, content_type="text/html; charset=utf-8")
+    spec = survey.spec.translated(language)
+    # A survey that signs its links shows its questions only to the people it signed for.
+    if signatures.check(request, survey, flow.read_link(request.GET, spec)) is not None:
+        return HttpResponse(status=403, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(screens.render(survey, spec), content_type="text/html; charset=utf-8")
     if version == survey.version:
-        response["Cache-Control"] = f"public, max-age={screens.KEEP_SECONDS}"
+        # The browser's own cache only: the URL may hold the person's link.
+        response["Cache-Control"] = f"private, max-age={screens.KEEP_SECONDS}"
     else:
         # Asked for another version: this one, but not to be kept under that name.
         response["Cache-Control"] = "no-store"
