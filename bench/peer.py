@@ -97,7 +97,8 @@ PATHS = {
     "js": RespondentPath(
         "with JavaScript",
         submit_js,
-        "its GET, the GET of its screens, six JSON POSTs and the GET of the thank-you page",
+        "its GET, six JSON POSTs (the first reply bringing the screens) and the GET of the "
+        "thank-you page",
         cpu=3.0,
         throughput=2.0,
     ),

@@ -41,7 +41,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
 ACTION = re.compile(r'<form method="post" action="([^"]*)"')
 FETCH = {"X-Requested-With": "fetch"}  # what respond.js sends for a page
-SCREENS = re.compile(r'data-screens="([^"]*)"')
 TEMPLATE = re.compile(r'<template data-key="(\w+)"')
 CHOICES = ["Email", "Push", "SMS"]
 SURVEY = {
@@ -320,26 +319,26 @@ def submit_forms(client: httpx.Client, slug: str, braze_id: str) -> None:
 
 
 def submit_js(client: httpx.Client, slug: str, braze_id: str) -> None:
-    """One complete response as respond.js makes it: the link, the survey's blank screens
-    (once per person), each answer a JSON POST to the answers endpoint whose reply names the
-    next screen, and the thank-you page fetched at the end."""
+    """One complete response as respond.js makes it: the link, each answer a JSON POST to the
+    answers endpoint whose reply names the next screen (the first also asks for the blank
+    screens, which the script fills in), and the thank-you page fetched at the end."""
     client.cookies.clear()
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id}).raise_for_status()
     fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
-    action, screens = ACTION.search(page.text), SCREENS.search(page.text)
-    if action is None or screens is None or "q" not in fields:
-        raise AssertionError(f"no question form with its screens on {page.url}")
-    held = set(TEMPLATE.findall(client.get(unescape(screens.group(1))).raise_for_status().text))
+    action = ACTION.search(page.text)
+    if action is None or "data-answers" not in page.text or "q" not in fields:
+        raise AssertionError(f"no question form that answers in JSON on {page.url}")
     target = httpx.URL(unescape(action.group(1)))
     answers = target.copy_with(path=target.path + "/answers")
-    token, key = fields["r"], fields["q"]
-    url = ""
+    token, key, url = fields["r"], fields["q"], ""
+    held: set[str] = set()
     while key is not None:
-        if key not in held:
-            raise AssertionError(f"the screens lack {key}")
-        body = {"r": token, "q": key, "nav": "next", "a": ANSWERS[key]}
+        body = {"r": token, "q": key, "nav": "next", "a": ANSWERS[key], "screens": not held}
         reply = client.post(answers, json=body).raise_for_status().json()
+        held |= set(TEMPLATE.findall(reply.get("screens", "")))
         token, key, url = reply["r"], reply["next"], reply["url"]
+        if key is not None and key not in held:
+            raise AssertionError(f"the screens lack {key}")
     done = client.get(url, headers=FETCH).raise_for_status()
     if 'data-screen="done"' not in done.text:
         raise AssertionError("the last answer did not lead to the thank-you page")

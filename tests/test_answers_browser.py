@@ -1,5 +1,6 @@
-"""respond.js answers through the JSON endpoint and shows the screens it holds: one small POST
-an answer, no page fetched until the thank-you page, and Back shows what is stored."""
+"""respond.js answers through the JSON endpoint and shows the screens its first reply brought:
+one small POST an answer, no page fetched until the thank-you page, and Back shows what is
+stored."""
 
 from __future__ import annotations
 
@@ -65,8 +66,6 @@ def test_answers_go_as_json_and_the_held_screens_show_the_stored_values(
     phone.on("request", lambda r: sent.append((r.method, urlsplit(r.url).path)))
 
     phone.goto(f"{live_server.url}{page_path}?user_braze_id=bz-js")
-    # The screens arrive once the page is shown; until then answers go as forms.
-    phone.wait_for_selector("body[data-held]")
     on(phone, "nps")
     phone.get_by_role("radio", name="9", exact=True).check()  # auto-advances past why_low
     on(phone, "plan")
@@ -101,12 +100,12 @@ def test_answers_go_as_json_and_the_held_screens_show_the_stored_values(
     phone.get_by_role("button", name="Submit").click()
     phone.wait_for_selector('main[data-screen="done"]')
 
-    # The page twice (the link, the thank-you page), the screens once, and every answer, Back
-    # included, as one JSON post: no page fetched for a question.
+    # The page twice (the link, the thank-you page), and every answer, Back included, as one
+    # JSON post: no page fetched for a question.
     pages = [method for method, path in sent if path == page_path]
     assert pages == ["GET", "GET"], sent
-    assert [m for m, p in sent if p.startswith(page_path + "/screens/")] == ["GET"]
     assert [m for m, p in sent if p == page_path + "/answers"] == ["POST"] * 8
+    assert len([p for _, p in sent if p.startswith("/s/")]) == 10, sent
 
     response = Response.objects.get(survey=survey)
     assert response.completed_at is not None and response.braze_id == "bz-js"
@@ -128,7 +127,6 @@ def test_a_refused_answer_shows_the_servers_message_and_stores_nothing(
     survey = Survey.create(workspace, SURVEY, owner)
     survey.set_status(Status.LIVE)
     phone.goto(f"{live_server.url}{survey.public_path()}?user_braze_id=bz-err")
-    phone.wait_for_selector("body[data-held]")
     on(phone, "nps")
     phone.get_by_role("radio", name="8", exact=True).check()
     on(phone, "plan")

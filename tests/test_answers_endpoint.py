@@ -233,13 +233,12 @@ def test_signed_links_take_answers_only_for_whom_they_sign(every: Survey) -> Non
     # The next answer carries the token, as the form does, from the same link.
     token = reply.json()["r"]
     assert post(client, every, {"r": token, "q": "rating", "a": "4"}, query).status_code == 200
-    # Its questions show only on a link it signed, as its pages do.
-    screens = f"{every.public_path()}/screens/{every.version}"
-    assert Client().get(f"{screens}?lang=en").status_code == 403
-    assert Client().get(f"{screens}?user_braze_id=ivy&sig={forged}").status_code == 403
-    assert Client().get(f"{screens}?{query}").status_code == 200
-    page = client.get(f"{every.public_path()}?{query}").content.decode()
-    assert f'data-screens="{screens}?{query.replace("&", "&amp;")}&amp;lang=en"' in page
+    # Its questions' screens come only to a link it signed, as its pages do.
+    assert "screens" not in post(Client(), every, {"q": "nps", "screens": True}).json()
+    assert (
+        "<template"
+        in post(client, every, {"r": token, "q": "nps", "screens": True}, query).json()["screens"]
+    )
     # A token the survey does not know is refused, not a new response.
     stranger = post(Client(), every, {"r": "nope", "q": "rating", "a": "4"}, query)
     assert stranger.status_code == 400 and stranger.json()["error"] == "problem"
@@ -365,24 +364,21 @@ def test_the_outbox_row_comes_with_the_answer_in_no_more_queries_than_the_form(
 
 
 @pytest.mark.django_db
-def test_the_screens_are_the_question_pages_own_markup_blank(every: Survey) -> None:
+def test_the_screens_asked_for_are_the_question_pages_own_markup_blank(every: Survey) -> None:
     client = Client()
     page = client.get(every.public_path()).content.decode()
-    path = f"{every.public_path()}/screens/{every.version}?lang=en"
-    assert f'data-screens="{path}"' in page
-    screens = client.get(path)
-    assert screens.status_code == 200 and "max-age" in screens["Cache-Control"]
-    html = screens.content.decode()
+    assert "data-answers" in page and "<template" not in page
+    reply = post(client, every, {"q": "nps", "a": "9", "screens": True}).json()
+    html = reply["screens"]
     assert html.count("<template data-key=") == len(EVERY_TYPE["questions"])
     # The first question's screen as the page draws it (up to its buttons, which the script
     # sets from the reply) is the one among the screens.
     start = page.index('<div class="progress">')
     first = page[start : page.index('<div class="nav">', start)]
     assert first in html.replace('action=""', f'action="{every.public_path()}"')
-    other = client.get(f"{every.public_path()}/screens/{every.version + 1}?lang=en")
-    assert other["Cache-Control"] == "no-store"
-    every.set_status(Status.DRAFT)
-    assert client.get(path).status_code == 404
+    assert "screens" not in post(client, every, {"r": reply["r"], "q": "rating"}).json()
+    bad = post(client, every, {"r": reply["r"], "q": "rating", "screens": "yes"})
+    assert bad.status_code == 400 and bad.json()["error"] == "malformed"
 
 
 @pytest.mark.django_db(transaction=True)

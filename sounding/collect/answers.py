@@ -1,10 +1,11 @@
 """The respondent answers endpoint: one answer in JSON, what the next screen needs back.
 
-respond.js posts every answer here once it holds the question screens
-(sounding.collect.screens), so an answer costs one small POST and no page render. The answer
-goes through exactly the code of the form post (`views.respond_with`): the same checks of
-the link, its signature and the response token, the same rate limits and validation, one
-short transaction with the outbox rows. Only the reply differs. docs/api.md documents it.
+respond.js posts every answer here and shows the next question from the reply, in the blank
+question screens the first reply brings when asked (sounding.collect.screens): an answer
+costs one small POST and no page render. The answer goes through exactly the code of the form
+post (`views.respond_with`): the same checks of the link, its signature and the response
+token, the same rate limits and validation, one short transaction with the outbox rows. Only
+the reply differs. docs/api.md documents it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import views
+from sounding.collect import screens, views
 from sounding.collect.refusals import Refusal
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
@@ -33,8 +34,9 @@ class Malformed(ValueError):
     pass
 
 
-def _form(request: HttpRequest) -> QueryDict:
-    """The JSON body as the survey form would have posted it."""
+def _form(request: HttpRequest) -> tuple[QueryDict, bool]:
+    """The JSON body as the survey form would have posted it, and whether the question
+    screens are asked for."""
     if len(request.body) > MAX_BYTES:
         raise Malformed("The request is too large.")
     try:
@@ -61,7 +63,10 @@ def _form(request: HttpRequest) -> QueryDict:
             raise Malformed("“a” must be a string, a number, or a list of them.")
         form.appendlist("a", str(value))
     form._mutable = False
-    return form
+    wanted = data.get("screens", False)
+    if not isinstance(wanted, bool):
+        raise Malformed("“screens” must be true or false.")
+    return form, wanted
 
 
 def _error(code: str, message: str, status: int, **extra: Any) -> JsonResponse:
@@ -71,7 +76,11 @@ def _error(code: str, message: str, status: int, **extra: Any) -> JsonResponse:
 
 
 class Json(views.Reply):
-    """The reply in JSON: what the next screen shows that depends on the answers."""
+    """The reply in JSON: what the next screen shows that depends on the answers, and with
+    `screens` every question's blank screen."""
+
+    def __init__(self, screens: bool = False) -> None:
+        self.screens = screens
 
     def screen(self, request: HttpRequest, screen: views.Screen, status: int = 200) -> HttpResponse:
         q = screen.question
@@ -86,6 +95,8 @@ class Json(views.Reply):
             body["offered"] = screen.offered
         # Shown on the next screen: why it is asked (a required question left behind).
         body["message"] = screen.error
+        if self.screens:
+            body["screens"] = screens.render(screen.survey, screen.spec)
         refused = bool(screen.error) and q is not None and q.key == request.POST.get("q")
         if refused:
             # The answer given is refused, and nothing stored: the form's 400, in JSON.
@@ -122,9 +133,6 @@ class Json(views.Reply):
         return _error("closed", gettext("This survey is not open right now"), status)
 
 
-JSON = Json()
-
-
 # Not protected by a CSRF token, for the reasons the form post is not (sounding.collect.views);
 # and a cross-site page cannot send `application/json` without the browser asking first.
 @csrf_exempt
@@ -133,9 +141,9 @@ def answer(request: HttpRequest, slug: str) -> HttpResponse:
     if request.content_type != "application/json":
         return _error("unsupported_media_type", "Send the answer as application/json.", status=415)
     try:
-        form = _form(request)
+        form, wanted = _form(request)
     except Malformed as problem:
         return _error("malformed", str(problem), status=400)
     # What the form would have posted: from here on, the form post's own code.
     request.POST = form  # type: ignore[assignment]
-    return views.respond_with(request, slug, JSON)
+    return views.respond_with(request, slug, Json(screens=wanted))

@@ -6,12 +6,12 @@ token); the markup it takes from these screens: question.html's own, rendered bl
 survey's language, each in an inert `<template>`. So the client never needs a renderer of its
 own per question type.
 
-They come in one request that the first page makes once it is shown, not inside the page: a
-browser without JavaScript never downloads them, the page weighs what it always did (a
-branded page with its logo stays under 30 KB), and a page's text holds one form only. They
-change only with the survey's version, so each process renders them once per version and
-language, and the browser may keep them: their URL names the version. A survey that signs its
-links shows them only on a link it signed, as it does its pages.
+They come with the reply to the script's first answer, not inside the page: a browser without
+JavaScript never downloads them, the page weighs what it always did (a branded page with its
+logo stays under 30 KB), a page's text holds one form only, and they cost no request of their
+own. Only a request the answers endpoint takes gets them, so a survey that signs its links
+shows them only on a link it signed. They change only with the survey's version, so each
+process renders them once per version and language.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.template import engines
-from django.urls import reverse
 from django.utils import translation
 
 from sounding.collect import widgets
@@ -27,29 +26,22 @@ from sounding.surveys.cache import PerVersion
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
 
-KEEP_SECONDS = 60 * 60 * 24
 
-
-def _fresh(survey: Survey) -> dict[tuple[str, str], bytes]:
+def _fresh(survey: Survey) -> dict[tuple[str, str], str]:
     return {}
 
 
 # Per survey version: the screens by (survey language, language of the app's own words).
-_rendered: PerVersion[dict[tuple[str, str], bytes]] = PerVersion(_fresh)
+_rendered: PerVersion[dict[tuple[str, str], str]] = PerVersion(_fresh)
 
 
-def path(survey: Survey) -> str:
-    """Where the screens of `survey`'s current version are (the page adds its link's query)."""
-    return reverse("respond-screens", args=[survey.slug, survey.version])
-
-
-def render(survey: Survey, spec: SurveySpec) -> bytes:
+def render(survey: Survey, spec: SurveySpec) -> str:
     """Every question's screen in `spec`'s language (the active one for the app's words)."""
     key = (spec.language, translation.get_language() or "")
     by_language = _rendered(survey)
     found = by_language.get(key)
     if found is None:
-        found = _render(spec).encode()
+        found = _render(spec)
         by_language[key] = found
     return found
 

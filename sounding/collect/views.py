@@ -37,7 +37,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from sounding.collect import clicks, embed, flow, ratelimit, screens, signatures, store, widgets
+from sounding.collect import clicks, embed, flow, ratelimit, signatures, store, widgets
 from sounding.collect.models import Response
 from sounding.collect.refusals import Refusal
 from sounding.surveys.models import Status, Survey
@@ -261,9 +261,9 @@ class Screen:
             "offered": self.offered,
             "confirm_after": settings.CONFIRM_AFTER_SECONDS if self.offered else 0,
             "saved": self.saved,
-            # Not in a preview: an author jumps between questions, which the screens' facts
-            # (sounding.collect.answers) do not describe.
-            "screens": "" if self.visit.preview else _screens_url(request, self.visit),
+            # Not in a preview: an author jumps between questions, which the answers endpoint's
+            # replies (sounding.collect.answers) do not describe.
+            "answers": not self.visit.preview,
         }
 
     def url(self, request: HttpRequest) -> str:
@@ -287,17 +287,6 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     # The answers endpoint (sounding.collect.answers) sits under the page it answers for.
     path = request.path.removesuffix(ANSWERS)
     return f"{path}?{query.urlencode()}" if query else path
-
-
-def _screens_url(request: HttpRequest, visit: Visit) -> str:
-    """Where this page's script finds the survey's screens (sounding.collect.screens): with the
-    link's own parameters, which a survey that signs its links checks there too."""
-    query = request.GET.copy()
-    for name in list(query):
-        if name in ("q", "restart") or visit.spec.get(name) is not None:
-            del query[name]
-    query["lang"] = visit.language
-    return f"{screens.path(visit.survey)}?{query.urlencode()}"
 
 
 def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | None) -> str:
@@ -626,26 +615,3 @@ def _respond(request: HttpRequest, slug: str, out: Reply = PAGES) -> HttpRespons
     if request.method == "POST":
         return _submit(request, visit, ctx, out)
     return _show(request, visit, ctx)
-
-
-@require_http_methods(["GET", "HEAD"])
-def question_screens(request: HttpRequest, slug: str, version: int) -> HttpResponse:
-    """Every question's screen, blank, for respond.js (sounding.collect.screens)."""
-    survey = store.survey_by_slug(slug)
-    if survey is None or survey.status != Status.LIVE:
-        # Nothing to answer; and a draft's questions are nobody's business yet.
-        return HttpResponse(status=404, content_type="text/plain; charset=utf-8")
-    language = choose_language(request, survey.spec)
-    activate_language(language)
-    spec = survey.spec.translated(language)
-    # A survey that signs its links shows its questions only to the people it signed for.
-    if signatures.check(request, survey, flow.read_link(request.GET, spec)) is not None:
-        return HttpResponse(status=403, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(screens.render(survey, spec), content_type="text/html; charset=utf-8")
-    if version == survey.version:
-        # The browser's own cache only: the URL may hold the person's link.
-        response["Cache-Control"] = f"private, max-age={screens.KEEP_SECONDS}"
-    else:
-        # Asked for another version: this one, but not to be kept under that name.
-        response["Cache-Control"] = "no-store"
-    return response

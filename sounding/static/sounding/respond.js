@@ -1,6 +1,6 @@
 // Smooths the respondent pages, which work as plain forms without it. Screens show the stored
-// answers: the server's pages, or its blank screens (data-screens) filled from the JSON reply
-// to an answer. The history holds only URLs, fetched again on Back and Forward (an old copy
+// answers: the server's pages, or its blank screens (the first reply brings them) filled from
+// the JSON reply to an answer. The history holds only URLs, fetched again on Back and Forward (an old copy
 // could undo a change). `sounding:answered` and `sounding:shown` are for embed.js.
 (function () {
   "use strict";
@@ -15,7 +15,7 @@
   var flight = Promise.resolve(); // the answer being sent: a fetched screen comes after it
   var turn = 0; // only the latest answer or fetch shows its screen
   var shown = 0; // screens shown: a tap begun on one never acts on the next
-  var downOn = -1, tapped = 0, digits = "", held, holding;
+  var downOn = -1, tapped = 0, digits = "", held;
   // In a frame, Back in the site around a message must leave it, not step through the survey.
   var step = document.body.hasAttribute("data-embed") ? "replaceState" : "pushState";
 
@@ -29,14 +29,6 @@
   function wait(on) {
     if (on) screen.setAttribute("data-wait", "");
     else if (calm()) screen.removeAttribute("data-wait");
-  }
-
-  function hold() {
-    var url = screen.getAttribute("data-screens");
-    if (!holding && url) holding = fetch(url).then(function (res) { return res.text(); }).then(function (text) {
-      held = new DOMParser().parseFromString(text, "text/html");
-      document.body.dataset.held = "";
-    });
   }
 
   // A blank screen, with what the reply says depends on the answers.
@@ -70,7 +62,6 @@
     target.setAttribute("tabindex", "-1");
     target.focus();
     syncOther(false);
-    hold();
     tell("shown");
   }
 
@@ -140,7 +131,9 @@
 
   // A JSON reply: the next screen held, or the server's page (a message: the form sent again).
   function onward(result, form, data, mine) {
-    var r = result.doc, t = result.ok && !r.message && held.querySelector("template[data-key='" + r.next + "']");
+    var r = result.doc;
+    if (r.screens) held = new DOMParser().parseFromString(r.screens, "text/html");
+    var t = result.ok && !r.message && held && held.querySelector("template[data-key='" + r.next + "']");
     if (mine !== turn) return;
     if (t) {
       history[step](null, "", r.url);
@@ -169,8 +162,9 @@
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    var quick = held && !form.from_link, json = Object.fromEntries(data);
+    var quick = screen.hasAttribute("data-answers") && !form.from_link, json = Object.fromEntries(data);
     json.a = data.getAll("a");
+    json.screens = !held;
     flight = later(pause || 0).then(function () {
       return send(form, quick ? JSON.stringify(json) : new URLSearchParams(data), 0);
     }).then(function (result) {
@@ -295,7 +289,6 @@
   // A page from the back-forward cache is as old as when it was left.
   window.addEventListener("pageshow", function (e) { if (e.persisted) location.reload(); });
   syncOther(false);
-  hold();
   confirmOffered();
   tell("shown");
   // The address names this screen, without the answers the link carried.
