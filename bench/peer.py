@@ -97,8 +97,8 @@ PATHS = {
     "js": RespondentPath(
         "with JavaScript",
         submit_js,
-        "its GET, six JSON POSTs (the first reply bringing the screens) and the GET of the "
-        "thank-you page",
+        "its GET and six JSON POSTs (the first reply bringing the screens, the last the "
+        "thank-you page)",
         cpu=3.0,
         throughput=2.0,
     ),

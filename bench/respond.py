@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
@@ -319,9 +319,9 @@ def submit_forms(client: httpx.Client, slug: str, braze_id: str) -> None:
 
 
 def submit_js(client: httpx.Client, slug: str, braze_id: str) -> None:
-    """One complete response as respond.js makes it: the link, each answer a JSON POST to the
-    answers endpoint whose reply names the next screen (the first also asks for the blank
-    screens, which the script fills in), and the thank-you page fetched at the end."""
+    """One complete response as respond.js makes it: the link, then each answer a JSON POST to
+    the answers endpoint whose reply names the next screen (the first also asks for the blank
+    screens, which the script fills in; the last brings the thank-you page)."""
     client.cookies.clear()
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id}).raise_for_status()
     fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
@@ -330,18 +330,18 @@ def submit_js(client: httpx.Client, slug: str, braze_id: str) -> None:
         raise AssertionError(f"no question form that answers in JSON on {page.url}")
     target = httpx.URL(unescape(action.group(1)))
     answers = target.copy_with(path=target.path + "/answers")
-    token, key, url = fields["r"], fields["q"], ""
+    token, key = fields["r"], fields["q"]
+    reply: dict[str, Any] = {}
     held: set[str] = set()
     while key is not None:
         body = {"r": token, "q": key, "nav": "next", "a": ANSWERS[key], "screens": not held}
         reply = client.post(answers, json=body).raise_for_status().json()
         held |= set(TEMPLATE.findall(reply.get("screens", "")))
-        token, key, url = reply["r"], reply["next"], reply["url"]
+        token, key = reply["r"], reply["next"]
         if key is not None and key not in held:
             raise AssertionError(f"the screens lack {key}")
-    done = client.get(url, headers=FETCH).raise_for_status()
-    if 'data-screen="done"' not in done.text:
-        raise AssertionError("the last answer did not lead to the thank-you page")
+    if 'data-screen="done"' not in reply.get("page", ""):
+        raise AssertionError("the last answer did not bring the thank-you page")
 
 
 def respond_until(

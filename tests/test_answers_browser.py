@@ -100,12 +100,14 @@ def test_answers_go_as_json_and_the_held_screens_show_the_stored_values(
     phone.get_by_role("button", name="Submit").click()
     phone.wait_for_selector('main[data-screen="done"]')
 
-    # The page twice (the link, the thank-you page), and every answer, Back included, as one
-    # JSON post: no page fetched for a question.
+    # The page once, and every answer, Back included, as one JSON post: no page fetched for a
+    # question, nor for the thank-you page, which came with the last reply.
     pages = [method for method, path in sent if path == page_path]
-    assert pages == ["GET", "GET"], sent
+    assert pages == ["GET"], sent
     assert [m for m, p in sent if p == page_path + "/answers"] == ["POST"] * 8
-    assert len([p for _, p in sent if p.startswith("/s/")]) == 10, sent
+    assert len([p for _, p in sent if p.startswith("/s/")]) == 9, sent
+    assert phone.url.endswith("q=_done")
+    assert phone.title() == "Checkout pulse"
 
     response = Response.objects.get(survey=survey)
     assert response.completed_at is not None and response.braze_id == "bz-js"

@@ -104,7 +104,8 @@ def test_every_type_answered_in_json_stores_what_the_form_stores(every: Survey) 
     assert stored(json_response.pk) == stored(form_response.pk)
     assert len(stored(json_response.pk)) == len(EVERY_TYPE["questions"])
     assert json_response.completed_at is not None
-    assert reply.json()["next"] is None  # the thank-you page
+    assert reply.json()["next"] is None  # the thank-you page, which the reply brings
+    assert 'data-screen="done"' in reply.json()["page"] and "<style" not in reply.json()["page"]
     assert reply.json()["url"] == f"{every.public_path()}?r={token}&q=_done"
 
 

@@ -308,9 +308,16 @@ def _render(
     if redirect and status == 200:
         response: HttpResponse = HttpResponseRedirect(screen.url(request), status=303)
     else:
-        template = "collect/question.html" if screen.question else "collect/done.html"
-        response = _page(request, template, screen.context(request), status)
+        response = page(request, screen, status)
     return keep(request, screen, response)
+
+
+def page(
+    request: HttpRequest, screen: Screen, status: int = 200, bare: bool = False
+) -> HttpResponse:
+    """The screen's page; `bare`, without its styles, for a script to take the screen from."""
+    template = "collect/question.html" if screen.question else "collect/done.html"
+    return _page(request, template, {**screen.context(request), "bare": bare}, status)
 
 
 def keep(request: HttpRequest, screen: Screen, response: HttpResponse) -> HttpResponse:

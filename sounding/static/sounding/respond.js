@@ -135,6 +135,7 @@
     if (r.screens) held = new DOMParser().parseFromString(r.screens, "text/html");
     var t = result.ok && !r.message && held && held.querySelector("template[data-key='" + r.next + "']");
     if (mine !== turn) return;
+    if (r.page && result.ok && !r.message) return arrive({ ok: true, doc: new DOMParser().parseFromString(r.page, "text/html") }, mine, step);
     if (t) {
       history[step](null, "", r.url);
       return show(fill(t, r, form), t.getAttribute("data-title"));
