@@ -290,6 +290,8 @@ def test_an_unknown_survey_is_a_404(every: Survey) -> None:
         ('{"q": "nps", "a": "9"', JSON, 400, "malformed"),
         (b"\xff\xfe", JSON, 400, "malformed"),
         ('["nps", "9"]', JSON, 400, "malformed"),
+        ("[" * 30000 + "]" * 30000, JSON, 400, "malformed"),
+        ("x" * 70000, JSON, 400, "malformed"),
         ('{"q": 7, "a": "9"}', JSON, 400, "malformed"),
         ('{"q": "nps", "a": {"x": 1}}', JSON, 400, "malformed"),
         ('{"q": "nps", "a": true}', JSON, 400, "malformed"),

@@ -41,7 +41,7 @@ def _form(request: HttpRequest) -> tuple[QueryDict, bool]:
         raise Malformed("The request is too large.")
     try:
         data = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+    except (ValueError, RecursionError) as problem:  # not UTF-8, not JSON, nested too deep
         raise Malformed("The request body is not valid JSON.") from problem
     if not isinstance(data, dict):
         raise Malformed("The request body must be a JSON object.")

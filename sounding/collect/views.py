@@ -9,8 +9,11 @@ answer since changed:
 
 - A plain form POST answers 303 See Other to the GET URL of the next screen (post, redirect,
   get), so each history entry is a GET the server renders again.
-- respond.js posts with `X-Requested-With: fetch` and gets the next screen directly, without
-  a redirect, so a six-question survey costs seven requests, not thirteen. It keeps only each
+- respond.js posts each answer as JSON to `/s/<slug>/answers` (sounding.collect.answers),
+  which stores it through this module's code (`respond_with`) and replies with what the next
+  screen shows from the answers; the script fills that screen in from the blank ones the
+  first reply brought, with no page rendered. Anything else it fetches as a page, with
+  `X-Requested-With: fetch`: the screen directly, without a redirect. It keeps only each
   screen's URL (`data-url`) in the history and fetches it again on Back and Forward.
 - A screen that refuses the answer (400, 409) is rendered directly: it shows what was sent.
 
@@ -227,7 +230,7 @@ class Screen:
 
     def facts(self) -> dict[str, Any]:
         """What this screen shows that depends on the answers: the same for the page and for
-        respond.js, which fills a screen the page carries with them."""
+        the answers endpoint's reply, with which respond.js fills a blank screen."""
         q = self.question
         spec = self.spec
         index = spec.position(q.key) if q else len(spec.questions)

@@ -1,7 +1,7 @@
 // Smooths the respondent pages, which work as plain forms without it. Screens show the stored
 // answers: the server's pages, or its blank screens (the first reply brings them) filled from
-// the JSON reply to an answer. The history holds only URLs, fetched again on Back and Forward (an old copy
-// could undo a change). `sounding:answered` and `sounding:shown` are for embed.js.
+// the JSON reply to an answer. The history holds only URLs, fetched again on Back and Forward
+// (an old copy could undo a change). `sounding:answered` and `sounding:shown` are for embed.js.
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
