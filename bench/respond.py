@@ -284,8 +284,9 @@ def peak_rss_mb(sid: int, classify: Role = role_of) -> dict[str, list[float]]:
 def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
     """One complete response: the link, then one POST per question, ending on thank-you.
 
-    The posts are sent as respond.js sends them, so each reply is the next screen; a plain
-    form post would get a redirect to it, and cost twice the requests."""
+    Each post is a form post with `X-Requested-With: fetch`, as respond.js sent answers before
+    it answered in JSON, so each reply is the next screen rendered; a plain form post would get
+    a redirect to it (`submit_forms`), and respond.js now answers as `submit_js` does."""
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
     for _ in SURVEY["questions"]:
         page.raise_for_status()
