@@ -95,6 +95,8 @@ class Site:
     url: str
     live: str  # the live survey's slug
     paused: str
+    token: str  # an API token of the owner
+    live_id: int
 
     @property
     def slugs(self) -> dict[str, str]:
@@ -116,7 +118,7 @@ def start_site(stack: ExitStack, root: Path, name: str, full_stack: bool) -> Sit
     token = run_ok(data, "token", "create", "--email", EMAIL).strip()
     # One web process: the rate limit counts per process, and the test must meet it.
     server = stack.enter_context(serving(data, root / f"{name}.log", "--workers", "1", env=env))
-    slugs = []
+    slugs, ids = [], []
     with http_client(base_url=server.url + "/api/v1", timeout=20) as api:
         api.headers["Authorization"] = f"Bearer {token}"
         for step in ("publish", "pause"):
@@ -125,7 +127,8 @@ def start_site(stack: ExitStack, root: Path, name: str, full_stack: bool) -> Sit
             if step == "pause":
                 api.post(f"/surveys/{created['id']}/pause").raise_for_status()
             slugs.append(created["slug"])
-    return Site(name, server.url, slugs[0], slugs[1])
+            ids.append(created["id"])
+    return Site(name, server.url, slugs[0], slugs[1], token, ids[0])
 
 
 @pytest.fixture(scope="module")
@@ -297,6 +300,26 @@ def test_the_server_hands_respondent_pages_to_their_own_handler() -> None:
     respondents = asgi.application.app.respondents  # type: ignore[attr-defined]
     assert isinstance(respondents, Whole) and isinstance(respondents.app, RespondentHandler)
     assert respondents.executor is asgi.application.app.main.executor  # type: ignore[attr-defined]
+
+
+def test_a_browser_answers_through_the_respondent_handler(
+    sites: tuple[Site, Site], phone: Any
+) -> None:
+    """respond.js's requests (fetch posts, the next screen in the answer) and the pages' CSP:
+    a violation fails the test (tests.browser_fixtures)."""
+    site = sites[0]
+    phone.goto(f"{site.url}/s/{site.live}?user_braze_id=in-a-browser")
+    phone.wait_for_selector('main[data-question="nps"]:not([data-wait])')
+    phone.get_by_role("radio", name="9", exact=True).check()  # auto-advances
+    phone.wait_for_selector('main[data-question="why"]:not([data-wait])')
+    phone.get_by_label("Why?").fill("Quick")
+    phone.get_by_role("button", name="Submit").click()
+    phone.wait_for_selector('main[data-screen="done"]')
+    with site.client() as client:
+        client.headers["Authorization"] = f"Bearer {site.token}"
+        listed = client.get(f"/api/v1/surveys/{site.live_id}/responses").json()["items"]
+    mine = [i for i in listed if i["identity"]["braze_id"] == "in-a-browser"]
+    assert [i["answers"] for i in mine] == [{"nps": 9, "why": "Quick"}]
 
 
 # --- In process: the test client with the respondent handler ---------------------------------
