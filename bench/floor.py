@@ -30,6 +30,7 @@ from respond import (
     machine,
     measure,
     publish_survey,
+    reset_postgres,
     server_env,
     start_session,
     table,
@@ -58,6 +59,8 @@ def first_pages(client: httpx.Client, target: str, respondent: str) -> None:
 
 
 def bench_stack(db: str, stack: str, args: argparse.Namespace) -> None:
+    if db == "postgres":
+        reset_postgres()  # each server starts from an empty database
     with tempfile.TemporaryDirectory(prefix="sounding-floor-") as data_dir:
         env, port = server_env(data_dir, db, STACKS[stack]), free_port()
         log, url = Path(data_dir) / "serve.log", f"http://127.0.0.1:{port}"
@@ -92,11 +95,13 @@ def main() -> int:
     add("--workers", type=int, default=default_workers())
     add("--max-submissions", type=int, default=100_000)
     add("--client-processes", type=int, default=2)
+    add("--rounds", type=int, default=1, help="measure the stacks in turn this many times")
     args = parser.parse_args()
     print(machine())
     for db in databases(args.db):
-        for stack in STACKS if args.stack == "both" else [args.stack]:
-            bench_stack(db, stack, args)
+        for _ in range(args.rounds):
+            for stack in STACKS if args.stack == "both" else [args.stack]:
+                bench_stack(db, stack, args)
     return 0
 
 

@@ -1,6 +1,6 @@
 """The respondent pages' own request handler: Django with only the middleware they use.
 
-Every address under /s/ (`PREFIX`) is a respondent page, and after a send they are most of the
+Every address under /s/ is a respondent page, and after a send they are most of the
 traffic. `sounding.front` hands them to `RespondentHandler` instead of Django's handler; the rest
 of the app stays plain Django. It differs from the full stack (settings.MIDDLEWARE) in three
 ways, none of which a respondent page can tell:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.contrib.sessions.backends.base import SessionBase
 
-PREFIX = "/s/"
 URLCONF = "sounding.collect.root_urls"
 CHAIN = (
     "sounding.web_metrics.RequestMetricsMiddleware",
