@@ -90,7 +90,7 @@ def vm_rss_kb() -> int:
 def seed_survey(workspace: object, title: str, count: int) -> int:
     from django.utils import timezone
 
-    from sounding.collect.models import Answer, Response
+    from sounding.answers.models import Answer, Response
     from sounding.delivery.models import Push
     from sounding.surveys.models import Survey
 
@@ -102,11 +102,11 @@ def seed_survey(workspace: object, title: str, count: int) -> int:
                 survey=survey,
                 identity_kind="braze_id",
                 identity_value=f"{title}-{i}",
-                braze_id=f"{title}-{i}",
                 hidden={"utm_source": "bench"},
                 language="en",
                 started_at=start + timedelta(seconds=i),
                 completed_at=start + timedelta(seconds=i + 30),
+                identities={"braze_id": f"{title}-{i}"},
             )
             for i in range(first, min(first + BATCH, count))
         )
@@ -120,7 +120,7 @@ def seed_survey(workspace: object, title: str, count: int) -> int:
                 response_id=r.pk,
                 workspace_id=survey.workspace_id,
                 destination="braze",
-                user_key=f"braze_id:{r.braze_id}",
+                user_key=f"braze_id:{r.identity['braze_id']}",
                 state="synced",
             )
             for r in batch[::2]

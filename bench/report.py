@@ -223,7 +223,7 @@ def seed(shape: str, count: int, seed_value: int) -> tuple[Any, Any]:
     from django.db import connection, transaction
 
     from sounding.accounts.models import Membership, Role, User, Workspace
-    from sounding.collect.models import Answer, Response
+    from sounding.answers.models import Answer, Response
     from sounding.delivery.models import Push
     from sounding.surveys.models import Status, Survey
 
@@ -360,7 +360,7 @@ def bench_one(db: str, args: argparse.Namespace) -> None:
 
         django.setup()
         call_command("migrate", verbosity=0)
-        from sounding.collect.models import Answer
+        from sounding.answers.models import Answer
 
         for shape in args.shape:
             begin = time.perf_counter()

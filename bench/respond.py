@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
@@ -42,7 +42,8 @@ WARM_UP_CAP = 50
 CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 FIELD = re.compile(r'<input type="hidden" name="(r|q)" value="([^"]*)"')
 ACTION = re.compile(r'<form method="post" action="([^"]*)"')
-FETCH = {"X-Requested-With": "fetch"}  # what respond.js sends
+FETCH = {"X-Requested-With": "fetch"}  # what respond.js sends for a page
+TEMPLATE = re.compile(r'<template data-key="(\w+)"')
 CHOICES = ["Email", "Push", "SMS"]
 SURVEY = {
     "title": "Bench pulse",
@@ -93,6 +94,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # printed above the table
     credited: int = 0  # submissions the clients completed, warm-up included
     stored: int = 0  # complete responses counted in the database afterwards
+    delivered: int | None = None  # profiles on the Braze stand-in, when Braze sync is on
 
     @property
     def workers(self) -> int:
@@ -159,6 +161,11 @@ def check_stored(name: str, outcome: Outcome) -> None:
         raise SystemExit(
             f"{name} on {outcome.db} stored {outcome.stored} complete responses, but the clients "
             f"completed {outcome.credited} submissions: the figures would be wrong, stopping."
+        )
+    if outcome.delivered is not None and outcome.delivered < outcome.credited:
+        raise SystemExit(
+            f"{name} on {outcome.db} delivered {outcome.delivered} profiles to the Braze stand-in "
+            f"for {outcome.credited} submissions: answers were lost on the way, stopping."
         )
 
 
@@ -281,8 +288,9 @@ def peak_rss_mb(sid: int, classify: Role = role_of) -> dict[str, list[float]]:
 def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
     """One complete response: the link, then one POST per question, ending on thank-you.
 
-    The posts are sent as respond.js sends them, so each reply is the next screen; a plain
-    form post would get a redirect to it, and cost twice the requests."""
+    Each post is a form post with `X-Requested-With: fetch`, as respond.js sent answers before
+    it answered in JSON, so each reply is the next screen rendered; a plain form post would get
+    a redirect to it (`submit_forms`), and respond.js now answers as `submit_js` does."""
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
     for _ in SURVEY["questions"]:
         page.raise_for_status()
@@ -294,6 +302,51 @@ def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
         page = client.post(unescape(action.group(1)), data=data, headers=FETCH)
     if 'data-screen="done"' not in page.raise_for_status().text:
         raise AssertionError("the last answer did not lead to the thank-you page")
+
+
+def submit_forms(client: httpx.Client, slug: str, braze_id: str) -> None:
+    """One complete response as a browser without JavaScript makes it: the link, then each
+    answer a plain form POST whose 303 leads to the next screen's GET.
+
+    A new person each time: no cookie is carried over."""
+    client.cookies.clear()
+    page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
+    for _ in SURVEY["questions"]:
+        page.raise_for_status()
+        fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
+        action = ACTION.search(page.text)
+        if action is None or "q" not in fields:
+            raise AssertionError(f"no question form on {page.url}")
+        data = {"r": fields["r"], "q": fields["q"], "a": ANSWERS[fields["q"]], "nav": "next"}
+        page = client.post(unescape(action.group(1)), data=data, follow_redirects=True)
+    if 'data-screen="done"' not in page.raise_for_status().text:
+        raise AssertionError("the last answer did not lead to the thank-you page")
+
+
+def submit_js(client: httpx.Client, slug: str, braze_id: str) -> None:
+    """One complete response as respond.js makes it: the link, then each answer a JSON POST to
+    the answers endpoint whose reply names the next screen (the first also asks for the blank
+    screens, which the script fills in; the last brings the thank-you page)."""
+    client.cookies.clear()
+    page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id}).raise_for_status()
+    fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
+    action = ACTION.search(page.text)
+    if action is None or "data-answers" not in page.text or "q" not in fields:
+        raise AssertionError(f"no question form that answers in JSON on {page.url}")
+    target = httpx.URL(unescape(action.group(1)))
+    answers = target.copy_with(path=target.path + "/answers")
+    token, key = fields["r"], fields["q"]
+    reply: dict[str, Any] = {}
+    held: set[str] = set()
+    while key is not None:
+        body = {"r": token, "q": key, "nav": "next", "a": ANSWERS[key], "screens": not held}
+        reply = client.post(answers, json=body).raise_for_status().json()
+        held |= set(TEMPLATE.findall(reply.get("screens", "")))
+        token, key = reply["r"], reply["next"]
+        if key is not None and key not in held:
+            raise AssertionError(f"the screens lack {key}")
+    if 'data-screen="done"' not in reply.get("page", ""):
+        raise AssertionError("the last answer did not bring the thank-you page")
 
 
 def respond_until(
@@ -431,19 +484,20 @@ def report(outcome: Outcome, args: argparse.Namespace) -> None:
         print(f"  error: {error}")
 
 
-def catch_up(sid: int, braze: str, submitted: int) -> str:
-    """Wait for delivery to finish; catching up after the load is part of the cost."""
+def catch_up(sid: int, braze: str, submitted: int) -> tuple[int, str]:
+    """Wait for delivery to finish; catching up after the load is part of the cost. Returns
+    the profiles the stand-in holds, and a line saying so."""
     cpu_before = server_cpu_seconds(sid)
     users, took = wait_delivered(braze, submitted)
     tail = server_cpu_seconds(sid) - cpu_before
-    return (
+    return users, (
         f"braze: {users} of {submitted} profiles updated; delivery caught up "
         f"{took:.1f} s after the load, using {tail:.2f} s of CPU meanwhile"
     )
 
 
-def bench_database(db: str, args: argparse.Namespace) -> Outcome:
-    """Sounding on `db`: measured, stopped, and its stored responses counted."""
+def bench_database(db: str, args: argparse.Namespace, submit: Submit[str] = submit_once) -> Outcome:
+    """Sounding on `db`: measured with `submit`, stopped, and its stored responses counted."""
     standin, braze = start_standin() if args.braze else (None, None)
     with tempfile.TemporaryDirectory(prefix="sounding-bench-") as data_dir:
         env = server_env(data_dir, db, getattr(args, "full_stack", False))
@@ -456,11 +510,13 @@ def bench_database(db: str, args: argparse.Namespace) -> Outcome:
         proc = start_session(command, env, log)
         try:
             wait_ready(proc, url, log)
-            points, warmed = measure(proc.pid, url, publish_survey(url, env, braze), args)
+            slug = publish_survey(url, env, braze)
+            points, warmed = measure(proc.pid, url, slug, args, submit)
             outcome = Outcome(db, points, {}, credited=warmed)
             outcome.credited += sum(len(p.latencies) for p in points)
             if braze:
-                outcome.notes.append(catch_up(proc.pid, braze, outcome.credited))
+                outcome.delivered, note = catch_up(proc.pid, braze, outcome.credited)
+                outcome.notes.append(note)
             outcome.rss = peak_rss_mb(proc.pid)  # while every process is still there
             used = cpu_by_role(proc.pid).items()
             outcome.notes.append(

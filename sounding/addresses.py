@@ -12,6 +12,8 @@ import socket
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
+
 # Local tools (health checks, `curl` on the machine) reach the server by these names.
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
@@ -59,3 +61,22 @@ def canonical(site_url: str, served_at: str, request_base: str) -> str:
     """The base of every link Sounding writes. `request_base` (from the Host header) is used
     only where neither is known: tests and `sounding manage` commands, never a served site."""
     return site_url or served_at or request_base
+
+
+def url_prefixes(name: str, raw: str) -> list[str]:
+    """The comma-separated URL prefixes an operator allowed in the environment variable `name`,
+    each checked: a mistake stops the start with what to write instead."""
+    prefixes = [part.strip() for part in raw.split(",") if part.strip()]
+    for prefix in prefixes:
+        try:
+            parts = urlsplit(prefix)
+            usable = parts.scheme in {"http", "https"} and bool(parts.hostname)
+            usable = usable and "@" not in parts.netloc and parts.port != 0
+        except ValueError:  # a port that is no number, or out of range
+            usable = False
+        if not usable:
+            raise ImproperlyConfigured(
+                f"{name} must list URL prefixes (http://10.0.0.5:8080/hooks/), "
+                f"comma-separated: {prefix!r} is not one."
+            )
+    return prefixes

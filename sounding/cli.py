@@ -543,7 +543,8 @@ def add_destination_commands(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sounding",
-        description="Self-hosted surveys whose answers land on your customers' Braze profiles.",
+        description="Self-hosted surveys whose every answer reaches your customers' profiles "
+        "as it is given.",
     )
     parser.add_argument("--version", action="version", version=f"sounding {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

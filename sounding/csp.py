@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 HEADER = "Content-Security-Policy"
 # The same framing rule as X-Frame-Options, which each response already carries: DENY, or
 # SAMEORIGIN for the survey preview the builder shows in a frame. A response exempt from it
-# (the respondent pages in a Braze message, sounding.collect.embed) gets no directive at all.
+# (the respondent pages inside a message, sounding.collect.embed) gets no directive at all.
 FRAME_ANCESTORS = {"DENY": "'none'", "SAMEORIGIN": "'self'"}
 
 

@@ -1,5 +1,5 @@
-"""What Sounding's local stand-ins share: the Braze stand-in (`fake-braze`) and the webhook
-receiver (`webhook-receiver`) are plain threaded HTTP servers, run without Django.
+"""What Sounding's local stand-ins share: each destination's server for trying it out (a
+`sounding` command) is a plain threaded HTTP server, run without Django.
 
 A `LocalServer` knows its open connections, so stopping it ends keep-alive connections too
 and no client talks to a stopped server. A `LocalHandler` reads a body within a size limit

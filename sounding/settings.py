@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from sounding.addresses import allowed_hosts
 from sounding.datadir import data_dir, persistent_secret, private_file, read_secret
 from sounding.destinations import apps as destination_apps
+from sounding.destinations import settings as destination_settings
 from sounding.settings_email import email_settings
 
 DATA_DIR = data_dir()
@@ -41,23 +41,6 @@ def _networks(name: str, raw: str) -> list[IPv4Network | IPv6Network]:
         ) from error
 
 
-def _url_prefixes(name: str, raw: str) -> list[str]:
-    prefixes = [part.strip() for part in raw.split(",") if part.strip()]
-    for prefix in prefixes:
-        try:
-            parts = urlsplit(prefix)
-            usable = parts.scheme in {"http", "https"} and bool(parts.hostname)
-            usable = usable and "@" not in parts.netloc and parts.port != 0
-        except ValueError:  # a port that is no number, or out of range
-            usable = False
-        if not usable:
-            raise ImproperlyConfigured(
-                f"{name} must list URL prefixes (http://10.0.0.5:8080/hooks/), "
-                f"comma-separated: {prefix!r} is not one."
-            )
-    return prefixes
-
-
 SECRET_KEY = read_secret("SOUNDING_SECRET_KEY") or persistent_secret(DATA_DIR, "secret_key")
 # Encrypts secrets at rest; a list so a key can be rotated (see sounding.vault).
 ENCRYPTION_KEYS = (
@@ -82,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sounding.accounts",
     "sounding.surveys",
+    "sounding.answers",
     "sounding.collect",
     "sounding.delivery",
     # Each registered destination's package is an app (its models, templates, migrations).
@@ -89,6 +73,7 @@ INSTALLED_APPS = [
     "sounding.branding",
     "sounding.reports",
     "sounding.responses",
+    "sounding.authoring",
     "sounding.api",
     "ninja",
 ]
@@ -223,18 +208,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 globals().update(email_settings(read_secret("SOUNDING_EMAIL_URL")))
 DEFAULT_FROM_EMAIL = os.environ.get("SOUNDING_FROM_EMAIL", "sounding@localhost")
 
-# Hosts other than Braze's clusters that a workspace may point at (a stand-in, a proxy):
-# comma-separated URL prefixes. Nothing else is ever fetched.
-BRAZE_ALLOWED_ENDPOINTS = [
-    p.strip().rstrip("/")
-    for p in os.environ.get("SOUNDING_BRAZE_ALLOWED_ENDPOINTS", "").split(",")
-    if p.strip()
-]
-# Webhook endpoints that need not be public https:// addresses (a receiver on the operator's
-# own network, a test server): comma-separated URL prefixes. Every other endpoint must be.
-WEBHOOK_ALLOWED_URLS = _url_prefixes(
-    "SOUNDING_WEBHOOK_ALLOWED_URLS", os.environ.get("SOUNDING_WEBHOOK_ALLOWED_URLS", "")
-)
+# Each destination's own settings, from its `conf` module (sounding.destinations.settings).
+globals().update(destination_settings(os.environ))
 # Required on /metrics when set; without it only loopback requests are answered.
 METRICS_TOKEN = read_secret("SOUNDING_METRICS_TOKEN")
 # A delivery worker whose heartbeat is older than this is dead: its leases are ended and

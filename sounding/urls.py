@@ -4,8 +4,8 @@ from sounding import destinations
 
 urlpatterns = [
     path("", include("sounding.accounts.urls")),
-    path("", include("sounding.surveys.urls")),
-    path("", include("sounding.surveys.translate_urls")),
+    path("", include("sounding.authoring.urls")),
+    path("", include("sounding.authoring.translate_urls")),
     *(path("", include(p.urls)) for p in destinations.plugins() if p.urls),
     path("", include("sounding.delivery.urls")),
     path("", include("sounding.branding.urls")),

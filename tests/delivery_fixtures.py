@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import flow
-from sounding.collect.models import Answer, Response
 from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.forms import SurveyBrazeForm

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import ApiToken, Membership, Role, User, Workspace, hash_token
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE
 

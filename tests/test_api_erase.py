@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import ApiToken, User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.errors import not_set_up
 from sounding.surveys.models import Status, Survey
@@ -30,8 +30,7 @@ def add(survey: Survey, braze_id: str = "", email: str = "", **fields: Any) -> R
         survey=survey,
         identity_kind=kind or None,
         identity_value=value or None,
-        braze_id=braze_id,
-        email=email,
+        identities={k: v for k, v in (("braze_id", braze_id), ("email", email)) if v},
         **fields,
     )
     Answer.objects.create(response=response, question_key="nps", value=7)
@@ -90,10 +89,11 @@ def test_erasing_a_person_deletes_their_responses_in_every_survey_of_the_workspa
     assert reply.json() == {
         "responses": 2,
         "surveys": 2,
+        "clearing_at_destinations": 0,
         "clearing_in_braze": 0,
         "clearing_blocked": None,
     }
-    assert sorted(Response.objects.values_list("braze_id", flat=True)) == ["u-1", "u-2"]
+    assert sorted(Response.objects.values_list("identities__braze_id", flat=True)) == ["u-1", "u-2"]
     assert Response.objects.filter(pk=elsewhere.pk).exists()
     assert Answer.objects.count() == 2
 
@@ -104,7 +104,9 @@ def test_with_clear_braze_the_responses_braze_holds_stay_until_it_takes_the_null
     synced = add(braze_survey, email="sam@example.com")
     held(synced)
     add(braze_survey, email="SAM@example.com", hidden={})  # a second identity, never sent
-    Response.objects.filter(email="SAM@example.com").update(identity_kind=None, identity_value=None)
+    Response.objects.filter(identities__email="SAM@example.com").update(
+        identity_kind=None, identity_value=None
+    )
 
     reply = post(
         api(owner_token),
@@ -115,6 +117,7 @@ def test_with_clear_braze_the_responses_braze_holds_stay_until_it_takes_the_null
     assert reply.json() == {
         "responses": 2,
         "surveys": 1,
+        "clearing_at_destinations": 1,
         "clearing_in_braze": 1,
         "clearing_blocked": not_set_up(),
     }
@@ -131,6 +134,7 @@ def test_nothing_matching_answers_zero_counts(owner_token: str, live_survey: Sur
     assert reply.json() == {
         "responses": 0,
         "surveys": 0,
+        "clearing_at_destinations": 0,
         "clearing_in_braze": 0,
         "clearing_blocked": None,
     }
@@ -162,6 +166,10 @@ def test_an_editor_token_may_erase(workspace: Workspace, editor: User, live_surv
         ({"identifier": "braze_id", "value": 12}, ["$.value"]),
         ({"identifier": "braze_id", "value": "x" * 256}, ["$.value"]),
         ({"identifier": "braze_id", "value": "a", "clear_braze": "yes"}, ["$.clear_braze"]),
+        (
+            {"identifier": "braze_id", "value": "a", "clear_destinations": 1},
+            ["$.clear_destinations"],
+        ),
         ({"identifier": "braze_id", "value": "a", "everything": True}, ["$.everything"]),
     ],
 )
@@ -204,6 +212,7 @@ def test_deleting_one_response_takes_its_answers_and_pushes(
     assert reply.json() == {
         "responses": 1,
         "surveys": 1,
+        "clearing_at_destinations": 0,
         "clearing_in_braze": 0,
         "clearing_blocked": None,
     }
@@ -222,6 +231,7 @@ def test_deleting_one_with_clear_braze_keeps_it_until_braze_takes_the_nulls(
     assert reply.json() == {
         "responses": 1,
         "surveys": 1,
+        "clearing_at_destinations": 1,
         "clearing_in_braze": 1,
         "clearing_blocked": not_set_up(),
     }
@@ -255,4 +265,35 @@ def test_a_token_with_characters_a_token_never_has_is_a_400(
 def test_a_viewer_token_may_not_delete_one(viewer_token: str, live_survey: Survey) -> None:
     response = add(live_survey, "u-1")
     assert api(viewer_token).delete(delete_url(response)).status_code == 403
+    assert Response.objects.filter(pk=response.pk).exists()
+
+
+def test_clear_destinations_and_its_old_name_clear_alike(
+    owner_token: str, braze_survey: Survey
+) -> None:
+    by_new, by_old, by_old_off = (add(braze_survey, f"u-{n}") for n in (1, 2, 3))
+    for response in (by_new, by_old, by_old_off):
+        held(response)
+    client = api(owner_token)
+
+    new = client.delete(delete_url(by_new, clear_destinations="true")).json()
+    old = client.delete(delete_url(by_old, clear_braze="1")).json()
+    off = client.delete(delete_url(by_old_off, clear_braze="false")).json()
+
+    assert new["clearing_at_destinations"] == new["clearing_in_braze"] == 1
+    assert old["clearing_at_destinations"] == 1
+    assert off["clearing_at_destinations"] == 0
+    assert set(Response.objects.values_list("pk", flat=True)) == {by_new.pk, by_old.pk}
+    held(add(braze_survey, "u-4"))
+    body = {"identifier": "braze_id", "value": "u-4", "clear_destinations": True}
+    assert post(client, body).json()["clearing_at_destinations"] == 1
+
+
+def test_an_old_name_with_a_value_that_is_no_boolean_is_a_400(
+    owner_token: str, braze_survey: Survey
+) -> None:
+    response = add(braze_survey, "u-1")
+    reply = api(owner_token).delete(delete_url(response, clear_braze="perhaps"))
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == [{"path": "$.clear_braze", "message": "must be true or false"}]
     assert Response.objects.filter(pk=response.pk).exists()

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from sounding.accounts.models import ApiToken, User, Workspace
+from sounding.answers.models import Response
 from sounding.collect import flow
-from sounding.collect.models import Response
 from sounding.destinations.webhooks import signing
 from sounding.destinations.webhooks.models import EVENTS, Endpoint
 from sounding.surveys.models import Status, Survey

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE
 
@@ -64,12 +64,11 @@ def test_a_response_with_every_answer_type(api: Client, live_survey: Survey) -> 
         TYPED_ANSWERS,
         identity_kind="braze_id",
         identity_value="abc-123",
-        braze_id="abc-123",
-        email="sam@example.com",
         # "ref" was stored before hidden fields were declared: the API leaves it out.
         hidden={"campaign": "spring", "tier": "gold", "ref": "old"},
         language="fr",
         completed_at=done,
+        identities={"braze_id": "abc-123", "email": "sam@example.com"},
     )
 
     response = api.get(responses_url(live_survey))

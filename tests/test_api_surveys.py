@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.definition import normalize
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.status import sync_state
 from sounding.surveys.models import Survey
@@ -24,7 +24,10 @@ def answered(survey: Survey, braze_id: str | None = None) -> Response:
     if braze_id is None:
         return Response.objects.create(survey=survey)
     return Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=braze_id, braze_id=braze_id
+        survey=survey,
+        identity_kind="braze_id",
+        identity_value=braze_id,
+        identities={"braze_id": braze_id},
     )
 
 

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.definition import normalize
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE, logged_in

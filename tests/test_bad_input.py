@@ -19,8 +19,8 @@ from django.conf import settings
 from django.test import Client
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
-from sounding.surveys.forms import initial_for
+from sounding.answers.models import Answer, Response
+from sounding.authoring.forms import initial_for
 from sounding.surveys.models import Status, Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.respondent import answer, form_state, question_of
@@ -272,7 +272,7 @@ def test_invalid_utf8_in_a_survey_link_is_read_as_replacement_characters(
     html = answer(client, page.content.decode(), "8")
     assert html.status_code == 200
     response = Response.objects.get()
-    assert response.braze_id == "\ufffd\ufffd"
+    assert response.identity["braze_id"] == "\ufffd\ufffd"
     assert response.hidden == {"src": "\ufffd("}
 
 
@@ -362,7 +362,7 @@ def test_a_nul_in_link_identities_and_hidden_fields_is_ignored(live_survey: Surv
     html = first_screen(client, live_survey, query)
     assert answer(client, html, "6").status_code == 200
     response = Response.objects.get()
-    assert response.braze_id == "" and response.email == ""
+    assert response.identity["braze_id"] == "" and response.identity["email"] == ""
     assert response.hidden == {"src": "mail"}
 
 
@@ -524,7 +524,7 @@ def test_hostile_text_is_stored_exactly(hostile: tuple[Survey, str]) -> None:
     }
     respond_with(survey, text)
     response = Response.objects.get(survey=survey)
-    assert response.braze_id == text and response.external_id == text
+    assert response.identity["braze_id"] == text and response.identity["external_id"] == text
     assert response.hidden == {"note": text}
     answers = kept_answers(survey)
     assert answers["plan"] == text and answers["nickname"] == text

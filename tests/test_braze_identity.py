@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Push, PushState
 from sounding.delivery.protocol import Item
 from sounding.destinations.braze import client, mapping, standin_rules
@@ -78,7 +78,7 @@ def test_names_braze_was_sent_under_earlier_rules_are_not_sent_again_even_as_nul
     # Acknowledged before names were checked for every request: "email" was sent back then.
     Push.objects.update(acknowledged={"attributes": {"email": "victim@example.com"}})
     drain()
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     drain()
 
     first, erased = attribute_objects(braze_standin)
@@ -145,7 +145,7 @@ def setups(draw: st.DrawFn) -> tuple[Item, SurveyBraze]:
         ).filter(bool)
     )
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-    response = Response(pk=1, survey=survey, token="tok", **identity)
+    response = Response(pk=1, survey=survey, token="tok", identities=identity)
     if draw(st.booleans()):
         response.erase_requested_at = now
     answers = draw(st.dictionaries(st.sampled_from(KEYS), TEXT.map(lambda t: t[:255] or "x")))

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push
 from sounding.destinations.braze import errors
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
@@ -449,7 +449,10 @@ def test_other_bad_fields_are_each_reported(owner_api: Client, live_survey: Surv
 def identified(survey: Survey, n: int) -> list[Response]:
     return [
         Response.objects.create(
-            survey=survey, identity_kind="braze_id", identity_value=f"u{i}", braze_id=f"u{i}"
+            survey=survey,
+            identity_kind="braze_id",
+            identity_value=f"u{i}",
+            identities={"braze_id": f"u{i}"},
         )
         for i in range(n)
     ]

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
 from sounding.destinations.braze.setup import save_survey_config, survey_config
@@ -269,7 +269,7 @@ def identified(survey: Survey, n: int) -> None:
             survey=survey,
             identity_kind="email",
             identity_value=f"p{i}@x.test",
-            email=f"p{i}@x.test",
+            identities={"email": f"p{i}@x.test"},
         )
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.protocol import Item
 from sounding.destinations.braze import mapping, standin_rules
 from sounding.destinations.braze.client import request_body
@@ -73,7 +73,7 @@ def item(answers: dict[str, Any]) -> Item:
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     response = Response(
         pk=1, survey=SURVEY, token="tok", identity_kind="braze_id", identity_value="u-1",
-        braze_id="u-1", completed_at=now,
+        identities={"braze_id": "u-1"}, completed_at=now,
     )  # fmt: skip
     return Item(
         push_id=1,

@@ -163,7 +163,7 @@ def test_erasing_a_response_clears_its_other_attribute(
     response = respond(gifts, "u-1", {"drink": "Mint tea"})
     drain()
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     drain()
 
     assert profile(braze_standin, "u-1") == {}

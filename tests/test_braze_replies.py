@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Attempt, Counter, Lane, Outcome, Push, PushState
 from sounding.delivery.protocol import Answer, Verdict
@@ -244,7 +244,7 @@ def event_copies(standin: StandinHarness) -> Tally[str]:
 
 
 def push_of(braze_id: str) -> Push:
-    return Push.objects.get(response__braze_id=braze_id)
+    return Push.objects.get(response__identities__braze_id=braze_id)
 
 
 def counter(name: str) -> int:
@@ -325,7 +325,7 @@ def test_a_fatal_2xx_naming_objects_fails_them_and_sends_the_others_at_once(
     reason = f"Braze answered 200 but reported a fatal error: {FATAL}"
     in_first = Attempt.objects.filter(request_id=Attempt.objects.order_by("id")[0].request_id)
     assert sorted(
-        (a.push.response.braze_id, a.outcome, a.status_code, a.detail) for a in in_first
+        (a.push.response.identity["braze_id"], a.outcome, a.status_code, a.detail) for a in in_first
     ) == [
         ("u-0", Outcome.RETRY, 200, f"{reason} (sent again without the objects it refused)"),
         ("u-1", Outcome.FAILED, 200, NAMED),
@@ -365,7 +365,7 @@ def test_a_400_naming_the_object_braze_refuses_fails_that_person_with_brazes_rea
     respond(pulse, "good-2", {"nps": 8})
     # An identifier Braze refuses, written behind the validation's back (names are checked
     # again for every request, so a bad name no longer reaches Braze).
-    Response.objects.filter(braze_id="bad").update(braze_id=" ")
+    Response.objects.filter(identities__braze_id="bad").update(identities={"braze_id": " "})
     braze_standin.queue({"kind": "bad_objects"})
     deliver_all()
     assert [(r["objects"], r["status"]) for r in received(braze_standin)] == [(3, 400), (2, 201)]

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.destinations.braze import errors
 from sounding.destinations.braze.models import BrazeSettings
@@ -367,7 +367,10 @@ def test_saving_restarts_sending_that_a_refused_key_stopped(
     connect(workspace)
     pause(workspace)
     response = Response.objects.create(
-        survey=live_survey, identity_kind="braze_id", identity_value="u1", braze_id="u1"
+        survey=live_survey,
+        identity_kind="braze_id",
+        identity_value="u1",
+        identities={"braze_id": "u1"},
     )
     later = timezone.now() + timedelta(hours=1)
     push = Push.objects.create(

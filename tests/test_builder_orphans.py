@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.test_builder_editing import answer, edit_data, keys, question, save, url

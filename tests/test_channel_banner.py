@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.destinations.braze.channels.banner import BRAZE_SETTINGS, banner_html
 from sounding.surveys.models import Survey
 from tests.browser_fixtures import screenshot, serious_violations
@@ -76,7 +76,7 @@ def test_a_tap_in_the_banner_stores_the_answer_and_the_same_response_goes_on(
 
     # Stored by the tap, a POST of the form; opening the banner stored nothing.
     response = Response.objects.get(survey=survey)
-    assert response.braze_id == "bz-banner"
+    assert response.identity["braze_id"] == "bz-banner"
     assert dict(Answer.objects.filter(response=response).values_list("question_key", "value")) == {
         "nps": 8
     }

@@ -22,8 +22,8 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import Workspace
+from sounding.answers.models import Answer, LinkClick, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, LinkClick, Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.channels import email

@@ -20,8 +20,8 @@ from django.test import Client
 from playwright.sync_api import Error as PlaywrightError
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.channels.framed import ChannelError, origin
 from sounding.destinations.braze.channels.inapp import (
@@ -203,7 +203,7 @@ def test_a_person_answers_four_questions_in_the_message_and_braze_gets_them(
     no_cookies_for(phone, live_server.url)
 
     response = Response.objects.get(survey=survey)
-    assert response.braze_id == "bz-four" and response.completed_at is not None
+    assert response.identity["braze_id"] == "bz-four" and response.completed_at is not None
     stored = dict(Answer.objects.filter(response=response).values_list("question_key", "value"))
     assert stored == {"nps": 9, "plan": "Pro", "feedback": "Faster exports, please"}
     drain()

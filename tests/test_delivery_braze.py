@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import claim, engine, record
 from sounding.delivery.models import Attempt, Counter, Lane, Push, PushState
 from sounding.destinations.braze.models import SurveyBraze
@@ -255,13 +255,13 @@ def test_a_refused_object_fails_alone_with_brazes_reason(
     respond(pulse, "good-2", {"nps": 8})
     # An identifier Braze refuses, written behind the validation's back (names are checked
     # again for every request, so a bad name no longer reaches Braze).
-    Response.objects.filter(braze_id="bad").update(braze_id=" ")
+    Response.objects.filter(identities__braze_id="bad").update(identities={"braze_id": " "})
     drain()
     (request,) = braze_standin.requests()
     assert request["objects"] == 3 and len(request["response"]["errors"]) == 1
-    bad = Push.objects.get(response__braze_id=" ")
+    bad = Push.objects.get(response__identities__braze_id=" ")
     assert bad.state == PushState.FAILED and "non-empty string" in bad.last_error
-    good = Push.objects.filter(response__braze_id__startswith="good")
+    good = Push.objects.filter(response__identities__braze_id__startswith="good")
     assert {p.state for p in good} == {PushState.SYNCED}
     assert set(braze_standin.users()) >= {"braze_id:good-1", "braze_id:good-2"}
     assert Counter.objects.get(name="pushes_failed").value == 1

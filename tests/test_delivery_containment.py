@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import claim, engine
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.destinations.braze.models import BrazeSettings
@@ -54,7 +54,9 @@ def corrupt(braze_id: str) -> None:
     """A push whose stored record of what Braze holds is not the shape the code reads (a row
     written by hand, or by a bug): building its request raises. The mapper itself is total:
     no answer of any shape makes it raise (tests/test_braze_mapping_properties.py)."""
-    Push.objects.filter(response__braze_id=braze_id).update(acknowledged={"attributes": 5})
+    Push.objects.filter(response__identities__braze_id=braze_id).update(
+        acknowledged={"attributes": 5}
+    )
 
 
 def one_round() -> int:
@@ -67,7 +69,7 @@ def one_round() -> int:
 
 
 def push_of(braze_id: str) -> Push:
-    return Push.objects.get(response__braze_id=braze_id)
+    return Push.objects.get(response__identities__braze_id=braze_id)
 
 
 def deliveries_page(user: User, survey: Survey) -> str:
@@ -114,7 +116,7 @@ def test_a_push_that_cannot_be_built_fails_alone_and_every_other_workspace_keeps
     assert len(braze_standin.requests()) == 2  # the good and the other, nothing more
 
     # Once the row is mended, "Retry failed" sends it.
-    Push.objects.filter(response__braze_id="bad").update(acknowledged={})
+    Push.objects.filter(response__identities__braze_id="bad").update(acknowledged={})
     logged_in(owner).post(reverse("survey-deliveries-retry", args=[pulse.pk]))
     one_round()
     assert push_of("bad").state == PushState.SYNCED
@@ -145,8 +147,8 @@ def backlog(survey: Survey, count: int, prefix: str = "a") -> None:
             survey=survey,
             identity_kind="braze_id",
             identity_value=f"{prefix}-{i}",
-            braze_id=f"{prefix}-{i}",
             answers_version=1,
+            identities={"braze_id": f"{prefix}-{i}"},
         )
         for i in range(count)
     )
@@ -159,7 +161,7 @@ def backlog(survey: Survey, count: int, prefix: str = "a") -> None:
             response=r,
             workspace_id=survey.workspace_id,
             destination="braze",
-            user_key=f"braze_id:{r.braze_id}",
+            user_key=f"braze_id:{r.identity['braze_id']}",
             wanted_version=1,
             next_attempt_at=now - timedelta(minutes=10),
         )

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Attempt, Lane, Outcome, Push, PushState
 from sounding.surveys.models import Survey
 from tests.browser_fixtures import screenshot, serious_violations
@@ -32,7 +32,11 @@ def url(name: str, survey: Survey) -> str:
 
 
 def answered(survey: Survey, braze_id: str | None = None, **fields: Any) -> Response:
-    identity = {"identity_kind": "braze_id", "identity_value": braze_id, "braze_id": braze_id}
+    identity = {
+        "identity_kind": "braze_id",
+        "identity_value": braze_id,
+        "identities": {"braze_id": braze_id},
+    }
     return Response.objects.create(survey=survey, **(identity if braze_id else {}), **fields)
 
 

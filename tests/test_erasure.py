@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import engine, record
 from sounding.delivery.models import Attempt, Push, PushState
 from sounding.destinations.braze.models import SurveyBraze
@@ -50,9 +50,9 @@ def test_clearing_sends_null_for_each_attribute_then_the_response_goes(
     }
     before = len(braze_standin.requests())
 
-    erased = erasure.erase_one(gone, clear_braze=True)
+    erased = erasure.erase_one(gone, clear=True)
 
-    assert erased == erasure.Erased(responses=1, surveys=1, clearing_in_braze=1)
+    assert erased == erasure.Erased(responses=1, surveys=1, clearing=1)
     assert not Answer.objects.filter(response=gone).exists()
     assert Response.objects.filter(pk=gone.pk, erase_requested_at__isnull=False).exists()
     assert erasure.sweep() == 0  # Braze has not taken the nulls yet
@@ -83,7 +83,7 @@ def test_clearing_reaches_an_attribute_renamed_since_it_was_written(
     config.save(update_fields=["attribute_names"])
     before = len(braze_standin.requests())
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     drain()
 
     (cleared,) = attributes_sent(braze_standin, since=before)
@@ -98,7 +98,7 @@ def test_a_person_coming_back_while_being_erased_stores_nothing(
 
     response = respond(pulse, "u-1", {"nps": 9})
     drain()
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     client = Client()
     page = client.get(pulse.public_path() + "?user_braze_id=u-1&nps=3")
     assert page.status_code == 400
@@ -114,9 +114,9 @@ def test_without_the_option_the_response_goes_at_once_and_braze_hears_nothing(
     drain()
     sent = len(braze_standin.requests())
 
-    erased = erasure.erase_one(response, clear_braze=False)
+    erased = erasure.erase_one(response, clear=False)
 
-    assert erased == erasure.Erased(responses=1, surveys=1, clearing_in_braze=0)
+    assert erased == erasure.Erased(responses=1, surveys=1, clearing=0)
     assert not Response.objects.exists() and not Push.objects.exists()
     assert not Attempt.objects.exists() and not Answer.objects.exists()
     drain()
@@ -130,10 +130,10 @@ def test_a_pending_push_goes_with_a_response_deleted_before_it_was_sent(
     response = respond(pulse, "u-1", {"nps": 9})
     assert Push.objects.get().state == PushState.PENDING
 
-    erased = erasure.erase_one(response, clear_braze=True)
+    erased = erasure.erase_one(response, clear=True)
 
     # Braze holds nothing from it yet: there is nothing to clear, so nothing waits.
-    assert erased.clearing_in_braze == 0
+    assert erased.clearing == 0
     assert not Response.objects.exists() and not Push.objects.exists()
     drain()
     assert braze_standin.requests() == []
@@ -147,7 +147,7 @@ def test_an_answer_braze_has_not_taken_yet_is_neither_sent_nor_cleared(
     respond(pulse, "u-1", {"feedback": "late"})  # owed, not sent yet
     before = len(braze_standin.requests())
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     drain()
 
     (cleared,) = attributes_sent(braze_standin, since=before)
@@ -162,7 +162,7 @@ def test_the_response_waits_while_braze_refuses_then_goes_once_it_takes_the_null
     drain()
     braze_standin.queue({"kind": "status", "status": 503}, {"kind": "status", "status": 503})
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     for _ in range(2):
         while not engine.deliver_due("braze", "test:1:w"):
             time.sleep(0.01)
@@ -180,7 +180,7 @@ def test_a_paused_workspace_keeps_the_response_until_sending_resumes(
     drain()
     record.pause(pulse.workspace_id, "braze", "Braze refused the API key")
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     engine.deliver_due("braze", "test:1:w")
 
     assert erasure.sweep() == 0
@@ -194,7 +194,7 @@ def test_a_response_braze_refuses_for_good_is_still_deleted(
     drain()
     Push.objects.update(state=PushState.FAILED, last_error="refused")
 
-    erasure.erase_one(response, clear_braze=True)
+    erasure.erase_one(response, clear=True)
     assert Push.objects.get().state == PushState.PENDING  # the nulls are owed
     Push.objects.update(state=PushState.FAILED)
 
@@ -220,12 +220,12 @@ def test_erasing_by_identity_spans_surveys_of_one_workspace_only(
 
     found = erasure.matching(workspace.pk, "braze_id", "u-1")
     assert [s["count"] for s in erasure.by_survey(found)] == [1, 1]
-    erased = erasure.erase(found, clear_braze=True)
+    erased = erasure.erase(found, clear=True)
 
-    assert erased == erasure.Erased(responses=2, surveys=2, clearing_in_braze=2)
+    assert erased == erasure.Erased(responses=2, surveys=2, clearing=2)
     drain()
     assert erasure.sweep() == 2
-    left = sorted(Response.objects.values_list("survey_id", "braze_id"))
+    left = sorted(Response.objects.values_list("survey_id", "identities__braze_id"))
     assert left == sorted([(pulse.pk, "u-2"), (elsewhere.pk, "u-1")])
 
 
@@ -237,7 +237,7 @@ def test_a_response_being_erased_is_left_out_of_the_api_list(
     erasing = respond(pulse, "u-1", {"nps": 9})
     respond(pulse, "u-2", {"nps": 3})
     drain()
-    erasure.erase_one(erasing, clear_braze=True)
+    erasure.erase_one(erasing, clear=True)
 
     page = Client(HTTP_AUTHORIZATION=f"Bearer {owner_token}").get(
         f"/api/v1/surveys/{pulse.pk}/responses"
@@ -318,7 +318,7 @@ def test_the_real_worker_clears_braze_then_deletes_the_response(
     token = processes.run("token", "create", "--email", "owner@acme.test", "--name", "t").strip()
     ((survey_id, response),) = query(
         processes.data_dir,
-        "SELECT survey_id, token FROM collect_response WHERE braze_id = 'bz-gone'",
+        "SELECT survey_id, token FROM collect_response WHERE identity_value = 'bz-gone'",
     )
     before = len(braze_standin.requests())
 
@@ -332,10 +332,11 @@ def test_the_real_worker_clears_braze_then_deletes_the_response(
     assert reply.json() == {
         "responses": 1,
         "surveys": 1,
+        "clearing_at_destinations": 1,
         "clearing_in_braze": 1,
         "clearing_blocked": None,
     }
-    gone = "SELECT count(*) FROM collect_response WHERE braze_id = 'bz-gone'"
+    gone = "SELECT count(*) FROM collect_response WHERE identity_value = 'bz-gone'"
     wait_for(lambda: query(processes.data_dir, gone) == [(0,)], 15, "the sweep")
     nulls = attributes_sent(braze_standin, since=before)
     assert nulls == [

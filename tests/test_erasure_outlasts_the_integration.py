@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import engine
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.errors import WRONG_KEY
@@ -29,6 +29,8 @@ NPS = "How likely are you to recommend us?"
 CHANNELS = "Where do you hear from us?"
 ERASE = "/api/v1/responses/erase"
 U1 = {"identifier": "braze_id", "value": "u-1", "clear_braze": True}
+# The same request through the page's form.
+U1_FORM = {"identifier": "braze_id", "value": "u-1", "clear_destinations": True}
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +84,7 @@ def test_braze_turned_off_after_the_request_still_gets_every_null(
     response = answered(pulse, braze_standin)
     before = len(braze_standin.requests())
 
-    assert erasure.erase_one(response, clear_braze=True).clearing_in_braze == 1
+    assert erasure.erase_one(response, clear=True).clearing == 1
     braze_page(logged_in(editor), pulse, enabled=False)
     drain()
 
@@ -101,7 +103,7 @@ def test_a_push_withdrawn_before_the_request_is_still_cleared(
     drain()
     before = len(braze_standin.requests())
 
-    assert erasure.erase_one(response, clear_braze=True).clearing_in_braze == 1
+    assert erasure.erase_one(response, clear=True).clearing == 1
     drain()
 
     assert nulls_sent(braze_standin, before) == [EVERY_NULL]
@@ -122,6 +124,7 @@ def test_with_braze_off_for_the_survey_the_request_still_clears_what_braze_holds
     assert result == {
         "responses": 1,
         "surveys": 1,
+        "clearing_at_destinations": 1,
         "clearing_in_braze": 1,
         "clearing_blocked": None,
     }
@@ -141,7 +144,7 @@ def test_without_a_connection_the_api_and_the_page_say_why_braze_waits(
     assert "Braze is not connected for this workspace" in result["clearing_blocked"]
     run_rounds()
     assert erasure.sweep() == 0  # kept: the nulls are still owed
-    page = logged_in(owner).post(reverse("erase-person"), U1, follow=True).content.decode()
+    page = logged_in(owner).post(reverse("erase-person"), U1_FORM, follow=True).content.decode()
     assert "cannot take them now" in page and "Braze is not connected" in page
 
     save_connection(
@@ -167,12 +170,12 @@ def test_a_refused_key_is_named_by_the_api_and_the_page(
     run_rounds()  # Braze answers 401: sending pauses for the workspace
 
     result = erase_by_api(owner_token)
-    page = logged_in(owner).post(reverse("erase-person"), U1, follow=True).content.decode()
+    page = logged_in(owner).post(reverse("erase-person"), U1_FORM, follow=True).content.decode()
 
     assert result["clearing_in_braze"] == 1
     assert result["clearing_blocked"] == WRONG_KEY
     assert "Braze refused the API key (401)" in page
-    assert Push.objects.get(response__braze_id="u-1").state == PushState.PENDING
+    assert Push.objects.get(response__identities__braze_id="u-1").state == PushState.PENDING
 
 
 def test_a_connection_removed_after_the_request_is_reported_when_asked_again(

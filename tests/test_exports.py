@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.responses import export, filters
 from sounding.surveys.models import Survey
@@ -91,12 +91,11 @@ def answered(live_survey: Survey) -> Response:
         },
         identity_kind="braze_id",
         identity_value="u-1",
-        braze_id="u-1",
-        email="@sam",
         language="fr",
         # "ref" is not declared: stored before fields were declared, it makes no column.
         hidden={"utm": "mail", "campaign": "+spring", "ref": "old"},
         completed_at=done,
+        identities={"braze_id": "u-1", "email": "@sam"},
     )
     Push.objects.create(
         response=response,
@@ -175,7 +174,7 @@ def test_a_question_key_that_is_a_fixed_column_gets_its_own_name(
         {"title": "T", "questions": [{"key": "email", "type": "email", "prompt": "Email?"}]},
         owner,
     )
-    add(survey, {"email": "a@b.c"}, email="link@b.c")
+    add(survey, {"email": "a@b.c"}, identities={"email": "link@b.c"})
     header, row = rows_of(body(logged_in(owner).get(csv_url(survey))))
     values = dict(zip(header, row, strict=True))
     assert values["email"] == "link@b.c" and values["answer.email"] == "a@b.c"
@@ -183,9 +182,11 @@ def test_a_question_key_that_is_a_fixed_column_gets_its_own_name(
 
 def test_exports_honour_the_completion_and_date_filters(owner: User, live_survey: Survey) -> None:
     now = timezone.now()
-    add(live_survey, {"nps": 1}, completed_at=now, braze_id="done")
-    add(live_survey, {"nps": 2}, braze_id="open")
-    add(live_survey, {"nps": 3}, braze_id="old", started_at=now - timedelta(days=30))
+    add(live_survey, {"nps": 1}, completed_at=now, identities={"braze_id": "done"})
+    add(live_survey, {"nps": 2}, identities={"braze_id": "open"})
+    add(
+        live_survey, {"nps": 3}, started_at=now - timedelta(days=30), identities={"braze_id": "old"}
+    )
     client = logged_in(owner)
 
     def ids(**params: str) -> list[str]:
@@ -211,9 +212,9 @@ def test_a_bad_filter_is_a_400_not_a_download(owner: User, live_survey: Survey) 
 
 
 def test_responses_being_erased_are_left_out(owner: User, live_survey: Survey) -> None:
-    add(live_survey, {"nps": 1, "gone": "x"}, braze_id="erasing", erase_requested_at=timezone.now(),
-        hidden={"secret": "1"})  # fmt: skip
-    add(live_survey, {"nps": 2}, braze_id="kept")
+    add(live_survey, {"nps": 1, "gone": "x"}, erase_requested_at=timezone.now(),
+        hidden={"secret": "1"}, identities={"braze_id": "erasing"})  # fmt: skip
+    add(live_survey, {"nps": 2}, identities={"braze_id": "kept"})
     header, *rows = rows_of(body(logged_in(owner).get(csv_url(live_survey))))
     assert [r[1] for r in rows] == ["kept"]
     assert "gone" not in header and "hidden.secret" not in header
@@ -280,9 +281,9 @@ def seed(survey: Survey, count: int) -> None:
         (
             Response(
                 survey=survey,
-                braze_id=f"b{i}",
                 started_at=start + timedelta(microseconds=i),
                 hidden={"utm": "x"},
+                identities={"braze_id": f"b{i}"},
             )
             for i in range(count)
         ),

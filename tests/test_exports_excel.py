@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.destinations.webhooks import events
 from sounding.responses import export, filters, xlsx
 from sounding.surveys.models import Status, Survey
@@ -110,9 +110,9 @@ def answered(shop: Survey) -> Response:
             "renew": True,
             "note": '=HYPERLINK("http://evil")',
         },
-        braze_id="u-1",
         started_at=DONE - timedelta(minutes=2),
         completed_at=DONE,
+        identities={"braze_id": "u-1"},
     )
 
 
@@ -273,7 +273,11 @@ def test_xlsx_has_typed_cells_and_text_that_is_never_a_formula(
 
 
 def test_xlsx_formulas_are_nowhere_in_the_workbook(owner: User, shop: Survey) -> None:
-    add(shop, {"note": "=1+1", "plan": "@SUM(A1)"}, email="+33 1 23", braze_id="-2")
+    add(
+        shop,
+        {"note": "=1+1", "plan": "@SUM(A1)"},
+        identities={"email": "+33 1 23", "braze_id": "-2"},
+    )
     data = raw(logged_in(owner).get(url("survey-export-xlsx", shop)))
     sheet = workbook(data)["Responses"]
     for row in sheet.iter_rows(min_row=2):
@@ -329,7 +333,11 @@ def seed(survey: Survey, count: int) -> None:
     start = timezone.now()
     responses = Response.objects.bulk_create(
         (
-            Response(survey=survey, braze_id=f"b{i}", started_at=start + timedelta(microseconds=i))
+            Response(
+                survey=survey,
+                started_at=start + timedelta(microseconds=i),
+                identities={"braze_id": f"b{i}"},
+            )
             for i in range(count)
         ),
         batch_size=1000,

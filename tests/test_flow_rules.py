@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push, PushState
 from sounding.destinations.braze.models import BrazeSettings
 from sounding.surveys.models import Status, Survey
@@ -333,8 +333,8 @@ def test_a_one_click_score_completes_only_when_nothing_more_is_shown(
     survey = make(workspace, {"title": "Two", "questions": RULES["questions"][:2]})
     promoter = one_click(Client(), survey.public_path() + "?user_braze_id=u-12&nps=9", "9")
     assert screen_of(promoter.content.decode()) == "done"
-    assert Response.objects.get(braze_id="u-12").completed_at is not None
+    assert Response.objects.get(identities__braze_id="u-12").completed_at is not None
 
     detractor = one_click(Client(), survey.public_path() + "?user_braze_id=u-13&nps=3", "3")
     assert question_of(detractor.content.decode()) == "why_low"
-    assert Response.objects.get(braze_id="u-13").completed_at is None
+    assert Response.objects.get(identities__braze_id="u-13").completed_at is None

@@ -15,18 +15,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User
+from sounding.answers.models import Response
 from sounding.collect import flow
-from sounding.collect.models import Response
 from sounding.surveys.definition import build_spec, normalize, reserved_keys
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
+from tests.migrating import migrate
 from tests.respondent import one_click
 
 FIXED = [
@@ -317,17 +316,6 @@ def test_the_api_declares_them_through_the_definition(
 
 MIGRATION = "0003_declared_hidden_fields"
 BEFORE = [("surveys", "0002_survey_destinations")]
-AFTER = [("surveys", MIGRATION)]
-
-
-def migrate(targets: list[tuple[str, str]]) -> Any:
-    """Migrate to `targets`; return every app's models as they are then."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    graph = executor.loader.graph
-    apps = {app for app, _name in targets}
-    leaves = [node for node in graph.leaf_nodes() if node[0] not in apps]
-    return executor.loader.project_state([*leaves, *targets]).apps
 
 
 def old_definition(*questions: str) -> dict[str, Any]:
@@ -372,7 +360,7 @@ def test_the_upgrade_declares_the_names_responses_already_held() -> None:
             names = {f"f{j:02}": "v" for j in range(i + 1)}
             OldResponse.objects.create(survey=crowded, hidden=names)
     finally:
-        migrate(AFTER)
+        migrate()
 
     def stored(slug: str) -> Survey:
         return Survey.objects.get(slug=slug)
@@ -415,6 +403,6 @@ def test_undoing_the_upgrade_takes_the_field_out_of_every_definition(
         assert OldSurvey.objects.get(pk=survey.pk).version == survey.version + 1
         assert OldSurvey.objects.get(pk=plain.pk).version == plain.version
     finally:
-        migrate(AFTER)
+        migrate()
     # Redone, the survey declares what its responses held: none here.
     assert Survey.objects.get(pk=survey.pk).definition["hidden_fields"] == []

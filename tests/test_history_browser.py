@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.destinations.braze.models import BrazeSettings
 from sounding.surveys.models import Status, Survey
 from tests.delivery_fixtures import drain, integrate

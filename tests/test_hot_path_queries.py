@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Response
 from sounding.collect import signatures, store
-from sounding.collect.models import Response
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.models import SurveyBraze
 from sounding.destinations.braze.setup import save_survey_config, survey_config
@@ -96,4 +96,4 @@ def test_a_signed_survey_costs_no_extra_query_on_a_warm_request(
 
     assert len(signed_sql) == len(unsigned_sql)
     assert not [sql for sql in signed_sql if "braze_surveybraze" in sql]
-    assert Response.objects.filter(survey=signed, braze_id="abc").exists()
+    assert Response.objects.filter(survey=signed, identities__braze_id="abc").exists()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sounding.accounts.models import User
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import PHONE, screenshot, serious_violations
 from tests.conftest import PASSWORD
@@ -45,7 +45,8 @@ def desk(chromium: Any) -> Any:
 
 def add_question(page: Any, kind: str, prompt: str, choices: tuple[str, ...] = ()) -> None:
     form = page.locator("#add form")
-    form.get_by_label("Question type").select_option(kind)
+    # The type picker's radio cards: a click on the card picks the type.
+    form.locator(f"[data-type-card={kind}] label").click()
     form.get_by_label("Question", exact=True).fill(prompt)
     inputs = form.locator(".choice-list input")
     for i, choice in enumerate(choices):
@@ -89,7 +90,7 @@ def test_a_new_author_builds_brands_translates_publishes_and_reads_the_report(
     editor = desk.locator(f"#edit-{why}")
     editor.get_by_label("Earlier question").select_option(nps)
     editor.get_by_label("Condition").select_option("less_than")
-    editor.get_by_label("Number").fill("7")
+    editor.get_by_role("textbox", name="Number").fill("7")
     editor.get_by_role("button", name="Save").click()
     desk.wait_for_selector("text=Saved “What went wrong?”.")
     assert "Only if" in desk.locator(f"#q-{why}").inner_text()

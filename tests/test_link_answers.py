@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect import clicks, ratelimit, signatures
-from sounding.collect.models import Answer, LinkClick, Response
+from sounding.answers.models import CLICKS_KEEP_DAYS, Answer, LinkClick, Response, prune_clicks
+from sounding.collect import ratelimit, signatures
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.models import BrazeSettings, SurveyBraze
@@ -109,7 +109,7 @@ def test_a_person_confirms_a_one_click_score_by_tapping_next(
     response = Response.objects.get()
     assert dict(response.answers.values_list("question_key", "value")) == {"nps": 9}
     # The tracking parameters are not answers, and not kept either (none is declared).
-    assert response.braze_id == "bz-2"
+    assert response.identity["braze_id"] == "bz-2"
     drain()
     assert braze_standin.users()["braze_id:bz-2"]["attributes"] == {NPS: 9}
     click = LinkClick.objects.get()
@@ -230,9 +230,9 @@ def test_old_clicks_are_forgotten(emailed: Survey) -> None:
     Client().get(link(emailed, user_braze_id="bz-12", nps="9"))
     Client().get(link(emailed, user_braze_id="bz-13", nps="9"))
     LinkClick.objects.filter(who="braze_id:bz-12").update(
-        at=timezone.now() - timedelta(days=clicks.KEEP_DAYS + 1)
+        at=timezone.now() - timedelta(days=CLICKS_KEEP_DAYS + 1)
     )
-    assert clicks.prune() == 1
+    assert prune_clicks() == 1
     assert list(LinkClick.objects.values_list("who", flat=True)) == ["braze_id:bz-13"]
 
 

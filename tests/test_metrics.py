@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import record
 from sounding.delivery.models import Counter, Lane, Push, PushState, Worker
 from sounding.surveys.models import Survey
@@ -52,7 +52,10 @@ def read() -> dict[str, float]:
 
 def push(survey: Survey, who: str, state: str = PushState.PENDING, **fields: Any) -> Push:
     response = Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=who, braze_id=who
+        survey=survey,
+        identity_kind="braze_id",
+        identity_value=who,
+        identities={"braze_id": who},
     )
     return Push.objects.create(
         response=response,

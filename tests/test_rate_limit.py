@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from sounding.answers.models import Answer, LinkClick, Response
 from sounding.collect import ratelimit
-from sounding.collect.models import Answer, LinkClick, Response
 from sounding.surveys.models import Status, Survey
 from tests.delivery_fixtures import PULSE
 from tests.procs import SOUNDING, cli_env

@@ -27,8 +27,8 @@ from django.utils import timezone
 import sounding
 from sounding.accounts import throttle
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Response
 from sounding.collect import store
-from sounding.collect.models import Response
 from sounding.delivery import backfill, outbox, record
 from sounding.delivery.models import Push
 from sounding.delivery.settle import Settlement, settle

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
+from sounding.authoring import orphans
 from sounding.delivery.models import Push, PushState
-from sounding.surveys import authoring, orphans
+from sounding.surveys import edits
 from sounding.surveys.models import Survey
 from tests.delivery_fixtures import drain, respond
 from tests.standin import StandinHarness
@@ -27,12 +28,12 @@ def test_answers_kept_matched_are_sent_again_with_the_new_text(
         definition = pulse.definition
         channels = next(q for q in definition["questions"] if q["key"] == "channels")
         channels["choices"] = ["E-mail", "Push", "SMS"]
-        pulse.replace_definition(authoring.with_details(definition, {}))
+        pulse.replace_definition(edits.with_details(definition, {}))
         assert orphans.rename_answers(pulse, "channels", {"Email": "E-mail"}) == 1
 
-    assert Answer.objects.get(response__braze_id="u-1").value == ["E-mail", "Push"]
-    assert Push.objects.get(response__braze_id="u-1").state == PushState.PENDING
-    assert Push.objects.get(response__braze_id="u-2").state == PushState.SYNCED
+    assert Answer.objects.get(response__identities__braze_id="u-1").value == ["E-mail", "Push"]
+    assert Push.objects.get(response__identities__braze_id="u-1").state == PushState.PENDING
+    assert Push.objects.get(response__identities__braze_id="u-2").state == PushState.SYNCED
     drain()
     assert braze_standin.users()["braze_id:u-1"]["attributes"][CHANNELS] == ["E-mail", "Push"]
     sent = [obj for r in braze_standin.requests(before) for obj in r["body"].get("attributes", [])]

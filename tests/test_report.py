@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import flow
-from sounding.collect.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.reports import cache as kept
 from sounding.reports import views
@@ -122,10 +122,10 @@ def add_people(survey: Survey, people: list[dict[str, Any]], first: int = 1) -> 
             survey=survey,
             identity_kind="braze_id",
             identity_value=f"u{n}",
-            braze_id=f"u{n}",
             started_at=started,
             updated_at=started,
             completed_at=started if person["done"] else None,
+            identities={"braze_id": f"u{n}"},
         )
         for key, value in person["answers"].items():
             Answer.objects.create(response=response, question_key=key, value=value)
@@ -412,7 +412,7 @@ def test_settled_answers_are_counted_once_and_every_change_still_shows(
     assert len(counts) == 1  # only the recent ones
 
     # #6 changes their score from 9 to 2 as respondents do, and someone new answers 10.
-    six = Response.objects.get(survey=answered, braze_id="u6")
+    six = Response.objects.get(survey=answered, identities__braze_id="u6")
     assert flow.save_answer(answered, six, answered.spec.get("nps"), 2, {"nps": 9})
     now = timezone.now()
     add_people(answered, [{"at": now, "done": False, "answers": {"nps": 10}}], first=8)
@@ -427,7 +427,7 @@ def test_settled_answers_are_counted_once_and_every_change_still_shows(
 def test_kept_tallies_follow_a_change_of_braze_state(viewer: User, answered: Survey) -> None:
     before = get_report(viewer, answered, "?sync=synced")
     assert sections(before)["nps"].result.answered == 2
-    Push.objects.filter(response__braze_id="u2").update(state="synced")
+    Push.objects.filter(response__identities__braze_id="u2").update(state="synced")
     after = get_report(viewer, answered, "?sync=synced")
     assert after.context["report"].summary.started == 3
     assert sections(after)["nps"].result.answered == 3
@@ -487,7 +487,7 @@ def test_invalid_filters_get_a_message_and_a_400(
 
 
 def test_responses_being_erased_are_left_out(viewer: User, answered: Survey) -> None:
-    Response.objects.filter(survey=answered, braze_id="u7").update(
+    Response.objects.filter(survey=answered, identities__braze_id="u7").update(
         erase_requested_at=datetime.now(UTC)
     )
     assert get_report(viewer, answered).context["report"].summary.started == 6

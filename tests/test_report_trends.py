@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.reports import periods
 from sounding.surveys.models import Status, Survey

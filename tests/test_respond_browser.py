@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from tests.browser_fixtures import screenshot, serious_violations
 from tests.conftest import EVERY_TYPE
 
@@ -179,7 +179,7 @@ def test_the_same_screens_work_without_javascript(
     page.get_by_role("button", name="Back").click()
     page.wait_for_selector('main[data-question="rating"]')
     response = Response.objects.get()
-    assert response.external_id == "nojs"
+    assert response.identity["external_id"] == "nojs"
     assert dict(response.answers.values_list("question_key", "value")) == {"nps": 10}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
 from tests.respondent import answer, confirm, form_state, offered, question_of, screen_of
 
@@ -48,7 +48,7 @@ def test_every_question_type_is_stored_with_its_natural_type(live_survey: Survey
         html = response.content.decode()
     assert screen_of(html) == "done"
     stored = Response.objects.get()
-    assert stored.braze_id == "abc"
+    assert stored.identity["braze_id"] == "abc"
     assert stored.completed_at is not None
     answers = dict(stored.answers.values_list("question_key", "value"))
     assert answers == {key: expected for key, _s, expected in EVERY_ANSWER}
@@ -217,7 +217,7 @@ def test_a_link_naming_someone_wins_over_another_persons_cookie(live_survey: Sur
     assert question_of(html) == "nps"
     answer(client, html, "10")
     assert Response.objects.count() == 2
-    assert Response.objects.get(external_id="u-42").answers.get().value == 10
+    assert Response.objects.get(identities__external_id="u-42").answers.get().value == 10
 
 
 @pytest.mark.django_db
@@ -340,7 +340,7 @@ def test_link_parameters_with_nul_characters_are_ignored_not_a_500(live_survey: 
     html = confirm(client, html, "5").content.decode()
     assert question_of(html) == "rating"
     stored = Response.objects.get()
-    assert stored.braze_id == "" and stored.hidden == {}
+    assert stored.identity["braze_id"] == "" and stored.hidden == {}
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Attempt, Outcome, Push, PushState
 from sounding.surveys.models import Status, Survey
 from tests.browser_fixtures import screenshot, serious_violations
@@ -32,7 +32,11 @@ def add(
     **fields: Any,
 ) -> Response:
     identity = (
-        {"identity_kind": "braze_id", "identity_value": braze_id, "braze_id": braze_id}
+        {
+            "identity_kind": "braze_id",
+            "identity_value": braze_id,
+            "identities": {"braze_id": braze_id},
+        }
         if braze_id
         else {}
     )
@@ -96,7 +100,7 @@ def test_every_member_sees_the_table_newest_first_with_identity_and_first_answer
         language="fr",
     )
     Response.objects.create(
-        survey=live_survey, email="ann@example.com", identity_kind="email",
+        survey=live_survey, identities={"email": "ann@example.com"}, identity_kind="email",
         identity_value="ann@example.com", started_at=now,
     )  # fmt: skip
 
@@ -317,7 +321,7 @@ def test_the_braze_option_is_offered_off_when_braze_holds_attributes(
 
     html = logged_in(owner).get(delete_url(response)).content.decode()
 
-    box = re.search(r'<input type="checkbox" name="clear_braze"[^>]*>', html)
+    box = re.search(r'<input type="checkbox" name="clear_destinations"[^>]*>', html)
     assert box is not None and "checked" not in box[0]
     assert "Also clear the answers it wrote in Braze" in html
     assert "Braze holds 1 attribute from this response:" in html
@@ -330,7 +334,7 @@ def test_deleting_with_the_braze_option_keeps_the_row_as_erasing(
     response = add(braze_survey, "a", {"nps": 3}, completed_at=timezone.now())
     pushed(response, acknowledged={"attributes": {NPS: 3}})
 
-    done = logged_in(owner).post(delete_url(response), {"clear_braze": "on"}, follow=True)
+    done = logged_in(owner).post(delete_url(response), {"clear_destinations": "on"}, follow=True)
 
     assert "will disappear once Braze has taken the cleared values" in done.content.decode()
     response.refresh_from_db()
@@ -361,7 +365,7 @@ def test_erasing_a_person_shows_what_matches_then_deletes_it_everywhere(
     second.set_status(Status.LIVE)
     elsewhere = Survey.create(other_workspace, EVERY_TYPE, None)
     for survey in (live_survey, second, elsewhere):
-        Response.objects.create(survey=survey, email="Sam@Example.com")
+        Response.objects.create(survey=survey, identities={"email": "Sam@Example.com"})
     add(live_survey, "someone-else")
     client = logged_in(editor)
 
@@ -384,7 +388,7 @@ def test_erasing_a_person_shows_what_matches_then_deletes_it_everywhere(
     assert sorted(Response.objects.values_list("survey_id", flat=True)) == sorted(
         [live_survey.pk, elsewhere.pk]
     )
-    assert Response.objects.filter(survey=live_survey).get().braze_id == "someone-else"
+    assert Response.objects.filter(survey=live_survey).get().identity["braze_id"] == "someone-else"
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from sounding.accounts.models import ApiToken, Invite, Membership, Role, User, Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Attempt, Push, PushState
 from sounding.destinations.webhooks.models import Endpoint, Message
 from sounding.surveys.models import Status, Survey
@@ -572,4 +572,4 @@ def test_the_snapshot_sees_a_change_anywhere(world: World) -> None:
     ApiToken.objects.filter(user=world.owner).update(last_used_at=None)  # a visit: ignored
     assert changes(before) == {}
     Response.objects.filter(pk=world.response.pk).update(language="de")
-    assert set(changes(before)) == {"collect.response"}
+    assert set(changes(before)) == {"answers.response"}

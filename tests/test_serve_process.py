@@ -140,7 +140,7 @@ def test_an_answer_survives_sigkill_of_serve(tmp_path: Path) -> None:
         stored = query(
             data_dir,
             "SELECT a.value FROM collect_answer a JOIN collect_response r ON r.id = a.response_id"
-            " WHERE r.braze_id = 'abc' AND a.question_key = 'nps'",
+            " WHERE r.identity_value = 'abc' AND a.question_key = 'nps'",
         )
         assert [json.loads(value) for (value,) in stored] == [9]
 

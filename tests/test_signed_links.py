@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from sounding.accounts.models import ApiToken, User, Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import ratelimit, signatures
-from sounding.collect.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.destinations.braze import signing
 from sounding.destinations.braze.models import SurveyBraze
@@ -142,7 +142,7 @@ def test_the_right_signature_lands_the_answers_on_that_profile(
     done = client.post(action, {"q": "channels", "a": ["SMS"], "r": token})
     assert done.status_code == 303 and "sig=" in done["Location"]
     response = Response.objects.get()
-    assert response.braze_id == "abc" and response.identity_kind == "braze_id"
+    assert response.identity["braze_id"] == "abc" and response.identity_kind == "braze_id"
     drain()
     assert braze_standin.users()["braze_id:abc"]["attributes"][NPS] == 9
 
@@ -154,7 +154,7 @@ def test_external_ids_and_emails_are_signed_as_braze_has_them(live_survey: Surve
     ok = one_click(Client(), link(live_survey, user_email=value, sig=signature, nps="7"), "7")
     assert ok.status_code == 200
     # Signed as Braze has it, stored as Sounding matches emails: in lower case.
-    assert Response.objects.get().email == "ana+test@example.com"
+    assert Response.objects.get().identity["email"] == "ana+test@example.com"
     bad = Client().get(
         link(live_survey, user_external_id="u 1", sig=sig(secret, "u1", "external_id"))
     )
@@ -197,7 +197,7 @@ def test_the_forms_token_goes_on_without_the_signature(live_survey: Survey) -> N
     assert answer.status_code == 303
     again = client.get(live_survey.public_path(), {"r": token, "q": "nps"})
     assert again.status_code == 200
-    assert Response.objects.get().braze_id == "abc"
+    assert Response.objects.get().identity["braze_id"] == "abc"
     assert dict(Answer.objects.values_list("question_key", "value")) == {"nps": 9, "rating": 4}
 
 
@@ -224,7 +224,7 @@ def test_a_survey_without_signed_links_ignores_sig(live_survey: Survey) -> None:
     assert (
         one_click(Client(), link(live_survey, user_braze_id="abe", nps="9"), "9").status_code == 200
     )
-    assert sorted(Response.objects.values_list("braze_id", flat=True)) == ["abc", "abe"]
+    assert sorted(Response.objects.values_list("identities__braze_id", flat=True)) == ["abc", "abe"]
 
 
 def test_the_members_preview_needs_no_signature(live_survey: Survey, owner: User) -> None:

@@ -23,6 +23,8 @@ def fields_of(page: str, action: str) -> dict[str, str]:
     form = page[start : page.index("</form>", start)]
     found: dict[str, str] = {}
     for tag in re.findall(r"<input[^>]*>", form):
+        if 'type="radio"' in tag and " checked" not in tag:
+            continue  # a radio group (the type picker) sends only its checked one
         name = re.search(r'name="([^"]+)"', tag)
         value = re.search(r'value="([^"]*)"', tag)
         if name and name.group(1) not in found:

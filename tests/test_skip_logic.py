@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import Workspace
+from sounding.answers.models import Answer, Response
 from sounding.collect import flow
-from sounding.collect.models import Answer, Response
 from sounding.surveys.conditions import Condition
 from sounding.surveys.definition import DefinitionError, build_spec, normalize
 from sounding.surveys.models import Status, Survey

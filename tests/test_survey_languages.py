@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.models import Push
 from sounding.surveys.definition import DefinitionError, normalize
 from sounding.surveys.models import Status, Survey

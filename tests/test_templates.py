@@ -14,11 +14,11 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
+from sounding.authoring.translate import groups_of, progress, translated
 from sounding.destinations.braze import mapping
 from sounding.surveys import library
 from sounding.surveys.definition import build_spec, normalize
 from sounding.surveys.models import Status, Survey
-from sounding.surveys.translate import groups_of, progress, translated
 from tests.browser_fixtures import screenshot, serious_violations
 from tests.conftest import logged_in
 

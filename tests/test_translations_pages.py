@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.surveys import translate
+from sounding.authoring import translate
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.respondent import one_click

@@ -12,10 +12,10 @@ from django.test import Client
 from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
+from sounding.authoring.forms import initial_for
 from sounding.delivery.models import Push, PushState
 from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import initial_for
 from sounding.surveys.models import Survey
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.delivery_fixtures import drain, respond

@@ -20,7 +20,7 @@ from django.db.models import F
 from standardwebhooks.webhooks import Webhook
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import engine, worker
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.destinations.braze.models import BrazeSettings
@@ -299,7 +299,7 @@ def test_an_erased_response_is_told_then_forgotten(
     response = respond(survey, "p1", {"nps": 6})
     kept = respond(survey, "p2", {"nps": 7})
     rounds()
-    erasure.erase_one(response, clear_braze=False)
+    erasure.erase_one(response, clear=False)
     # Emptied at once, kept only until the endpoint has been told.
     assert not Answer.objects.filter(response_id=response.pk).exists()
     assert Response.objects.filter(pk=response.pk).exists()
@@ -320,7 +320,7 @@ def test_an_endpoint_that_does_not_want_erasures_lets_responses_go_at_once(
 ) -> None:
     hook(workspace, receiver, settings, event_types=["response.answered"])
     response = respond(survey, "p1", {"nps": 6})
-    erasure.erase_one(response, clear_braze=False)
+    erasure.erase_one(response, clear=False)
     assert not Response.objects.filter(pk=response.pk).exists()
     assert not Message.objects.exists()
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import claim, heartbeat, worker
 from sounding.delivery.models import Attempt, Outcome, Push, Worker
 from sounding.surveys.models import Survey
@@ -47,7 +47,7 @@ def worker_row(worker_id: str, beat_seconds_ago: float, pid: int = 1) -> Worker:
 
 def leased_push(survey: Survey, who: str, holder: str) -> Push:
     response = Response.objects.create(
-        survey=survey, identity_kind="braze_id", identity_value=who, braze_id=who
+        survey=survey, identity_kind="braze_id", identity_value=who, identities={"braze_id": who}
     )
     return Push.objects.create(
         response=response,

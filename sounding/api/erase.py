@@ -10,8 +10,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import Field
+from pydantic import Field, create_model
 
+from sounding import destinations
 from sounding.api.auth import require_edit
 from sounding.api.body import read_json
 from sounding.api.errors import ApiError
@@ -21,22 +22,42 @@ from sounding.responses import erasure
 router = Router(tags=["responses"])
 
 INVALID_REQUEST = "The erase request is not valid."
-FIELDS = ("identifier", "value", "clear_braze")
+CLEAR = "clear_destinations"
+# The old names of `clear_destinations` (a destination's `aliases`), still accepted.
+CLEAR_ALIASES = tuple(destinations.aliases_of(CLEAR))
+FIELDS = ("identifier", "value", CLEAR, *CLEAR_ALIASES)
 MAX_VALUE = 255
 
 
-class Erased(Schema):
-    responses: int = Field(description="Responses deleted, or being deleted.")
-    surveys: int = Field(description="How many surveys they were in.")
-    clearing_in_braze: int = Field(
-        description="Of those, how many stay until Braze has taken `null` for their attributes."
+def _erased_schema() -> type[Schema]:
+    clearing = (
+        "Of those, how many stay until the destinations holding their answers have cleared them."
     )
-    clearing_blocked: str | None = Field(
-        None,
-        description="Why Braze cannot take those nulls now (the workspace's Braze connection "
-        "is missing, or Braze refused it), or `null` when it can. They wait until it is fixed; "
-        "the same request again says where they stand.",
-    )
+    fields: dict[str, Any] = {
+        "responses": (int, Field(description="Responses deleted, or being deleted.")),
+        "surveys": (int, Field(description="How many surveys they were in.")),
+        "clearing_at_destinations": (int, Field(description=clearing)),
+        **{
+            old: (
+                int,
+                Field(description="Old name of `clearing_at_destinations`.", deprecated=True),
+            )
+            for old in destinations.aliases_of("clearing_at_destinations")
+        },
+        "clearing_blocked": (
+            str | None,
+            Field(
+                None,
+                description="Why a destination cannot clear now (the workspace's connection is "
+                "missing, or the destination refused it), or `null` when all can. They wait "
+                "until it is fixed; the same request again says where they stand.",
+            ),
+        ),
+    }
+    return create_model("Erased", __base__=Schema, **fields)
+
+
+Erased = _erased_schema()
 
 
 ERASE_BODY: dict[str, Any] = {
@@ -49,12 +70,16 @@ ERASE_BODY: dict[str, Any] = {
                     "required": ["identifier", "value"],
                     "additionalProperties": False,
                     "properties": {
-                        "identifier": {"enum": list(erasure.IDENTIFIERS)},
+                        "identifier": {"enum": erasure.identifiers()},
                         "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE},
-                        "clear_braze": {"type": "boolean", "default": False},
+                        CLEAR: {"type": "boolean", "default": False},
+                        **{
+                            old: {"type": "boolean", "deprecated": True, "description": CLEAR}
+                            for old in CLEAR_ALIASES
+                        },
                     },
                 },
-                "example": {"identifier": "braze_id", "value": "abc", "clear_braze": True},
+                "example": {"identifier": "email", "value": "ivy@x.test", CLEAR: True},
             }
         },
     }
@@ -69,26 +94,31 @@ def _check(body: Any) -> list[dict[str, str]]:
     if not isinstance(body, dict):
         return [_problem("$", "must be a JSON object")]
     out = [_problem(f"$.{k}", "is not a field of this request") for k in body if k not in FIELDS]
-    if body.get("identifier") not in erasure.IDENTIFIERS:
-        out.append(_problem("$.identifier", f"must be one of: {', '.join(erasure.IDENTIFIERS)}"))
+    if body.get("identifier") not in erasure.identifiers():
+        out.append(_problem("$.identifier", f"must be one of: {', '.join(erasure.identifiers())}"))
     value = body.get("value")
     if not isinstance(value, str) or not value.strip():
         out.append(_problem("$.value", "must be a non-empty string"))
     elif len(value.strip()) > MAX_VALUE:
         out.append(_problem("$.value", f"must be at most {MAX_VALUE} characters"))
-    if not isinstance(body.get("clear_braze", False), bool):
-        out.append(_problem("$.clear_braze", "must be true or false"))
+    for name in (CLEAR, *CLEAR_ALIASES):
+        if not isinstance(body.get(name, False), bool):
+            out.append(_problem(f"$.{name}", "must be true or false"))
     return out
+
+
+def _clear(body: dict[str, Any]) -> bool:
+    return any(body.get(name, False) for name in (CLEAR, *CLEAR_ALIASES))
 
 
 @router.post("/responses/erase", response={200: Erased, **BODY_ERRORS}, openapi_extra=ERASE_BODY)
 def erase_person(request: HttpRequest) -> dict[str, Any]:
     """Delete every response, in every survey of the workspace, whose link carried this
-    identifier (emails match in any case). With `clear_braze`, Braze first gets `null` for each
-    attribute those responses set."""
+    identifier (emails match in any case). With `clear_destinations`, each destination holding
+    their answers clears them first."""
     caller = require_edit(request)
     body = read_json(request)
     if problems := _check(body):
         raise ApiError(400, INVALID_REQUEST, problems)
     found = erasure.matching(caller.workspace_id, body["identifier"], body["value"].strip())
-    return erasure.erase(found, body.get("clear_braze", False)).as_dict()
+    return erasure.erase(found, _clear(body)).as_dict()

@@ -13,12 +13,12 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Path, Query, Router
 
 from sounding import destinations
+from sounding.answers.models import Answer, Response
 from sounding.api.auth import principal, require_edit
 from sounding.api.erase import Erased
 from sounding.api.errors import ApiError
 from sounding.api.schemas import READ_ERRORS, WRITE_ERRORS, ResponsePage
 from sounding.api.surveys import SurveyId, find_survey
-from sounding.collect.models import Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, export, filters
 from sounding.surveys import other_text
@@ -138,7 +138,10 @@ Day = Annotated[
 ]
 Sync = Annotated[
     Literal["pending", "synced", "failed", "not_sent"] | None,
-    Query(description="Only responses in this Braze sync state."),
+    Query(
+        description="Only responses in this delivery state at the destination whose filter "
+        "is `sync` (see the export's state columns)."
+    ),
 ]
 Token = Annotated[
     str,
@@ -146,9 +149,12 @@ Token = Annotated[
         max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The response's `id` (its token)."
     ),
 ]
-ClearBraze = Annotated[
+Clear = Annotated[
     bool,
-    Query(description="Also clear in Braze the attributes this response set (`null` each)."),
+    Query(
+        description="Also clear what destinations hold from this response, each as its "
+        "documentation says. The parameter's old names still work."
+    ),
 ]
 
 EXPORT_DOC = {
@@ -195,17 +201,40 @@ def export_responses(
     return export.stream(survey, chosen, format)
 
 
+TRUE = frozenset({"true", "1", "yes", "on"})
+FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _cleared_by_old_name(request: HttpRequest) -> bool:
+    # The parameter's old names (a destination's `aliases`) are read here: one name in the
+    # OpenAPI document, the others kept working for the clients written against them.
+    clear = False
+    for name in destinations.aliases_of("clear_destinations"):
+        if name not in request.GET:
+            continue
+        value = request.GET[name].strip().lower()
+        if value not in TRUE | FALSE:
+            raise ApiError(
+                400,
+                "The request is not valid.",
+                [{"path": f"$.{name}", "message": "must be true or false"}],
+            )
+        clear = clear or value in TRUE
+    return clear
+
+
 @router.delete(
     "/surveys/{survey_id}/responses/{token}",
     response={200: Erased, **WRITE_ERRORS},
 )
 def delete_response(
-    request: HttpRequest, survey_id: SurveyId, token: Token, clear_braze: ClearBraze = False
+    request: HttpRequest, survey_id: SurveyId, token: Token, clear_destinations: Clear = False
 ) -> dict[str, Any]:
-    """Delete one response with its answers. With `clear_braze=true`, Braze first gets `null`
-    for every attribute it took from this response; the response is gone once it has."""
+    """Delete one response with its answers. With `clear_destinations=true`, each destination
+    holding its answers clears them first; the response is gone once they have."""
     survey = find_survey(require_edit(request), survey_id)
     response = Response.objects.filter(survey=survey, token=token).first()
     if response is None:
         raise ApiError(404, "There is no response with this id in this survey.")
-    return erasure.erase_one(response, clear_braze).as_dict()
+    clear = clear_destinations or _cleared_by_old_name(request)
+    return erasure.erase_one(response, clear).as_dict()

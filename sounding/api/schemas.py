@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, create_model
 
+from sounding import destinations
 from sounding.surveys.definition import HIDDEN_FIELD_PATTERN, MAX_HIDDEN_FIELDS, MAX_QUESTIONS
 from sounding.surveys.questions import QUESTION_TYPES
 
@@ -68,8 +69,8 @@ class TemplateOut(Schema):
         description="The whole definition, as stored in a survey made from it."
     )
     destinations: dict[str, dict[str, Any]] = Field(
-        description="What it sets up for each destination, by kind: Braze gets "
-        "`attribute_names` (question key to custom attribute name)."
+        description="What it sets up for each destination, by kind, in the shape that "
+        "destination documents (for one: `attribute_names`, question key to attribute name)."
     )
 
 
@@ -77,10 +78,16 @@ class TemplateList(Schema):
     items: list[TemplateOut]
 
 
-class Identity(Schema):
-    braze_id: str | None
-    external_id: str | None
-    email: str | None
+def _identity_schema() -> type[Schema]:
+    """One property per identity the destinations address people by (the registry's)."""
+    fields: dict[str, Any] = {
+        name: (str | None, Field(description=f"{identity.label} the link carried, or null."))
+        for name, identity in destinations.identities().items()
+    }
+    return create_model("Identity", __base__=Schema, **fields)
+
+
+Identity = _identity_schema()
 
 
 class SyncState(Schema):
@@ -96,7 +103,7 @@ class SyncState(Schema):
 
 class ResponseOut(Schema):
     id: str = Field(description="The response's public token.")
-    identity: Identity
+    identity: Identity  # type: ignore[valid-type]  # built from the registry
     hidden: dict[str, Any] = Field(
         description="The link's values of the survey's declared hidden fields "
         "(`hidden_fields` in its definition), by name; a field the link did not carry is left out."
@@ -116,7 +123,7 @@ class ResponseOut(Schema):
         "answered that way."
     )
     sync: dict[str, SyncState] = Field(
-        description="Where the answers stand with each destination, by kind (`braze`)."
+        description="Where the answers stand with each destination that tracks one, by kind."
     )
 
 

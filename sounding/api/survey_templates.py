@@ -81,7 +81,7 @@ def _chosen(body: Any) -> tuple[library.Template, str | None]:
 )
 def create_from_template(request: HttpRequest) -> Reply[dict[str, Any]]:
     """Create a draft survey from a template: its questions, skip rules and translations, and
-    what it sets up for destinations (Braze attribute names)."""
+    what it sets up for destinations (attribute names, for one)."""
     caller = require_edit(request)
     template, title = _chosen(read_json(request))
     survey = library.create_survey(caller.workspace, template, title, caller.user)

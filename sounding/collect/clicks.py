@@ -28,14 +28,10 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sounding.answers.models import LinkClick
 from sounding.client_address import address_key, client_address
 from sounding.collect.flow import LinkContext
-from sounding.collect.models import LinkClick
 from sounding.surveys.models import Survey
-
-# Kept as long as the delivery log: long enough to explain a profile, short enough to
-# forget whose address clicked what.
-KEEP_DAYS = 30
 
 
 def who(request: HttpRequest, ctx: LinkContext) -> str:
@@ -91,12 +87,3 @@ def confirmed(survey: Survey, person: str, key: str) -> int:
     return LinkClick.objects.filter(
         survey=survey, who=person, question_key=key, confirmed_at__isnull=True
     ).update(confirmed_at=timezone.now())
-
-
-def prune(batch: int = 5000) -> int:
-    """Forget clicks older than KEEP_DAYS, a batch at a time (short transactions)."""
-    cutoff = timezone.now() - timedelta(days=KEEP_DAYS)
-    old = list(LinkClick.objects.filter(at__lt=cutoff).values_list("id", flat=True)[:batch])
-    if old:
-        LinkClick.objects.filter(id__in=old).delete()
-    return len(old)

@@ -1,4 +1,4 @@
-"""The respondent pages inside another site's frame: a Braze in-app message or banner.
+"""The respondent pages inside another site's frame: an in-app message or a banner.
 
 `?embed=inapp` or `?embed=banner` asks for the compact layout and lets any site frame the page.
 The parameter stays in every form, redirect and link of the survey (as `lang` does), because

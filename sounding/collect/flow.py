@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sounding import destinations
+from sounding.answers.models import Response, normalize_identity
 from sounding.collect import store
-from sounding.collect.models import IDENTITY_FIELDS, Response, normalize_identity
 from sounding.delivery.outbox import Change, mark_due
 from sounding.surveys.definition import IDENTITY_PREFIX, reserved_keys
 from sounding.surveys.models import Survey
@@ -88,7 +88,7 @@ def open_response(survey: Survey, ctx: LinkContext, language: str = "") -> tuple
         "survey": survey,
         "identity_kind": kind or None,
         "identity_value": value or None,
-        **{name: ctx.identity.get(name, "") for name in IDENTITY_FIELDS},
+        "identities": {name: value for name, value in ctx.identity.items() if value},
         "hidden": ctx.hidden,
         "language": language,
     }

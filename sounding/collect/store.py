@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from django.db import connection
 
-from sounding.collect.models import Answer, Response, normalize_identity
+from sounding.answers.models import Answer, Response, normalize_identity
 from sounding.surveys.models import Survey
 
 SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]

@@ -9,8 +9,11 @@ answer since changed:
 
 - A plain form POST answers 303 See Other to the GET URL of the next screen (post, redirect,
   get), so each history entry is a GET the server renders again.
-- respond.js posts with `X-Requested-With: fetch` and gets the next screen directly, without
-  a redirect, so a six-question survey costs seven requests, not thirteen. It keeps only each
+- respond.js posts each answer as JSON to `/s/<slug>/answers` (sounding.collect.answers),
+  which stores it through this module's code (`respond_with`) and replies with what the next
+  screen shows from the answers; the script fills that screen in from the blank ones the
+  first reply brought, with no page rendered. Anything else it fetches as a page, with
+  `X-Requested-With: fetch`: the screen directly, without a redirect. It keeps only each
   screen's URL (`data-url`) in the history and fetches it again on Back and Forward.
 - A screen that refuses the answer (400, 409) is rendered directly: it shows what was sent.
 
@@ -37,8 +40,9 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from sounding.answers.models import Response
 from sounding.collect import clicks, embed, flow, ratelimit, signatures, store, widgets
-from sounding.collect.models import Response
+from sounding.collect.refusals import Refusal
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.questions import EMPTY, AnswerError
 from sounding.surveys.spec import Question, SurveySpec
@@ -47,6 +51,7 @@ COOKIE_PREFIX = "sr_"
 # `q` naming the thank-you page: never a question's key, which starts with a letter.
 DONE = "_done"
 COOKIE_AGE = 60 * 60 * 24 * 90
+ANSWERS = "/answers"
 SUPPORTED_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
@@ -70,7 +75,7 @@ def choose_language(request: HttpRequest, spec: SurveySpec) -> str:
     return spec.language
 
 
-def _activate(language: str) -> None:
+def activate_language(language: str) -> None:
     """The app's own words (Next, Back, errors) follow the survey's language where we ship
     them, so a page never mixes two languages when it can help it."""
     for code in (language, language.split("-")[0]):
@@ -223,15 +228,14 @@ class Screen:
                 (v for v in stored_list if isinstance(v, str) and v not in question.choices), ""
             )
 
-    def context(self, request: HttpRequest) -> dict[str, Any]:
+    def facts(self) -> dict[str, Any]:
+        """What this screen shows that depends on the answers: the same for the page and for
+        the answers endpoint's reply, with which respond.js fills a blank screen."""
         q = self.question
         spec = self.spec
         index = spec.position(q.key) if q else len(spec.questions)
         number, total = flow.progress(spec, index, self.answers)
         return {
-            "survey": self.survey,
-            "spec": spec,
-            "q": q,
             "number": number,
             "total": total,
             "percent": round(100 * (number - 1) / max(1, total)) if q else 100,
@@ -239,18 +243,30 @@ class Screen:
             "can_go_back": q is not None
             and flow.previous_before(spec, index, self.answers) is not None,
             "token": self.response.token if self.response and self.own else "",
+        }
+
+    def context(self, request: HttpRequest) -> dict[str, Any]:
+        q = self.question
+        return {
+            "survey": self.survey,
+            "spec": self.spec,
+            "q": q,
+            **self.facts(),
             "options": widgets.options(q, self.values) if q else [],
             "attrs": widgets.input_attrs(q) if q else {},
             "auto": q is not None and widgets.auto_advances(q),
             "value": self.values[0] if self.values else "",
             "other": self.other,
             "error": self.error,
-            "action": _action(request, spec),
+            "action": _action(request, self.spec),
             "url": self.url(request),
             "preview": self.visit.preview,
             "offered": self.offered,
             "confirm_after": settings.CONFIRM_AFTER_SECONDS if self.offered else 0,
             "saved": self.saved,
+            # Not in a preview: an author jumps between questions, which the answers endpoint's
+            # replies (sounding.collect.answers) do not describe.
+            "answers": not self.visit.preview,
         }
 
     def url(self, request: HttpRequest) -> str:
@@ -271,7 +287,9 @@ def _action(request: HttpRequest, spec: SurveySpec) -> str:
     for name in list(query):
         if name in ("q", "restart") or spec.get(name) is not None:
             del query[name]
-    return f"{request.path}?{query.urlencode()}" if query else request.path
+    # The answers endpoint (sounding.collect.answers) sits under the page it answers for.
+    path = request.path.removesuffix(ANSWERS)
+    return f"{path}?{query.urlencode()}" if query else path
 
 
 def _resume_url(request: HttpRequest, spec: SurveySpec, response: Response | None) -> str:
@@ -293,8 +311,21 @@ def _render(
     if redirect and status == 200:
         response: HttpResponse = HttpResponseRedirect(screen.url(request), status=303)
     else:
-        template = "collect/question.html" if screen.question else "collect/done.html"
-        response = _page(request, template, screen.context(request), status)
+        response = page(request, screen, status)
+    return keep(request, screen, response)
+
+
+def page(
+    request: HttpRequest, screen: Screen, status: int = 200, bare: bool = False
+) -> HttpResponse:
+    """The screen's page; `bare`, without its styles, for a script to take the screen from."""
+    template = "collect/question.html" if screen.question else "collect/done.html"
+    return _page(request, template, {**screen.context(request), "bare": bare}, status)
+
+
+def keep(request: HttpRequest, screen: Screen, response: HttpResponse) -> HttpResponse:
+    """`response` as any reply showing `screen` goes out: never cached, and the response's
+    token in a cookie for the browser that gave its answers."""
     response["Cache-Control"] = "no-store"
     if screen.visit.preview:
         # The builder shows the preview in a frame of its own pages.
@@ -312,6 +343,36 @@ def _render(
             secure=request.is_secure(),
         )
     return response
+
+
+class Reply:
+    """How a respondent request is answered: with pages, for the plain forms and respond.js's
+    page fetches, or in JSON for its answers (sounding.collect.answers). Both store through the
+    same code (`_respond`); only what goes back differs."""
+
+    def screen(self, request: HttpRequest, screen: Screen, status: int = 200) -> HttpResponse:
+        return _render(request, screen, status)
+
+    def problem(
+        self,
+        request: HttpRequest,
+        survey: Survey,
+        message: str,
+        status: int = 400,
+        resume: str = "",
+    ) -> HttpResponse:
+        return _bad_request(request, survey, message, status, resume)
+
+    def refused(
+        self, request: HttpRequest, refusal: Refusal, survey: Survey, spec: SurveySpec
+    ) -> HttpResponse:
+        return refusal.page(request, survey, spec)
+
+    def closed(self, request: HttpRequest, survey: Survey | None, status: int) -> HttpResponse:
+        return _closed(request, survey, status)
+
+
+PAGES = Reply()
 
 
 def _fetched(request: HttpRequest) -> bool:
@@ -398,12 +459,12 @@ def _link_answer(
     return None
 
 
-def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpResponse:
+def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext, out: Reply) -> HttpResponse:
     spec = visit.spec
     survey = visit.survey
     question = spec.get(request.POST.get("q", ""))
     if question is None:
-        return _bad_request(request, survey, gettext_noop("This form does not match the survey."))
+        return out.problem(request, survey, gettext_noop("This form does not match the survey."))
     if visit.preview:
         held = None
         response, own = None, True
@@ -411,18 +472,18 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     else:
         response, own = _find(request, survey, ctx)
         if response is None and request.POST.get("r"):
-            return _bad_request(request, survey, gettext_noop("This response could not be found."))
+            return out.problem(request, survey, gettext_noop("This response could not be found."))
         if response is not None and response.erase_requested_at is not None:
-            return _erasing(request, survey)
+            return _erasing(request, survey, out)
         held = Held(response, own)
         own, answers = held.own, held.seen
     index = spec.position(question.key)
     if request.POST.get("nav") == "back":
         previous = flow.previous_before(spec, index, answers) or question
-        return _render(request, Screen(visit, response, answers, previous, own=own))
+        return out.screen(request, Screen(visit, response, answers, previous, own=own))
     if held is not None and not flow.is_shown(spec, question, held.stored):
         # A stale page, or a crafted post: the answers given since hide this question.
-        return _bad_request(
+        return out.problem(
             request,
             survey,
             gettext_noop(
@@ -439,7 +500,7 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     except AnswerError as problem:
         screen = Screen(visit, response, answers, question, str(problem), submitted=values, own=own)
         screen.other = request.POST.get("other", "")[:5000]
-        return _render(request, screen, status=400)
+        return out.screen(request, screen, status=400)
     if held is None:
         # An author jumps to any question to try it: the preview only follows the skip logic.
         following = flow.after_answer(spec, index, answers, value)
@@ -447,7 +508,7 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         if value is not EMPTY:
             answers[question.key] = value
         _preview_save(request, visit, answers, done=following is None)
-        return _render(request, Screen(visit, None, answers, following))
+        return out.screen(request, Screen(visit, None, answers, following))
     # The rules read the response as stored, whoever the visitor: a second browser sees only
     # what it answered, but may not skip what the person left unanswered either. Its blank
     # keeps the stored answer (below).
@@ -462,7 +523,7 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     status = 400 if gap else 200
     if value is EMPTY and held.response is None and following is not None:
         # Skipping an optional question first creates nothing yet.
-        return _render(request, Screen(visit, None, answers, following, error), status)
+        return out.screen(request, Screen(visit, None, answers, following, error), status)
     # The survey's limit is spent only by a request that stores something.
     if value is EMPTY and not held.own:
         # The question was shown blank to someone who never saw its stored answer: leaving it
@@ -472,11 +533,11 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         if following is None and held.response.completed_at is None:
             refused = ratelimit.check_survey(survey)
             if refused is not None:
-                return refused.page(request, survey, spec)
+                return out.refused(request, refused, survey, spec)
             kept = held.stored.get(question.key, EMPTY)
             flow.save_answer(survey, held.response, question, kept, held.stored, completes=True)
         screen = Screen(visit, held.response, answers, following, error, own=False)
-        return _render(request, screen, status)
+        return out.screen(request, screen, status)
     from_link = request.POST.get("from_link") == "1"
     person = clicks.who(request, ctx) if from_link else ""
     timed = from_link and request.POST.get("via") == "timer"
@@ -484,10 +545,10 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
         # Time alone never confirms a click that looks like a scanner's; a tap still does.
         offered = flow.with_answer(answers, question.key, value)
         screen = Screen(visit, held.response, offered, question, own=held.own, offered=True)
-        return _render(request, screen)
+        return out.screen(request, screen)
     refused = ratelimit.check_survey(survey)
     if refused is not None:
-        return refused.page(request, survey, spec)
+        return out.refused(request, refused, survey, spec)
     if held.response is None:
         held.start(visit, ctx)
     held.save(survey, question, value, completes=following is None)
@@ -496,15 +557,16 @@ def _submit(request: HttpRequest, visit: Visit, ctx: flow.LinkContext) -> HttpRe
     if request.POST.get("nav") == "stay" and following is not None and not gap:
         # Confirmed in the background: the person stays on the screen they are reading.
         screen = Screen(visit, held.response, held.seen, question, own=held.own, saved=True)
-        return _render(request, screen)
+        return out.screen(request, screen)
     screen = Screen(visit, held.response, held.seen, following, error, own=held.own)
-    return _render(request, screen, status)
+    return out.screen(request, screen, status)
 
 
-def _erasing(request: HttpRequest, survey: Survey) -> HttpResponse:
+def _erasing(request: HttpRequest, survey: Survey, out: Reply | None = None) -> HttpResponse:
     # Deleted at the person's request and still being cleared at a destination: taking answers
     # into it now would send them and then delete them moments later.
-    return _bad_request(request, survey, gettext_noop("This response could not be found."))
+    message = gettext_noop("This response could not be found.")
+    return (out or PAGES).problem(request, survey, message)
 
 
 def _bad_request(
@@ -524,7 +586,10 @@ def _bad_request(
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def respond(request: HttpRequest, slug: str) -> HttpResponse:
-    response = _respond(request, slug)
+    return framed(request, _respond(request, slug))
+
+
+def framed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if embed.mode(request):
         # Every page of a framed survey, refusals and errors too: the person must read them
         # in the message rather than meet the browser's blank frame.
@@ -532,18 +597,23 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def _respond(request: HttpRequest, slug: str) -> HttpResponse:
+def respond_with(request: HttpRequest, slug: str, out: Reply) -> HttpResponse:
+    """`respond`'s work for a POST whose reply `out` writes (sounding.collect.answers)."""
+    return framed(request, _respond(request, slug, out))
+
+
+def _respond(request: HttpRequest, slug: str, out: Reply = PAGES) -> HttpResponse:
     survey = store.survey_by_slug(slug)
     if survey is None:
-        return _closed(request, None, 404)
+        return out.closed(request, None, 404)
     preview = request.GET.get("preview") == "1" and _may_preview(request, survey)
     if survey.status == Status.DRAFT and not preview:
         # Exactly the page of an unknown address: a stranger learns nothing of a draft.
-        return _closed(request, None, 404)
+        return out.closed(request, None, 404)
     if survey.status != Status.LIVE and not preview:
-        return _closed(request, survey, 403)
+        return out.closed(request, survey, 403)
     language = choose_language(request, survey.spec)
-    _activate(language)
+    activate_language(language)
     visit = Visit(survey, language, preview)
     ctx = flow.read_link(request.GET, visit.spec)
     if not preview:
@@ -551,7 +621,7 @@ def _respond(request: HttpRequest, slug: str) -> HttpResponse:
         # signature does not hold. Neither spends the survey's own limit (see _submit).
         refused = ratelimit.check_address(request, ctx) or signatures.check(request, survey, ctx)
         if refused is not None:
-            return refused.page(request, survey, visit.spec)
+            return out.refused(request, refused, survey, visit.spec)
     if request.method == "POST":
-        return _submit(request, visit, ctx)
+        return _submit(request, visit, ctx, out)
     return _show(request, visit, ctx)

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Push, PushState
 from sounding.delivery.outbox import user_key
 from sounding.surveys.models import Survey

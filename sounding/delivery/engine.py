@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import claim as claims
 from sounding.delivery import record, unconfirmed
 from sounding.delivery.models import Attempt, Outcome, Push, PushState

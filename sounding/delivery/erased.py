@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import PushState
 
 # Enough for a burst of data-subject requests; the next sweep takes the rest.

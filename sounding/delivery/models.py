@@ -20,7 +20,7 @@ from django.db import models
 from django.utils import timezone
 
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 
 
 class PushState(models.TextChoices):

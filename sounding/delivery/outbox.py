@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.models import Survey
 
 # One statement per destination, whether the row exists or not: the respondent path pays

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys.models import Survey
 
 
@@ -132,7 +132,7 @@ class Connection:
     requests_per_second: int | None = None
     limit: RequestLimit = RequestLimit(total=75)
     # Requests one claim may make, one after the other. One for destinations that take many
-    # people per request (Braze: a claim fills one request); more for one that takes one
+    # people per request (a claim fills one request); more for one that takes one
     # person per request (a webhook message), so a backlog is not one claim per message.
     requests_per_claim: int = 1
     # Seconds before the next try of a lane whose last N requests failed, when the

@@ -15,7 +15,7 @@ from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.outbox import user_key
 from sounding.surveys.models import Survey

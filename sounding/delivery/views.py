@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sounding import destinations, web_metrics
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import backfill, metrics, status
 from sounding.delivery.models import Attempt, Lane, PushState
 from sounding.surveys.models import Survey

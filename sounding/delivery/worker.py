@@ -17,7 +17,7 @@ import time
 from django.db import DatabaseError, close_old_connections
 
 from sounding import destinations
-from sounding.collect import clicks
+from sounding.answers.models import prune_clicks
 from sounding.delivery import claim, engine, erased, heartbeat, record
 
 log = logging.getLogger("sounding.worker")
@@ -62,7 +62,7 @@ def run_forever(stop: threading.Event) -> None:
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 record.prune()
-                clicks.prune()
+                prune_clicks()
                 destinations.prune()
             if time.monotonic() - swept_at > erased.SWEEP_EVERY_SECONDS:
                 swept_at = time.monotonic()

@@ -14,9 +14,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from sounding.collect.models import Response
+    from sounding.answers.models import Response
     from sounding.delivery.protocol import Destination
     from sounding.destinations.contract import Identity, Plugin
     from sounding.surveys.models import Survey
@@ -35,6 +35,22 @@ def apps() -> list[str]:
     """The destinations' packages, for INSTALLED_APPS: read from the registry's paths, so
     settings import no destination."""
     return [dotted.split(".plugin.")[0] for dotted in REGISTRY.values()]
+
+
+def settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each destination's Django settings, read from the environment by its `conf` module
+    (`settings(environ)`), for `sounding.settings`: a destination's own variables stay in its
+    package. A package without one has none."""
+    found: dict[str, Any] = {}
+    for package in apps():
+        try:
+            conf = import_module(f"{package}.conf")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{package}.conf":
+                raise
+            continue
+        found.update(conf.settings(environ))
+    return found
 
 
 def resolve(dotted: str) -> Any:
@@ -122,6 +138,15 @@ def default_kind(survey: Survey) -> str:
 def identities() -> dict[str, Identity]:
     """Every identity some destination addresses respondents by, by name."""
     return {i.name: i for p in plugins() for i in p.identities}
+
+
+def aliases() -> dict[str, str]:
+    """The API's old names for generic fields (`Plugin.aliases`), each with its new name."""
+    return {old: new for p in plugins() for old, new in p.aliases.items()}
+
+
+def aliases_of(name: str) -> list[str]:
+    return [old for old, new in aliases().items() if new == name]
 
 
 def identity_label(name: str) -> str:

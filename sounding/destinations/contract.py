@@ -106,6 +106,10 @@ class Plugin:
     # object, see `sounding.surveys.library`) to a survey just made from that template, in
     # the transaction that creates the survey.
     from_template: Callable[[Survey, Mapping[str, Any]], None] | None = None
+    # Names the API gave generic fields while this was the only destination, each with the
+    # name that replaced it ("clear_braze" -> "clear_destinations"): still accepted in
+    # requests and given in replies beside the new name, documented as deprecated.
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def clears(self) -> bool:

@@ -47,7 +47,7 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.reports import periods, stats, trends
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from sounding import destinations
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.reports import cache, charts, filters, periods, stats, trends
 from sounding.reports.results import Result, percent, result_for, show_percent
-from sounding.surveys.authoring import type_label
 from sounding.surveys.conditions import Condition
+from sounding.surveys.edits import type_label
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import Question, SurveySpec
 

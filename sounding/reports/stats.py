@@ -32,7 +32,7 @@ from django.db.models import (
     When,
 )
 
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.reports.expressions import JsonNumber, JsonText, contains_folded
 from sounding.surveys.spec import SurveySpec
 

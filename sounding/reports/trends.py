@@ -22,7 +22,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.reports import periods
 from sounding.reports.expressions import SqliteLocalBucket
 from sounding.reports.results import (

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.reports import filters, page, stats
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import member_required, workspace_survey

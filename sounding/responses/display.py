@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from sounding import destinations
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.surveys import other_text
 from sounding.surveys.spec import Question
 

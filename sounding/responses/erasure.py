@@ -13,8 +13,8 @@ withdrawn while it was off still remembers it, and a destination never withdraws
 push. Only the workspace's connection can stop it (missing, or refused); the response then
 waits, and the erasure says why (`clearing_blocked`).
 
-`clear_braze` and `clearing_in_braze` keep the names the API and the deletion forms were
-published with; they mean every destination that holds something.
+In the API, `clear_destinations` and `clearing_at_destinations` mean every destination that
+holds something; the names they had before are destinations' `aliases`.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery.erased import sweep as sweep
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.outbox import user_key
-
-IDENTIFIERS = IDENTITY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Erased:
 
     responses: int = 0
     surveys: int = 0
-    clearing_in_braze: int = 0
+    clearing: int = 0
     # Why a destination cannot clear now ("" when all can): they wait until it is fixed.
     clearing_blocked: str = ""
     # The labels of the destinations being cleared, for messages.
@@ -53,7 +51,8 @@ class Erased:
         return {
             "responses": self.responses,
             "surveys": self.surveys,
-            "clearing_in_braze": self.clearing_in_braze,
+            "clearing_at_destinations": self.clearing,
+            **{old: self.clearing for old in destinations.aliases_of("clearing_at_destinations")},
             "clearing_blocked": self.clearing_blocked or None,
         }
 
@@ -63,11 +62,17 @@ def visible(responses: QuerySet[Response]) -> QuerySet[Response]:
     return responses.filter(erase_requested_at__isnull=True)
 
 
+def identifiers() -> list[str]:
+    """What responses can be found by for erasure: every identity a link may carry."""
+    return list(destinations.identities())
+
+
 def matching(workspace_id: int, identifier: str, value: str) -> QuerySet[Response]:
     """The workspace's responses whose link carried this identifier (emails in any case)."""
-    if identifier not in IDENTIFIERS:
+    if identifier not in identifiers():
         raise ValueError(f"unknown identifier {identifier!r}")
-    lookup = "email__iexact" if identifier == "email" else identifier
+    # Stored emails are lower case (`normalize_identity`); older rows may not be.
+    lookup = f"identities__{identifier}" + ("__iexact" if identifier == "email" else "")
     return Response.objects.filter(survey__workspace_id=workspace_id, **{lookup: value})
 
 
@@ -133,14 +138,14 @@ def _start_clearing(response: Response, kinds: set[str]) -> None:
     )
 
 
-def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
-    """Delete these responses; with `clear_braze`, those a destination holds answers from stay
+def erase(responses: QuerySet[Response], clear: bool) -> Erased:
+    """Delete these responses; with `clear`, those a destination holds answers from stay
     until the worker has cleared them there (the rest go at once)."""
     found = list(responses.select_related("survey").order_by("pk"))
     if not found:
         return Erased()
     surveys = len({r.survey_id for r in found})
-    clearing = _needs_clearing(found) if clear_braze else {}
+    clearing = _needs_clearing(found) if clear else {}
     with transaction.atomic():
         for response in found:
             if response.pk in clearing:
@@ -157,8 +162,8 @@ def erase(responses: QuerySet[Response], clear_braze: bool) -> Erased:
     return Erased(len(found), surveys, len(clearing), blocked, labels)
 
 
-def erase_one(response: Response, clear_braze: bool) -> Erased:
-    return erase(Response.objects.filter(pk=response.pk), clear_braze)
+def erase_one(response: Response, clear: bool) -> Erased:
+    return erase(Response.objects.filter(pk=response.pk), clear)
 
 
 class SurveyCount(TypedDict):

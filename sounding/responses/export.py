@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import status
 from sounding.responses import erasure, filters, paging, xlsx
 from sounding.surveys import other_text
@@ -42,7 +42,6 @@ from sounding.surveys.models import Survey
 from sounding.surveys.spec import Question
 
 PAGE = 1000
-FIXED_BEFORE = ("response_token", *IDENTITY_FIELDS, "language", "started_at", "completed_at")
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -53,7 +52,14 @@ def sync_columns() -> dict[str, str]:
 
 
 def fixed() -> tuple[str, ...]:
-    return (*FIXED_BEFORE, *sync_columns().values())
+    return (
+        "response_token",
+        *destinations.identities(),
+        "language",
+        "started_at",
+        "completed_at",
+        *sync_columns().values(),
+    )
 
 
 @dataclass(frozen=True)
@@ -139,8 +145,8 @@ def _time(value: datetime | None) -> str | None:
 def record(response: Response, answers: dict[str, Any], cols: Columns) -> dict[str, Any]:
     """One response as an ordered mapping of column to typed value (None: empty)."""
     out: dict[str, Any] = {"response_token": response.token}
-    for name in IDENTITY_FIELDS:
-        out[name] = getattr(response, name) or None
+    for name, identifier in response.identity.items():
+        out[name] = identifier or None
     out["language"] = response.language or None
     out["started_at"] = _time(response.started_at)
     out["completed_at"] = _time(response.completed_at)

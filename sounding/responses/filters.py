@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sounding import destinations
-from sounding.collect.models import IDENTITY_FIELDS, Response
+from sounding.answers.models import Response
 from sounding.delivery import status
 
 COMPLETION = {"completed": "Completed", "in_progress": "In progress"}
@@ -115,8 +115,8 @@ def _sync_q(kind: str, state: str) -> Q:
 
 def _search_q(text: str) -> Q:
     found = Q()
-    for name in IDENTITY_FIELDS:
-        found |= Q(**{f"{name}__icontains": text})
+    for name in destinations.identities():
+        found |= Q(**{f"identities__{name}__icontains": text})
     return found
 
 

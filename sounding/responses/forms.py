@@ -20,17 +20,16 @@ class Form(forms.Form):
 
 
 class ClearingForm(Form):
-    """A deletion that may also clear what destinations hold (the field keeps the name it was
-    published with)."""
+    """A deletion that may also clear what destinations hold."""
 
     whose = "it"
-    clear_braze = forms.BooleanField(required=False)
+    clear_destinations = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         clearing = [p for p in destinations.plugins() if p.clears]
         where = " and ".join(p.label for p in clearing)
-        field = self.fields["clear_braze"]
+        field = self.fields["clear_destinations"]
         field.label = f"Also clear the answers {self.whose} wrote in {where}"
         field.help_text = " ".join(p.clearing_help for p in clearing)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,17})-([1-9][0-9]{0,18})")

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from sounding import destinations
-from sounding.collect.models import Answer, Response
+from sounding.answers.models import Answer, Response
 from sounding.delivery import status
 from sounding.delivery.models import Attempt, Lane, Push
 from sounding.responses import display, erasure

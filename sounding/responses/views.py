@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import status
 from sounding.responses import erasure, export, filters, paging, table
 from sounding.responses.erasure import Erased
@@ -117,12 +117,12 @@ def _blocked(erased: Erased) -> str:
 
 
 def _deleted_message(request: HttpRequest, erased: Erased) -> None:
-    if erased.clearing_in_braze:
+    if erased.clearing:
         level = messages.ERROR if erased.clearing_blocked else messages.SUCCESS
         messages.add_message(
             request,
             level,
-            f"Deleted. {erased.clearing_in_braze} response{'s' * (erased.clearing_in_braze != 1)} "
+            f"Deleted. {erased.clearing} response{'s' * (erased.clearing != 1)} "
             f"{_later(erased)}{_blocked(erased)}",
         )
     else:
@@ -136,7 +136,7 @@ def response_delete(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     response = _response(survey, token)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        erased = erasure.erase_one(response, form.cleaned_data["clear_braze"])
+        erased = erasure.erase_one(response, form.cleaned_data["clear_destinations"])
         _deleted_message(request, erased)
         return redirect(reverse("survey-responses", args=[survey.pk]))
     facts = table.detail(response, survey)
@@ -189,15 +189,15 @@ def _erase_person(request: HttpRequest) -> HttpResponse:
             form.cleaned_data["identifier"],
             form.cleaned_data["value"],
         ),
-        form.cleaned_data["clear_braze"],
+        form.cleaned_data["clear_destinations"],
     )
     if erased.responses:
         text = (
             f"Deleted {erased.responses} response{'s' * (erased.responses != 1)} in "
             f"{erased.surveys} survey{'s' * (erased.surveys != 1)}."
         )
-        if erased.clearing_in_braze:
-            text += f" {erased.clearing_in_braze} {_later(erased)}{_blocked(erased)}"
+        if erased.clearing:
+            text += f" {erased.clearing} {_later(erased)}{_blocked(erased)}"
         level = messages.ERROR if erased.clearing_blocked else messages.SUCCESS
         messages.add_message(request, level, text)
     else:

@@ -2,7 +2,7 @@
 
 A choice question that offers "Other" stores the typed text in place of a choice (among the
 choices, for multiple choice): the respondent page shows the answer back from that. Everything
-that hands answers on (exports, the API, webhooks, Braze) reads them through `split`: the
+that hands answers on (exports, the API, every destination) reads them through `split`: the
 choices with the "Other" label where the text was, and the text on its own, so that
 "Packaging; Gift wrapping" becomes "Packaging; Other" and "Gift wrapping".
 

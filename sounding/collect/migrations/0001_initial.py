@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import sounding.collect.models
+import sounding.answers.models
 from django.db import migrations, models
 
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Response',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=sounding.collect.models.new_token, max_length=32, unique=True)),
+                ('token', models.CharField(default=sounding.answers.models.new_token, max_length=32, unique=True)),
                 ('identity_kind', models.CharField(blank=True, max_length=12, null=True)),
                 ('identity_value', models.CharField(blank=True, max_length=255, null=True)),
                 ('braze_id', models.CharField(blank=True, max_length=255)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from sounding.destinations.braze.conf import allowed_endpoints
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def resolve(text: str) -> str:
 
 
 def _allowed_custom(value: str) -> str | None:
-    for prefix in settings.BRAZE_ALLOWED_ENDPOINTS:
+    for prefix in allowed_endpoints():
         if value == prefix or value.startswith(prefix + "/"):
             return value
     return None
@@ -97,7 +97,7 @@ def _allowed_custom(value: str) -> str | None:
 
 def is_allowed(url: str) -> bool:
     """Whether an outbound request to `url` may be made at all (checked on every call)."""
-    endpoints = [*(c.rest for c in CLUSTERS), *settings.BRAZE_ALLOWED_ENDPOINTS]
+    endpoints = [*(c.rest for c in CLUSTERS), *allowed_endpoints()]
     return any(url == e or url.startswith(e + "/") for e in endpoints)
 
 

@@ -19,7 +19,7 @@ from sounding.destinations.braze.models import (
     SurveyBraze,
 )
 from sounding.destinations.braze.setup import blocking_problems, pinned_after, renames_in
-from sounding.surveys.authoring import type_label
+from sounding.surveys.edits import type_label
 from sounding.surveys.spec import SurveySpec
 
 OTHER = "other"

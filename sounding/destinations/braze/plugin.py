@@ -34,6 +34,7 @@ PLUGIN = Plugin(
     api_router="sounding.destinations.braze.api.router",
     # Braze came first, and saved links and API clients filter with the plain name.
     sync_param="sync",
+    aliases={"clear_braze": "clear_destinations", "clearing_in_braze": "clearing_at_destinations"},
     held=held_attributes,
     clearing_help=(
         "Braze gets an empty value for each attribute these answers set on the profile; the "

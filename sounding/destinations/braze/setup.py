@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from sounding.accounts.models import User, Workspace
-from sounding.collect.models import Answer
+from sounding.answers.models import Answer
 from sounding.delivery import backfill, record
 from sounding.delivery.models import Lane, Push
 from sounding.destinations.braze import mapping, signing

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.delivery import outbox
 from sounding.delivery.models import Lane, Push, PushState
 from sounding.delivery.protocol import Answer, Connection, Item, Parcel, RequestLimit, Verdict

@@ -45,6 +45,7 @@ import httpx
 from django.conf import settings
 
 from sounding import outbound
+from sounding.destinations.webhooks.conf import allowed_urls
 from sounding.outbound import OutboundError, Reply
 
 # From the moment `send` starts to the last byte of the reply, whatever the far end does: a
@@ -312,7 +313,7 @@ def _allowed(url: httpx.URL, port: int) -> bool:
     """
     path = _path(url)
     origin = (url.scheme, _host_key(url.raw_host), port)
-    for prefix in settings.WEBHOOK_ALLOWED_URLS:
+    for prefix in allowed_urls():
         try:
             allowed = httpx.URL(prefix.strip())
         except httpx.InvalidURL:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 from sounding.destinations.webhooks.models import Message
 from sounding.surveys import other_text
 from sounding.surveys.models import Survey

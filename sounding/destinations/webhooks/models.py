@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from sounding import vault
 from sounding.accounts.models import Workspace
-from sounding.collect.models import Response
+from sounding.answers.models import Response
 
 EVENTS = ("response.answered", "response.completed", "response.erased")
 # Standard Webhooks' own advice for rotation: long enough for receivers to deploy the new one.

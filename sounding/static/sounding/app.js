@@ -25,6 +25,33 @@
     button.addEventListener("click", function () { copy(button); });
   });
 
+  // The header on a phone: its links fold under a Menu button (CSS shows it only there).
+  var top = document.querySelector(".top");
+  var toggle = document.querySelector(".menu-toggle");
+  var menu = document.getElementById("top-menu");
+  if (top && toggle && menu) {
+    toggle.hidden = false;
+    top.classList.add("menu-js");
+    var setOpen = function (open) {
+      top.classList.toggle("menu-open", open);
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    toggle.addEventListener("click", function () { setOpen(!top.classList.contains("menu-open")); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && top.classList.contains("menu-open")) { setOpen(false); toggle.focus(); }
+    });
+    document.addEventListener("click", function (event) {
+      if (!top.contains(event.target)) setOpen(false);
+    });
+  }
+
+  // Tabs that scroll sideways on a phone start with the current one in view.
+  document.querySelectorAll(".survey-nav, .settings-nav").forEach(function (tabs) {
+    var current = tabs.querySelector("[aria-current]");
+    if (!current || tabs.scrollWidth <= tabs.clientWidth) return;
+    tabs.scrollLeft = current.offsetLeft - (tabs.clientWidth - current.offsetWidth) / 2;
+  });
+
   // Destructive buttons ask first.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

@@ -1,8 +1,9 @@
 // The survey builder (surveys/detail.html). The page works without this file: every editor is
 // a plain form, moves are buttons, the preview is an iframe. This adds what a script does
 // better: fields that follow the question type, a choice list to edit line by line, condition
-// inputs that follow the question chosen, drag-and-drop, a preview that follows the editor,
-// and a question before unsaved changes are lost.
+// inputs that follow the question chosen, drag-and-drop, a preview that follows the editor
+// (a sheet on a phone), the add form moved to the place picked, keyboard shortcuts, and a
+// question before unsaved changes are lost.
 (function () {
   "use strict";
 
@@ -46,24 +47,109 @@
   }
 
   var preview = document.getElementById("preview");
-  if (preview && window.matchMedia("(max-width: 69.99rem)").matches) preview.open = false;
 
   // --- Fields that follow the question type ---------------------------------------------------
 
+  var SCALES = { nps: [0, 10], rating: [1, 5] };
+  var END_HINTS = { nps: ["Not at all likely", "Extremely likely"] };
+
+  function chosenType(form) {
+    var checked = form.querySelector("input[type=radio][name$=type]:checked");
+    return checked ? checked.value : "";
+  }
+
+  // The answer buttons of a score question, drawn as respondents see them; the labels typed
+  // under them are the form's own fields.
+  function drawScale(form, type) {
+    var row = form.querySelector("[data-scale-row]");
+    if (!row) return;
+    var ends = SCALES[type];
+    if (type === "scale") {
+      var low = parseInt((form.querySelector("input[name$=min]") || {}).value, 10);
+      var high = parseInt((form.querySelector("input[name$=max]") || {}).value, 10);
+      ends = [isNaN(low) ? 1 : low, isNaN(high) ? 5 : high];
+    }
+    row.textContent = "";
+    row.hidden = !ends;
+    if (!ends) return;
+    var count = ends[1] - ends[0] + 1;
+    if (count < 2 || count > 11) {
+      row.append(el("span", { "class": "scale-pill wide" }, ends[0] + " … " + ends[1]));
+      return;
+    }
+    for (var n = ends[0]; n <= ends[1]; n++) {
+      row.append(el("span", { "class": "scale-pill" }, type === "rating" ? "★" : String(n)));
+    }
+  }
+
+  function openPicker(picker, open) {
+    picker.classList.toggle("open", open);
+    var chip = picker.querySelector(".type-chip");
+    if (chip) chip.setAttribute("aria-expanded", String(open));
+  }
+
   function followType(form) {
-    var type = form.querySelector("select[name$=type]");
-    if (!type) return;
+    var radios = form.querySelectorAll("input[type=radio][name$=type]");
+    if (!radios.length) return;
+    var picker = form.querySelector("[data-type-pick]");
+    var nowLabel = form.querySelector("[data-type-now]");
+    var nowIcon = form.querySelector("[data-type-now-icon]");
     var other = form.querySelector("input[name$=allow_other]");
     var otherLabel = form.querySelector("input[name$=other_label]");
     var sync = function () {
+      var type = chosenType(form);
+      form.dataset.type = type;
       form.querySelectorAll("[data-types]").forEach(function (part) {
-        part.hidden = part.dataset.types.split(" ").indexOf(type.value) < 0;
+        part.hidden = part.dataset.types.split(" ").indexOf(type) < 0;
       });
       // The label of "Other" matters only once "Other" is offered.
-      if (other && otherLabel && !other.checked) otherLabel.closest(".field").hidden = true;
+      if (other && otherLabel) otherLabel.closest(".field").classList.toggle("off", !other.checked);
+      var card = form.querySelector("[data-type-card='" + type + "']");
+      if (card && nowLabel) nowLabel.textContent = card.querySelector("label").textContent;
+      if (card && nowIcon) nowIcon.setAttribute("d", card.querySelector("path").getAttribute("d"));
+      var hints = END_HINTS[type] || ["Label (optional)", "Label (optional)"];
+      var low = form.querySelector("input[name$=min_label]");
+      var high = form.querySelector("input[name$=max_label]");
+      if (low) low.placeholder = hints[0];
+      if (high) high.placeholder = hints[1];
+      drawScale(form, type);
     };
-    type.addEventListener("change", sync);
+    var chip = picker ? picker.querySelector(".type-chip") : null;
+    if (chip) {
+      chip.hidden = false;
+      picker.classList.add("js");
+      chip.addEventListener("click", function () {
+        openPicker(picker, !picker.classList.contains("open"));
+        if (picker.classList.contains("open")) {
+          var checked = picker.querySelector("input:checked");
+          if (checked) checked.focus();
+        }
+      });
+    }
+    function done() {
+      if (!picker || !picker.classList.contains("open")) return;
+      openPicker(picker, false);
+      var prompt = form.querySelector("textarea[name$=prompt]");
+      if (prompt) prompt.focus();
+    }
+    radios.forEach(function (radio) {
+      radio.addEventListener("change", sync);
+      // A click picks and closes; arrows only try types, and Enter keeps the one tried (rather
+      // than submitting the form).
+      radio.closest(".type-card").addEventListener("click", function (event) {
+        if (event.detail > 0) setTimeout(done);
+      });
+      radio.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" || event.ctrlKey || event.metaKey) return;
+        event.preventDefault();
+        done();
+      });
+    });
+    form.querySelectorAll("input[name$=min], input[name$=max]").forEach(function (input) {
+      input.addEventListener("input", function () { drawScale(form, chosenType(form)); });
+    });
     if (other) other.addEventListener("change", sync);
+    form.addEventListener("reset", function () { setTimeout(sync); });
     sync();
   }
 
@@ -110,7 +196,7 @@
       li.append(input, up, down, remove);
       input.addEventListener("input", sync);
       input.addEventListener("keydown", function (event) {
-        if (event.key !== "Enter") return;
+        if (event.key !== "Enter" || event.ctrlKey || event.metaKey) return;
         event.preventDefault(); // Enter adds the next choice rather than saving the form
         var next = item("", "");
         li.after(next);
@@ -310,6 +396,19 @@
     details.addEventListener("toggle", function () {
       if (details.open) previewAt(details.dataset.editor);
     });
+    // The question as shown is the way in: a click on it opens its editor in its place.
+    var body = details.closest(".q").querySelector(".q-body");
+    if (body) {
+      body.classList.add("opens");
+      body.addEventListener("click", function (event) {
+        if (details.open || event.target.closest("a, button")) return;
+        summary.click();
+        if (details.open) {
+          var prompt = details.querySelector("textarea[name$=prompt]");
+          if (prompt) prompt.focus();
+        }
+      });
+    }
   }
 
   // --- Drag and drop (pointer events: mouse, pen and touch alike) -----------------------------
@@ -360,7 +459,7 @@
     }
   }
 
-  function save(li, index, undoMove) {
+  function save(li, index, undoMove, then) {
     var body = new FormData();
     body.append("csrfmiddlewaretoken", csrf(li));
     body.append("version", data.version);
@@ -381,7 +480,7 @@
         }
         var prompt = li.querySelector(".q-prompt").textContent;
         say("Moved “" + prompt + "” to position " + (index + 1) + ".");
-        refresh();
+        refresh(then);
       })
       .catch(function () {
         list.classList.remove("busy");
@@ -401,7 +500,7 @@
 
   // After a move, the numbers, the buttons and the conditions' lists of earlier questions all
   // change: the server redraws the list, and the preview shows the new order.
-  function refresh() {
+  function refresh(then) {
     fetch(window.location.pathname, { headers: { Accept: "text/html" }, credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (html) {
@@ -411,6 +510,10 @@
         var freshData = page.getElementById("builder-data");
         if (!fresh || !old || !freshData) { window.location.reload(); return; }
         data = JSON.parse(freshData.textContent);
+        var adding = addSection();
+        var addingAt = adding && old.contains(adding) ? adding.closest("[data-add-slot]").dataset.addSlot : null;
+        if (addingAt !== null) placeAdd("");
+        fresh.querySelectorAll("[data-add-slot] > section[data-add]").forEach(function (stale) { stale.remove(); });
         tracked = tracked.filter(function (form) { return !old.contains(form); });
         old.replaceWith(fresh);
         var error = document.getElementById("move-error");
@@ -423,9 +526,181 @@
           if (wasClean) form.dataset.clean = snapshot(form);
         });
         setUp(fresh);
+        if (addingAt !== null) placeAdd(addingAt);
         reloadPreview();
+        if (then) then();
       });
   }
+
+  // --- The add form, moved to the place picked ------------------------------------------------
+
+  function addSection() { return document.getElementById("add"); }
+
+  // `key`: after that question; "_start": before the first; "": at the bottom.
+  function placeAdd(key) {
+    var section = addSection();
+    if (!section) return null;
+    var slot = key ? document.querySelector("[data-add-slot='" + key + "']") : null;
+    var target = slot || document.getElementById("add-home");
+    if (!target) return null;
+    var was = section.closest("[data-add-slot]");
+    if (was && was !== slot) {
+      var link = was.querySelector("[data-add-here]");
+      if (link) link.hidden = false;
+    }
+    if (slot) {
+      var here = slot.querySelector("[data-add-here]");
+      if (here) here.hidden = true;
+    }
+    if (section.parentNode !== target) target.append(section);
+    var after = section.querySelector("select[name=after]");
+    if (after) after.value = key;
+    return section;
+  }
+
+  function startAdding(key) {
+    var section = placeAdd(key);
+    if (!section) return;
+    var picker = section.querySelector("[data-type-pick]");
+    if (picker) openPicker(picker, true);
+    section.scrollIntoView({ block: "start" });
+    var checked = section.querySelector("input[type=radio][name$=type]:checked");
+    (checked || section.querySelector("textarea")).focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-add-here]");
+    if (!link) return;
+    event.preventDefault();
+    startAdding(link.dataset.addHere);
+  });
+
+  // --- The preview on a phone: a sheet one tap away ---------------------------------------------
+
+  var narrow = window.matchMedia("(max-width: 69.99rem)");
+  var panel = document.getElementById("preview-panel");
+  var fab = document.querySelector("[data-preview-open]");
+  var closer = document.querySelector("[data-preview-close]");
+
+  function sheetOpen() { return panel && panel.classList.contains("sheet-open"); }
+
+  function showSheet(open) {
+    if (!panel || !fab) return;
+    panel.classList.toggle("sheet-open", open);
+    document.documentElement.classList.toggle("sheet-shown", open);
+    fab.setAttribute("aria-expanded", String(open));
+    if (open) {
+      panel.setAttribute("role", "dialog");
+      panel.setAttribute("aria-modal", "true");
+      closer.focus();
+    } else {
+      panel.removeAttribute("role");
+      panel.removeAttribute("aria-modal");
+      if (narrow.matches) fab.focus();
+    }
+  }
+
+  if (panel && fab && closer && preview) {
+    document.documentElement.classList.add("preview-sheet");
+    preview.open = true;
+    fab.hidden = false;
+    closer.hidden = false;
+    fab.addEventListener("click", function () { showSheet(true); });
+    closer.addEventListener("click", function () { showSheet(false); });
+    narrow.addEventListener("change", function () { if (!narrow.matches) showSheet(false); });
+  }
+
+  // --- Keyboard shortcuts -----------------------------------------------------------------------
+
+  var help = document.getElementById("shortcuts");
+  var mac = /Mac|iPhone|iPad/.test(navigator.platform || "");
+  document.querySelectorAll("[data-kbd-hint]").forEach(function (hint) {
+    hint.hidden = false;
+    if (mac) hint.querySelector("kbd").textContent = "⌘";
+  });
+  var helpButton = document.querySelector("[data-shortcuts-open]");
+  if (helpButton && help) {
+    helpButton.hidden = false;
+    helpButton.querySelector("button").addEventListener("click", function () { help.showModal(); });
+  }
+
+  function typing(node) {
+    if (!node || !node.closest) return false;
+    if (node.isContentEditable || node.closest("textarea, select")) return true;
+    if (node.tagName !== "INPUT") return false;
+    return ["checkbox", "radio", "button", "submit", "reset", "range", "color"].indexOf(node.type) < 0;
+  }
+
+  function currentQuestion(node) {
+    var li = node && node.closest ? node.closest("#question-list > li") : null;
+    if (li) return li;
+    var open = document.querySelector("details[data-editor][open]");
+    return open ? open.closest("li") : null;
+  }
+
+  function moveByKey(li, step) {
+    var list = li.parentNode;
+    var items = Array.prototype.slice.call(list.children);
+    var before = items.indexOf(li);
+    var index = before + step;
+    if (index < 0 || index >= items.length) { say("It is already " + (step < 0 ? "first." : "last.")); return; }
+    if (unsaved().length && !window.confirm("Moving a question reloads the list: discard your unsaved changes?")) return;
+    var next = li.nextElementSibling;
+    if (step < 0) items[index].before(li); else items[index].after(li);
+    var key = li.dataset.key;
+    save(li, index, function () { list.insertBefore(li, next); }, function () {
+      var moved = document.getElementById("q-" + key);
+      var summary = moved && moved.querySelector("details[data-editor] > summary");
+      if (summary) summary.focus();
+    });
+  }
+
+  function undoLast() {
+    var form = document.querySelector("form.undo-form");
+    if (form) { leaving = true; form.requestSubmit(); }
+    else say("There is no deletion to undo.");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    var target = event.target;
+    var command = event.ctrlKey || event.metaKey;
+    if (command && event.key === "Enter") {
+      var form = target.closest ? target.closest("form[data-question-form]") : null;
+      if (!form) {
+        var open = document.querySelector("details[data-editor][open]");
+        form = open ? open.querySelector("form") : null;
+      }
+      if (form) { event.preventDefault(); form.requestSubmit(); }
+      return;
+    }
+    if (event.key === "Escape" && sheetOpen()) { event.preventDefault(); showSheet(false); return; }
+    if (typing(target) || (help && help.open)) return;
+    if (command && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      undoLast();
+      return;
+    }
+    if (event.altKey && !command && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+      var li = currentQuestion(target);
+      if (li && dataNode) { event.preventDefault(); moveByKey(li, event.key === "ArrowUp" ? -1 : 1); }
+      return;
+    }
+    if (command || event.altKey) return;
+    if (event.key === "n" || event.key === "a" || event.key === "N" || event.key === "A") {
+      if (!addSection()) return;
+      event.preventDefault();
+      startAdding("");
+    } else if (event.key === "p" || event.key === "P") {
+      if (!fab || fab.hidden) return;
+      event.preventDefault();
+      if (narrow.matches) showSheet(!sheetOpen());
+      else say("The preview is beside the questions.");
+    } else if (event.key === "?" && help) {
+      event.preventDefault();
+      help.showModal();
+    }
+  });
 
   // --- Start ------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-// The respondent pages inside a Braze message (`data-embed`): tells the message around the
+// The respondent pages inside a message (`data-embed`): tells the message around the
 // page what happened, from respond.js's events. Any origin may read these notes (the site
 // showing the message is the customer's), so they carry only a question key, the end, or a
 // height: never an answer or a token.

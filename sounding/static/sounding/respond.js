@@ -1,16 +1,13 @@
-// Smooths the respondent pages, which work as plain forms without it: answers are posted in
-// the background and retried, a tap on a single choice moves on, digits pick a score, Enter
-// goes on. Screens come from the server, built from the stored answers: the history holds
-// only their URLs, fetched again on Back and Forward (an old copy could undo a change).
-// It announces each answer stored and each screen shown (`sounding:answered`, `sounding:shown`
-// on the document) for embed.js, which tells a Braze message around the page.
+// Smooths the respondent pages, which work as plain forms without it. Screens show the stored
+// answers: the server's pages, or its blank screens (the first reply brings them) filled from
+// the JSON reply to an answer. The history holds only URLs, fetched again on Back and Forward
+// (an old copy could undo a change). `sounding:answered` and `sounding:shown` are for embed.js.
 (function () {
   "use strict";
   var screen = document.getElementById("screen");
   if (!screen || !window.fetch || !window.history.pushState) return;
-  // A tap on a single choice moves on AUTO ms later; a second tap (double tap, bounce) comes
-  // a few hundred ms after the first and would answer a question nobody read. A new screen
-  // ignores input for GUARD ms: reading a question and choosing takes longer than that.
+  // A tap on a single choice moves on AUTO ms later; a second tap (double tap, bounce) would
+  // answer a question nobody read, so a new screen ignores input for GUARD ms.
   var AUTO = 180, GUARD = 500;
   var busy = false; // an answer is being sent or a screen fetched
   var guarded = false; // a screen was just shown
@@ -18,15 +15,13 @@
   var flight = Promise.resolve(); // the answer being sent: a fetched screen comes after it
   var turn = 0; // only the latest answer or fetch shows its screen
   var shown = 0; // screens shown: a tap begun on one never acts on the next
-  var downOn = -1, tapped = 0, digits = "";
-  // In a frame, the screens replace each other in the history: Back in the site around a
-  // message must leave the site's page, not step through the survey.
+  var downOn = -1, tapped = 0, digits = "", held;
+  // In a frame, Back in the site around a message must leave it, not step through the survey.
   var step = document.body.hasAttribute("data-embed") ? "replaceState" : "pushState";
 
   function tell(name, key) {
     document.dispatchEvent(new CustomEvent("sounding:" + name, { detail: key }));
   }
-
 
   function calm() { return !busy && !guarded; }
 
@@ -36,11 +31,28 @@
     else if (calm()) screen.removeAttribute("data-wait");
   }
 
-  function show(doc, focusError) {
-    var next = document.importNode(doc.getElementById("screen"), true);
+  // A blank screen, with what the reply says depends on the answers.
+  function fill(t, r, form) {
+    var next = document.importNode(t.content, true).firstElementChild, f = next.querySelector("form");
+    next.setAttribute("data-url", r.url);
+    f.setAttribute("action", form.getAttribute("action"));
+    f.r.value = r.r;
+    next.querySelector(".count").textContent = r.count;
+    next.querySelector("rect").setAttribute("width", r.percent + "%");
+    f.querySelector(".next").textContent = r.button;
+    if (!r.can_go_back) f.querySelector(".back").remove();
+    f.querySelectorAll("[name=a]").forEach(function (el) {
+      if (/radio|checkbox/.test(el.type)) el.checked = r.values.indexOf(el.value) >= 0;
+      else el.value = r.values[0] || "";
+    });
+    if (f.other) f.other.value = r.other;
+    return next;
+  }
+
+  function show(next, title, focusError) {
     screen.replaceWith(next);
     screen = next;
-    document.title = doc.title;
+    document.title = title;
     shown++;
     guarded = true;
     wait(true);
@@ -53,27 +65,20 @@
     tell("shown");
   }
 
-  // The "Other" box shows once Other is picked (or holds text): most people never use it.
-  // Without this script it is always shown.
+  // The "Other" box shows once Other is picked (or holds text); without this script, always.
   function syncOther(focus) {
     var box = screen.querySelector("label.other");
     var pick = screen.querySelector("input[value='__other__'], option[value='__other__']");
     if (!box || !pick) return;
     var input = box.querySelector("input");
-    var on = pick.tagName === "OPTION" ? pick.selected : pick.checked;
+    var on = pick.selected || pick.checked;
     box.hidden = !on && !input.value;
     if (on && focus) input.focus();
   }
 
   function status(form, text) {
-    var el = form.querySelector(".status");
-    if (!el) {
-      el = document.createElement("p");
-      el.className = "status";
-      el.setAttribute("role", "status");
-      form.appendChild(el);
-    }
-    el.textContent = text;
+    if (!form.querySelector(".status")) form.insertAdjacentHTML("beforeend", '<p class="status" role="status"></p>');
+    form.querySelector(".status").textContent = text;
   }
 
   function later(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
@@ -87,22 +92,24 @@
     });
   }
 
-  function request(url, init) {
+  function request(url, init, json) {
     init.credentials = "same-origin";
-    init.headers = { "X-Requested-With": "fetch" };
+    init.headers = json ? { "Content-Type": "application/json" } : { "X-Requested-With": "fetch" };
     return fetch(url, init).then(function (res) {
       if (res.status >= 500 || res.status === 429) throw new Error("retry");
       return res.text().then(function (text) {
-        return { ok: res.ok, doc: new DOMParser().parseFromString(text, "text/html") };
+        return { ok: res.ok, doc: json ? JSON.parse(text) : new DOMParser().parseFromString(text, "text/html") };
       });
     });
   }
 
-  // Offline, an answer waits for the connection however long it takes; only failures online
-  // count towards giving up. Sent twice, it is stored once (one answer per question).
+  // Offline, an answer waits for the connection; only failures online count towards giving
+  // up. Sent twice, it is stored once (one answer per question).
   function send(form, body, attempt, waits) {
+    var json = typeof body === "string", url = new URL(form.action);
+    if (json) url.pathname += "/answers";
     waits = waits || 0;
-    return request(form.getAttribute("action") || location.href, { method: "POST", body: body }).catch(function () {
+    return request(url, { method: "POST", body: body }, json).catch(function () {
       var offline = navigator.onLine === false;
       if (!offline && attempt >= 6) throw new Error("offline");
       status(form, form.dataset.retrying);
@@ -119,7 +126,29 @@
     if (!next) { location.reload(); return; }
     var url = next.getAttribute("data-url");
     if (how && url) history[how](null, "", url);
-    show(result.doc, !result.ok);
+    show(document.importNode(next, true), result.doc.title, !result.ok);
+  }
+
+  // A JSON reply: the next screen held, or the server's page (a message: the form sent again).
+  function onward(result, form, data, mine) {
+    var r = result.doc;
+    if (r.screens) held = new DOMParser().parseFromString(r.screens, "text/html");
+    var t = result.ok && !r.message && held && held.querySelector("template[data-key='" + r.next + "']");
+    if (mine !== turn) return;
+    if (r.page && result.ok && !r.message) return arrive({ ok: true, doc: new DOMParser().parseFromString(r.page, "text/html") }, mine, step);
+    if (t) {
+      history[step](null, "", r.url);
+      return show(fill(t, r, form), t.getAttribute("data-title"));
+    }
+    return (result.ok && !r.message ? request(r.url, { method: "GET" }) : send(form, new URLSearchParams(data), 0)).then(function (page) {
+      arrive(page, mine, page.ok ? step : "");
+    });
+  }
+
+  function begin() {
+    busy = true;
+    wait(true);
+    return ++turn;
   }
 
   function release(mine) {
@@ -129,17 +158,19 @@
   // Send the form's answer after `pause` ms (taking no input meanwhile); show the next screen.
   function submit(form, submitter, pause) {
     if (!calm()) return;
-    busy = true;
-    wait(true);
-    var mine = ++turn;
+    var mine = begin();
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
+    var quick = screen.hasAttribute("data-answers") && !form.from_link, json = Object.fromEntries(data);
+    json.a = data.getAll("a");
+    json.screens = !held;
     flight = later(pause || 0).then(function () {
-      return send(form, new URLSearchParams(data), 0);
+      return send(form, quick ? JSON.stringify(json) : new URLSearchParams(data), 0);
     }).then(function (result) {
       if (result.ok) tell("answered", data);
+      if (quick) return onward(result, form, data, mine);
       arrive(result, mine, result.ok ? step : "");
     }).catch(function () {
       status(form, form.dataset.failed);
@@ -147,12 +178,10 @@
     }).then(function () { release(mine); });
   }
 
-  // Back and Forward: the screen at that URL as stored now, once any answer sent is in. It
-  // may be another (a changed answer hides a question): the address then names that one.
+  // Back and Forward: the screen at that URL as stored now, once any answer sent is in (it
+  // may be another, which the address then names).
   function load(url) {
-    busy = true;
-    wait(true);
-    var mine = ++turn;
+    var mine = begin();
     flight = flight.then(function () {
       return request(url, { method: "GET" });
     }).then(function (result) {
@@ -162,8 +191,7 @@
     }).then(function () { release(mine); });
   }
 
-  // Input while the screen waits is dropped, and a click whose pointer went down on an
-  // earlier screen (a click from the keyboard has detail 0).
+  // Dropped: input while the screen waits, a click begun on an earlier screen (keyboard: 0).
   function drop(e) { e.preventDefault(); e.stopImmediatePropagation(); }
   document.addEventListener("pointerdown", function (e) {
     if (!calm()) return drop(e);
@@ -180,13 +208,11 @@
 
   document.addEventListener("change", function (e) {
     var form = e.target.form;
-    if (e.target.type === "radio" || e.target.type === "checkbox" || e.target.tagName === "SELECT") {
-      syncOther(true);
-    }
+    if (/radio|checkbox|select/.test(e.target.type)) syncOther(true);
     if (!form || !form.hasAttribute("data-auto") || e.target.type !== "radio") return;
-    // Arrow keys also change a radio group; only a tap or click should move on by itself.
+    // Only a tap or click moves on by itself (arrow keys change a radio group too), after a
+    // pause to see the pick.
     if (Date.now() - tapped > 1500) return;
-    // A short pause lets the respondent see what they picked before the screen moves on.
     submit(form, form.querySelector("button.next"), AUTO);
   });
 
@@ -217,9 +243,8 @@
     }
   }, true);
 
-  // A score the link carried is shown selected, not stored: mail scanners open every link.
-  // A tap or key anywhere confirms it, or the page staying visible a few seconds (refused by
-  // the server for clicks that look like a scanner's); the person stays on the screen.
+  // A score the link carried is shown, not stored: mail scanners open every link. A tap or
+  // key anywhere confirms it, or a few seconds in view (not for a scanner-like click).
   function confirmOffered() {
     var form = screen.querySelector("form[data-confirm-after]");
     if (!form) return;

@@ -5,8 +5,8 @@ A template file holds:
 - `slug`, `name`, `description`: how the gallery and the API name it;
 - `order`: its place in the gallery;
 - `definition`: a whole survey definition (docs/survey-definition.md), translations included;
-- `destinations`: what it suggests to each destination, by kind (Braze: the attribute names
-  of its questions). A destination takes its share through its plugin's `from_template`
+- `destinations`: what it suggests to each destination, by kind (for one, the attribute
+  names of its questions). A destination takes its share through its plugin's `from_template`
   (`sounding.destinations.contract`), so this package never names one.
 
 A survey made from a template is an ordinary draft: nothing links it to the template

@@ -19,16 +19,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sounding import destinations
 from sounding.accounts import unsent
-from sounding.surveys import authoring, builder, gallery, library, pages, rules
-from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import (
+from sounding.authoring import builder, gallery, pages
+from sounding.authoring.forms import (
     HiddenFieldsForm,
     ImportForm,
     SurveyDetailsForm,
     SurveyStartForm,
     TemplateStartForm,
 )
+from sounding.surveys import edits, library, rules
+from sounding.surveys.definition import DefinitionError
 from sounding.surveys.models import Status, Survey
 from sounding.surveys.permissions import (
     SignedInRequest,
@@ -163,7 +165,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey, error = pages.apply_change(
         request,
         pk,
-        lambda s: authoring.with_details(s.definition, form.definition()),
+        lambda s: edits.with_details(s.definition, form.definition()),
         form.cleaned_data["version"],
     )
     if isinstance(error, pages.Stale):
@@ -201,7 +203,7 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
     survey, error = pages.apply_change(
         request,
         pk,
-        lambda s: authoring.with_hidden_fields(s.definition, names),
+        lambda s: edits.with_hidden_fields(s.definition, names),
         form.cleaned_data["version"],
     )
     if isinstance(error, pages.Stale):
@@ -216,7 +218,12 @@ def survey_hidden_fields(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _status_page(request: HttpRequest, survey: Survey, action: str) -> HttpResponse:
-    context = {"survey": survey, "action": action, "responses": survey.responses.count()}
+    context = {
+        "survey": survey,
+        "action": action,
+        "responses": survey.responses.count(),
+        "sending_to": [destinations.label(kind) for kind in destinations.enabled_kinds(survey)],
+    }
     return render(request, "surveys/status_confirm.html", context)
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from sounding.authoring.forms import QuestionEditForm, initial_for
 from sounding.surveys import rules
-from sounding.surveys.authoring import type_label, types_with
-from sounding.surveys.forms import QuestionEditForm, initial_for
+from sounding.surveys.edits import type_label, types_with
 from sounding.surveys.models import Survey
 
 FIELD_TYPES = ("choices", "min", "min_label", "labels", "placeholder")

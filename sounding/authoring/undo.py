@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from sounding.surveys.authoring import Deleted
+from sounding.surveys.edits import Deleted
 
 SESSION_KEY = "surveys:undo"
 LIFETIME = 15 * 60

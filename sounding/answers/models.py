@@ -1,19 +1,20 @@
-"""Responses and their answers: what respondents said, stored the moment they say it."""
+"""Responses and their answers: what respondents said, stored the moment they say it.
+
+The tables keep the names they were created with (`collect_*`, from when the respondent path
+owned these models): the respondent path's SQL (`sounding.collect.store`) and every existing
+database use them, and renaming a table holding every answer buys nothing.
+"""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
 
+from sounding import destinations
 from sounding.surveys.models import Survey
-
-# The Response columns holding the identifiers people put in links to name the respondent.
-# Those identities are owned by the destinations that address people, which say which link
-# parameter carries each and in what order of precedence (`destinations.identities()`); the
-# columns keep the names they were created with (renaming them is a migration of its own).
-IDENTITY_FIELDS = ("braze_id", "external_id", "email")
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -36,9 +37,11 @@ class Response(models.Model):
     # index both finds a returning respondent and forbids a duplicate response.
     identity_kind = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001
     identity_value = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
-    braze_id = models.CharField(max_length=255, blank=True)
-    external_id = models.CharField(max_length=255, blank=True)
-    email = models.CharField(max_length=255, blank=True)
+    # Every identifier the link named the respondent by, by identity name ("email" ->
+    # "ivy@x.test"): the destinations own the identities (`destinations.identities()`), so a
+    # new one needs no column. `identity_kind`/`identity_value` hold the one that decides
+    # whose response it is.
+    identities = models.JSONField(default=dict, blank=True)
     hidden = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=10, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
@@ -70,13 +73,17 @@ class Response(models.Model):
                 name="response_erasing",
             ),
         ]
+        db_table = "collect_response"
 
     def __str__(self) -> str:
         return f"{self.survey_id}:{self.identity_value or self.token}"
 
     @property
     def identity(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in IDENTITY_FIELDS}
+        """Each identity some destination knows, in their order of precedence: "" when the
+        link did not carry it."""
+        held = self.identities if isinstance(self.identities, dict) else {}
+        return {name: str(held.get(name) or "") for name in destinations.identities()}
 
 
 class Answer(models.Model):
@@ -91,6 +98,7 @@ class Answer(models.Model):
                 fields=["response", "question_key"], name="one_answer_per_question"
             )
         ]
+        db_table = "collect_answer"
 
     def __str__(self) -> str:
         return f"{self.question_key}={self.value!r}"
@@ -118,6 +126,21 @@ class LinkClick(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["survey", "who", "at"]), models.Index(fields=["at"])]
+        db_table = "collect_linkclick"
 
     def __str__(self) -> str:
         return f"{self.who} clicked {self.question_key}={self.value}"
+
+
+# Kept as long as the delivery log: long enough to explain a profile, short enough to
+# forget whose address clicked what.
+CLICKS_KEEP_DAYS = 30
+
+
+def prune_clicks(batch: int = 5000) -> int:
+    """Forget clicks older than CLICKS_KEEP_DAYS, a batch at a time (short transactions)."""
+    cutoff = timezone.now() - timedelta(days=CLICKS_KEEP_DAYS)
+    old = list(LinkClick.objects.filter(at__lt=cutoff).values_list("id", flat=True)[:batch])
+    if old:
+        LinkClick.objects.filter(id__in=old).delete()
+    return len(old)

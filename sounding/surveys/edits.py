@@ -34,6 +34,9 @@ TYPE_LABELS = {
     "date": "Date",
 }
 
+# The `after` of a question added before the first one: no key starts with "_".
+AT_START = "_start"
+
 _QUESTION_PATH = re.compile(r"^\$\.questions\[(\d+)\](?:\.([a-z_]+))?")
 
 Definition = dict[str, Any]
@@ -77,11 +80,17 @@ def _check_order(questions: list[Question]) -> None:
 def with_question(
     definition: Definition, question: Question, after: str | None = None
 ) -> Definition:
-    """`question` added at the end, or right after the question `after`."""
+    """`question` added at the end, right after the question `after`, or first (AT_START)."""
     questions = _questions(definition)
-    at = position(questions, after) + 1 if after else len(questions)
-    questions.insert(at, question)
+    questions.insert(added_at(questions, after), question)
     return _with_questions(definition, questions)
+
+
+def added_at(questions: list[Question], after: str | None) -> int:
+    """Where a question added `after` another (or AT_START, or at the end) goes in the list."""
+    if after == AT_START:
+        return 0
+    return position(questions, after) + 1 if after else len(questions)
 
 
 def free_key(base: str, taken: set[str]) -> str:

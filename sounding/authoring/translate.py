@@ -22,8 +22,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from sounding.surveys.authoring import type_label
 from sounding.surveys.definition import DefinitionError
+from sounding.surveys.edits import type_label
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import member_required, membership, workspace_survey
 from sounding.surveys.questions import localized_default

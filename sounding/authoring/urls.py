@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sounding.surveys import question_views, views
+from sounding.authoring import question_views, views
 
 urlpatterns = [
     path("surveys/", views.survey_list, name="survey-list"),

@@ -17,7 +17,7 @@ from sounding.surveys.models import Survey
 
 
 def _answers(survey: Survey, key: str | None = None) -> QuerySet[Any]:
-    from sounding.collect.models import Answer
+    from sounding.answers.models import Answer
 
     answers = Answer.objects.filter(response__survey=survey)
     return answers if key is None else answers.filter(question_key=key)

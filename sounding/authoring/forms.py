@@ -12,10 +12,12 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.forms.utils import ErrorDict
 
-from sounding.surveys import compatibility, rules
-from sounding.surveys.authoring import question_field, type_label
+from sounding.authoring import type_picker
+from sounding.authoring.type_picker import TypePicker
+from sounding.surveys import compatibility, edits, rules
 from sounding.surveys.definition import MAX_HELP, MAX_PROMPT
-from sounding.surveys.questions import QUESTION_TYPES, Problems
+from sounding.surveys.edits import question_field, type_label
+from sounding.surveys.questions import CSAT_LABELS, QUESTION_TYPES, Problems
 
 MAX_IMPORT_BYTES = 1_000_000
 TEXTAREA = {"rows": 3}
@@ -195,6 +197,14 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# The `after` of a question added before the first one (no key starts with "_").
+AT_START = edits.AT_START
+
+
+def _csat_label(n: int) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": CSAT_LABELS[n - 1]})
+
+
 def _label(question: Question, number: int) -> str:
     return f"{number}. {rules.short_prompt(question['prompt'])}"
 
@@ -203,15 +213,20 @@ class QuestionForm(Form):
     """One question, as typed. Fields the chosen type does not take are ignored, not refused:
     the page shows every field when JavaScript is off."""
 
-    type = forms.ChoiceField(label="Question type", choices=TYPE_CHOICES)
+    type = forms.ChoiceField(label="Question type", choices=TYPE_CHOICES, widget=TypePicker)
+    # The builder shows the question as respondents see it, each text typed where it appears:
+    # the placeholders say what goes there.
     prompt = forms.CharField(
-        label="Question", max_length=MAX_PROMPT, widget=forms.Textarea(attrs={"rows": 2})
+        label="Question",
+        max_length=MAX_PROMPT,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Type your question"}),
     )
     help = forms.CharField(
         label="Help text",
         required=False,
         max_length=MAX_HELP,
         help_text="Optional. Shown under the question.",
+        widget=forms.TextInput(attrs={"placeholder": "Add a description (optional)"}),
     )
     required = forms.BooleanField(label="Answer required", required=False)
     key = forms.CharField(
@@ -240,31 +255,61 @@ class QuestionForm(Form):
         label="Label of “Other”",
         required=False,
         max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Other"}),
         help_text="Optional. “Other” when left empty.",
     )
     min = forms.FloatField(label="Lowest value", required=False)
     max = forms.FloatField(label="Highest value", required=False)
-    min_label = forms.CharField(label="Label of the lowest value", required=False, max_length=200)
-    max_label = forms.CharField(label="Label of the highest value", required=False, max_length=200)
-    label_1 = forms.CharField(label="Label of 1", required=False, max_length=100)
-    label_2 = forms.CharField(label="Label of 2", required=False, max_length=100)
-    label_3 = forms.CharField(label="Label of 3", required=False, max_length=100)
-    label_4 = forms.CharField(label="Label of 4", required=False, max_length=100)
-    label_5 = forms.CharField(label="Label of 5", required=False, max_length=100)
+    min_label = forms.CharField(
+        label="Label of the lowest value",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Label (optional)"}),
+    )
+    max_label = forms.CharField(
+        label="Label of the highest value",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Label (optional)"}),
+    )
+    label_1 = forms.CharField(
+        label="Label of 1", required=False, max_length=100, widget=_csat_label(1)
+    )
+    label_2 = forms.CharField(
+        label="Label of 2", required=False, max_length=100, widget=_csat_label(2)
+    )
+    label_3 = forms.CharField(
+        label="Label of 3", required=False, max_length=100, widget=_csat_label(3)
+    )
+    label_4 = forms.CharField(
+        label="Label of 4", required=False, max_length=100, widget=_csat_label(4)
+    )
+    label_5 = forms.CharField(
+        label="Label of 5", required=False, max_length=100, widget=_csat_label(5)
+    )
     placeholder = forms.CharField(
         label="Placeholder",
         required=False,
         max_length=200,
         help_text="Optional. A hint shown in the empty box.",
+        widget=forms.TextInput(attrs={"placeholder": "A hint shown in the empty box (optional)"}),
     )
     after = forms.ChoiceField(label="Where", required=False)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, questions: list[Question] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["after"]).choices = [("", "At the end")] + [
-            (q["key"], f"After {_label(q, n)}") for n, q in enumerate(questions or [], 1)
-        ]
+        cast(forms.ChoiceField, self.fields["after"]).choices = [
+            ("", "At the end"),
+            (AT_START, "At the start"),
+        ] + [(q["key"], f"After {_label(q, n)}") for n, q in enumerate(questions or [], 1)]
+
+    def type_shown(self) -> dict[str, str]:
+        """The type the form shows chosen: its name, label and icon (the picker's summary)."""
+        name = str(self["type"].value() or "")
+        if name not in QUESTION_TYPES:
+            name = TYPE_CHOICES[0][0]
+        return {"name": name, "label": type_label(name), "icon": type_picker.icon(name)}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

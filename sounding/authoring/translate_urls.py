@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sounding.surveys import translate
+from sounding.authoring import translate
 
 urlpatterns = [
     path(

@@ -14,11 +14,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from sounding.accounts import unsent
-from sounding.surveys import authoring, builder, orphans, pages, rules, undo
+from sounding.authoring import builder, orphans, pages, undo
+from sounding.authoring.forms import QuestionEditForm, QuestionForm
+from sounding.authoring.pages import STALE, Failure, Stale
+from sounding.surveys import edits, rules
 from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import QuestionEditForm, QuestionForm
 from sounding.surveys.models import Survey
-from sounding.surveys.pages import STALE, Failure, Stale
 from sounding.surveys.permissions import editor_required, workspace_survey
 
 
@@ -33,7 +34,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     survey, error = pages.apply_change(
         request,
         pk,
-        lambda s: authoring.with_question(s.definition, form.question(), after),
+        lambda s: edits.with_question(s.definition, form.question(), after),
         form.cleaned_data["version"],
     )
     if error is not None:
@@ -68,8 +69,7 @@ def question_add_refilled(request: HttpRequest, data: QueryDict, pk: int) -> Htt
 
 def _added_at(survey: Survey, after: str | None) -> int:
     """Where a question added `after` another goes (or went) in the survey's list."""
-    questions = survey.definition["questions"]
-    return authoring.position(questions, after) + 1 if after else len(questions)
+    return edits.added_at(survey.definition["questions"], after)
 
 
 def _answered(survey: Survey, key: str) -> tuple[int, bool]:
@@ -117,8 +117,8 @@ def _edit_failed(
         form.add_error(None, STALE)
         return pages.detail_page(request, survey, editing=(key, form), status=409)
     if isinstance(error, DefinitionError):
-        index = authoring.position(survey.definition["questions"], key)
-        mine = [(p, m) for p, m in error.problems if authoring.question_index(p) in (index, None)]
+        index = edits.position(survey.definition["questions"], key)
+        mine = [(p, m) for p, m in error.problems if edits.question_index(p) in (index, None)]
         form.add_problems(mine, index)
         for path, message in error.problems:
             if (path, message) not in mine:
@@ -130,7 +130,7 @@ def _edit_failed(
 
 def _other_question_problem(survey: Survey, path: str, message: str) -> str:
     """A problem an edit causes in another question: a condition that would stop holding."""
-    index = authoring.question_index(path)
+    index = edits.question_index(path)
     questions = survey.definition["questions"]
     if index is None or index >= len(questions):
         return f"{path}: {message}"
@@ -158,18 +158,18 @@ def question_edit(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         return pages.detail_page(request, survey, editing=(key, form))
     new = form.question()
     old = form.original
-    renames = authoring.choice_renames(
+    renames = edits.choice_renames(
         old.get("choices") or [], new.get("choices") or [], form.origins()
     )
     confirmed = request.POST.get("confirm") == "yes"
 
     def change(s: Survey) -> dict[str, Any]:
-        current = s.definition["questions"][authoring.position(s.definition["questions"], key)]
+        current = s.definition["questions"][edits.position(s.definition["questions"], key)]
         if answered:
             found = orphans.for_edit(s, current, new, renames)
             if found and not confirmed:
                 raise orphans.NeedsConfirmation(found)
-        return authoring.replaced(s.definition, key, new, renames)
+        return edits.replaced(s.definition, key, new, renames)
 
     def then(s: Survey) -> None:
         if renames and answered and request.POST.get("keep_answers", "yes") == "yes":
@@ -189,16 +189,16 @@ def question_edit(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 def question_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     confirmed = request.POST.get("confirm") == "yes"
     drop_rules = request.POST.get("drop_rules") == "yes"
-    taken: list[authoring.Deleted] = []
+    taken: list[edits.Deleted] = []
 
     def change(s: Survey) -> dict[str, Any]:
         questions = s.definition["questions"]
-        question = questions[authoring.position(questions, key)]
+        question = questions[edits.position(questions, key)]
         found = orphans.for_deletion(s, question) if s.responses.exists() else None
         depending = rules.dependents(questions, key)
         if (found and not confirmed) or (depending and not drop_rules):
             raise orphans.NeedsConfirmation(found or orphans.Orphans(question["prompt"]), depending)
-        definition, deleted = authoring.without_question(
+        definition, deleted = edits.without_question(
             s.definition, key, live=s.is_live, drop_rules=drop_rules
         )
         taken.append(deleted)
@@ -225,7 +225,7 @@ def question_undo(request: HttpRequest, pk: int) -> HttpResponse:
     notes: list[str] = []
 
     def change(s: Survey) -> dict[str, Any]:
-        definition, found = authoring.restored(s.definition, deleted)
+        definition, found = edits.restored(s.definition, deleted)
         notes.extend(found)
         return definition
 
@@ -265,7 +265,7 @@ def question_duplicate(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     made: list[str] = []
 
     def change(s: Survey) -> dict[str, Any]:
-        definition, copy_key = authoring.duplicated(s.definition, key)
+        definition, copy_key = edits.duplicated(s.definition, key)
         made.append(copy_key)
         return definition
 
@@ -290,13 +290,13 @@ def question_move(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         target = int(raw) - 1
 
         def change(s: Survey) -> dict[str, Any]:
-            return authoring.moved_to(s.definition, key, target)
+            return edits.moved_to(s.definition, key, target)
 
     else:
         step = -1 if request.POST.get("direction") == "up" else 1
 
         def change(s: Survey) -> dict[str, Any]:
-            return authoring.moved(s.definition, key, step)
+            return edits.moved(s.definition, key, step)
 
     survey, error = pages.apply_change(request, pk, change, pages.posted_version(request))
     if _wants_json(request):
@@ -310,7 +310,7 @@ def _move_json(survey: Survey, error: Failure | None) -> JsonResponse:
     keys = [q["key"] for q in survey.definition["questions"]]
     if error is None:
         return JsonResponse({"version": survey.version, "order": keys})
-    status = 409 if isinstance(error, Stale | authoring.EditRefused) else 400
+    status = 409 if isinstance(error, Stale | edits.EditRefused) else 400
     return JsonResponse(
         {"error": str(error), "version": survey.version, "order": keys}, status=status
     )

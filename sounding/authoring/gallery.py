@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sounding.authoring.forms import TemplateStartForm
+from sounding.authoring.translate import short_name
 from sounding.surveys import rules
-from sounding.surveys.authoring import type_label
-from sounding.surveys.forms import TemplateStartForm
+from sounding.surveys.edits import type_label
 from sounding.surveys.library import Template, templates
-from sounding.surveys.translate import short_name
 
 
 @dataclass(frozen=True)

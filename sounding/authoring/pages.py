@@ -18,15 +18,17 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from sounding import destinations
-from sounding.destinations.contract import SurveyPanel
-from sounding.surveys import authoring, builder, orphans, undo
-from sounding.surveys.definition import DefinitionError
-from sounding.surveys.forms import (
+from sounding.authoring import builder, orphans, undo
+from sounding.authoring.forms import (
+    AT_START,
     HiddenFieldsForm,
     QuestionEditForm,
     QuestionForm,
     SurveyDetailsForm,
 )
+from sounding.destinations.contract import SurveyPanel
+from sounding.surveys import edits
+from sounding.surveys.definition import DefinitionError
 from sounding.surveys.models import Survey
 from sounding.surveys.permissions import membership, workspace_survey
 
@@ -95,6 +97,7 @@ def detail_page(
         notes=[panel.notes for panel in panels],
     )
     focus = editing[0] if editing else (questions[0]["key"] if questions else "")
+    add_at = _add_at(request, questions, question_form)
     context = {
         "survey": survey,
         "questions": rows,
@@ -103,7 +106,11 @@ def detail_page(
         "destination_panels": panels,
         "can_edit": can_edit,
         "question_form": question_form
-        or QuestionForm(initial={"type": "nps", "version": survey.version}, questions=questions),
+        or QuestionForm(
+            initial={"type": "nps", "version": survey.version, "after": add_at},
+            questions=questions,
+        ),
+        "add_at": add_at,
         "details_form": details_form
         or SurveyDetailsForm(initial={**details, "version": survey.version}),
         "details_open": details_form is not None,
@@ -117,6 +124,18 @@ def detail_page(
         "stale": status == 409,
     }
     return render(request, "surveys/detail.html", context, status=status)
+
+
+def _add_at(
+    request: HttpRequest, questions: list[dict[str, Any]], form: QuestionForm | None
+) -> str:
+    """Where the add form shows: after a question's key, AT_START, or "" (at the bottom). A
+    link between two questions asks with `?add=`; a refused add shows where it was typed."""
+    wanted = str(form.data.get("after", "")) if form is not None and form.is_bound else ""
+    wanted = wanted or request.GET.get("add", "")
+    if wanted == AT_START or any(q["key"] == wanted for q in questions):
+        return wanted
+    return ""
 
 
 def hidden_fields_form(survey: Survey, data: QueryDict | None = None) -> HiddenFieldsForm:
@@ -143,7 +162,7 @@ def apply_change(
             return survey, Stale()
         try:
             survey.replace_definition(change(survey))
-        except (DefinitionError, authoring.EditRefused, orphans.NeedsConfirmation) as error:
+        except (DefinitionError, edits.EditRefused, orphans.NeedsConfirmation) as error:
             return survey, error
         if then is not None:
             then(survey)
