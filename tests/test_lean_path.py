@@ -168,6 +168,12 @@ REQUESTS: dict[str, Request] = {
     "a one-click link": lambda c, s: c.get(f"/s/{s.live}?user_braze_id=click&nps=10"),
     "a plain form's answer": lambda c, s: answer_nps(c, s, "plain"),
     "respond.js's answer": lambda c, s: answer_nps(c, s, "fetch", **FETCH),
+    "respond.js's JSON answer": lambda c, s: c.post(
+        f"/s/{s.live}/answers?user_braze_id=json", json={"q": "nps", "a": "8", "screens": True}
+    ),
+    "a JSON answer that is no JSON": lambda c, s: c.post(
+        f"/s/{s.live}/answers", content=b"{", headers={"Content-Type": "application/json"}
+    ),
     "a form that does not match": lambda c, s: c.post(f"/s/{s.live}", data={"q": "nope"}),
     "an answer too large": lambda c, s: c.post(f"/s/{s.live}", data=TOO_LARGE),
     "a method not allowed": lambda c, s: c.put(f"/s/{s.live}"),
