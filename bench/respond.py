@@ -34,7 +34,9 @@ import psycopg
 
 SOUNDING = str(Path(sys.executable).with_name("sounding"))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgres://postgres@127.0.0.1:5432/sounding_bench"
+# Another name lets two runs share one PostgreSQL server without dropping each other's database.
+PG_DB = os.environ.get("BENCH_RESPOND_DB", "sounding_bench")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
 EMAIL = "bench@example.com"
 WARM_UP_CAP = 50
 CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
@@ -99,21 +101,23 @@ class Outcome:
         return len(self.rss.get("web workers", []))
 
 
-def server_env(data_dir: str, db: str) -> dict[str, str]:
+def server_env(data_dir: str, db: str, full_stack: bool = False) -> dict[str, str]:
     # Nothing from the caller's Sounding setup may leak in: each run starts from empty.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOUNDING_")}
     env.pop("DATABASE_URL", None)
     env["SOUNDING_DATA_DIR"] = data_dir  # also holds the secret key on PostgreSQL
     if db == "postgres":
         env["DATABASE_URL"] = PG_URL
+    if full_stack:  # the respondent pages through Django's full middleware stack
+        env["SOUNDING_RESPONDENT_FULL_STACK"] = "1"
     return env
 
 
 def reset_postgres() -> None:
     # DROP/CREATE DATABASE cannot run in a transaction; FORCE ends a crashed run's connections.
     with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute("DROP DATABASE IF EXISTS sounding_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE sounding_bench")
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DB}"')
 
 
 def free_port() -> int:
@@ -496,7 +500,8 @@ def bench_database(db: str, args: argparse.Namespace, submit: Submit[str] = subm
     """Sounding on `db`: measured with `submit`, stopped, and its stored responses counted."""
     standin, braze = start_standin() if args.braze else (None, None)
     with tempfile.TemporaryDirectory(prefix="sounding-bench-") as data_dir:
-        env, port, log = server_env(data_dir, db), free_port(), Path(data_dir) / "serve.log"
+        env = server_env(data_dir, db, getattr(args, "full_stack", False))
+        port, log = free_port(), Path(data_dir) / "serve.log"
         if braze:
             env["SOUNDING_BRAZE_ALLOWED_ENDPOINTS"] = braze
         url = f"http://127.0.0.1:{port}"
@@ -544,6 +549,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--workers", type=int, help="web worker processes (default: the server's own)")
     add("--client-processes", type=int, default=len(os.sched_getaffinity(0)))
     add("--braze", action="store_true", help="send every answer to a local Braze stand-in")
+    add(
+        "--full-stack",
+        action="store_true",
+        help="serve the respondent pages through Django's full middleware stack, as before "
+        "their own handler (SOUNDING_RESPONDENT_FULL_STACK)",
+    )
 
 
 def parse_args() -> argparse.Namespace:

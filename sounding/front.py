@@ -17,18 +17,27 @@ this application in front of Django:
 - only then is Django called, through a2wsgi, with the body already in memory: a view never
   waits on the network. Each process runs Django on two threads, one request at a time on
   each: one for the forms that hash a password, one for everything else (`Lanes`).
+
+The respondent pages (/s/) go to a handler of their own (`sounding.collect.handler`), on the
+same thread as everything else, through `Whole`: a cheaper bridge than a2wsgi's for an answer
+that is never streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import io
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from concurrent.futures import Executor
+from typing import Any, cast
 
 from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -150,26 +159,88 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 PASSWORD_FORMS = re.compile(r"^/(login|setup|password/reset/[^/]+/[^/]+|invite/.+)$")
 
 
+# The respondent pages: every address under it goes to the respondents' application.
+RESPONDENT_PREFIX = "/s/"
+Headers = list[tuple[bytes, bytes]]
+
+
+class Whole:
+    """A WSGI application on `executor` whose body is already here (`Front`) and whose answer
+    is sent whole once it is complete.
+
+    a2wsgi hands every message across threads and waits for the event loop to take it: the
+    body read, the status, each chunk of the answer and its end, four round trips a request.
+    Here the thread gets the body with the request and gives back the whole answer: one hop
+    there and one back. An answer is held in memory until it is complete, so this is only for
+    pages that never stream (the respondent pages).
+    """
+
+    def __init__(self, wsgi_app: Any, executor: Executor) -> None:
+        self.app = wsgi_app
+        self.executor = executor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()  # the whole body, as Front replays it
+        environ = build_environ(cast(Any, scope), cast(Any, io.BytesIO(message.get("body", b""))))
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        status, headers, body = await loop.run_in_executor(
+            self.executor, functools.partial(context.run, self._answer, environ)
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _answer(self, environ: Any) -> tuple[int, Headers, bytes]:
+        started: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+            started[:] = [status, headers]
+            return chunks.append
+
+        answer: Iterable[bytes] = self.app(environ, start_response)
+        try:
+            chunks.extend(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()  # Django's request_finished: connections are given back here
+        status, headers = started
+        encoded = [
+            (name.strip().encode("latin-1").lower(), value.strip().encode("latin-1"))
+            for name, value in headers
+        ]
+        return int(status.split(" ", 1)[0]), encoded, b"".join(chunks)
+
+
 class Lanes:
     """Two threads for Django in each process: one for the password forms, one for the rest.
 
     Each thread runs one request at a time; a flood of sign-in attempts, even those the
     sign-in limits let through to the hasher, then queues behind itself and never in front
     of a respondent. The hasher releases the interpreter's lock while it works, so the two
-    threads truly run side by side.
+    threads truly run side by side. The respondent pages, when `respondents` is given, run on
+    the main thread too, one request at a time among the others, with the same database
+    connection.
     """
 
-    def __init__(self, wsgi_app: Any) -> None:
+    def __init__(self, wsgi_app: Any, respondents: Any = None) -> None:
         self.main = WSGIMiddleware(wsgi_app, workers=1)
         self.passwords = WSGIMiddleware(wsgi_app, workers=1)
+        self.respondents = None if respondents is None else Whole(respondents, self.main.executor)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if self.respondents is not None and path.startswith(RESPONDENT_PREFIX):
+            await self.respondents(scope, receive, send)
+            return
         lane = self.main
-        if scope.get("method") == "POST" and PASSWORD_FORMS.match(scope.get("path", "")):
+        if scope.get("method") == "POST" and PASSWORD_FORMS.match(path):
             lane = self.passwords
         await lane(scope, receive, send)  # type: ignore[arg-type]
 
 
-def in_front_of(wsgi_app: Any) -> Front:
-    """A WSGI application behind the front: the ASGI application a web process serves."""
-    return Front(Lanes(wsgi_app))
+def in_front_of(wsgi_app: Any, respondents: Any = None) -> Front:
+    """A WSGI application behind the front: the ASGI application a web process serves. With
+    `respondents`, the WSGI application that answers every address under /s/ instead."""
+    return Front(Lanes(wsgi_app, respondents))

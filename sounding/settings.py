@@ -82,6 +82,9 @@ INSTALLED_APPS = [
 # address (it carries its password) included.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "sounding.secrets.SecretsFilter"
 
+# Requests under /s/ (the respondent pages) go to sounding.collect.handler, a shorter chain of
+# the middleware below; on, they take this full stack like every other page.
+RESPONDENT_FULL_STACK = _flag("SOUNDING_RESPONDENT_FULL_STACK")
 MIDDLEWARE = [
     # Before the host check and the HTTPS redirect: a probe asks by address, over plain HTTP.
     "sounding.health.HealthMiddleware",
