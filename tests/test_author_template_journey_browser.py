@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from sounding.accounts.models import User
 from sounding.answers.models import Answer, Response
@@ -88,7 +89,9 @@ def test_a_new_author_publishes_a_template_edited_in_place_and_answers_it_on_a_p
 
     # The follow-up's prompt is typed where it shows, as its heading, and saved by the button.
     desk.locator("#q-detractor_reason .q-prompt").click()
-    prompt = desk.locator("#edit-detractor_reason").get_by_role("textbox", name="Question")
+    prompt = desk.locator("#edit-detractor_reason").get_by_role(
+        "textbox", name="Question", exact=True
+    )
     assert prompt.evaluate("node => node === document.activeElement")
     prompt.press("Control+a")
     desk.keyboard.type(PROMPT)
@@ -103,6 +106,9 @@ def test_a_new_author_publishes_a_template_edited_in_place_and_answers_it_on_a_p
     step(desk, "07-type-cards")
     add.locator(".type-card", has_text="Single choice").click()
     assert add.locator("[data-type-now]").inner_text() == "Single choice"
+    # The picked card closes the cards and then hands the focus to the prompt, as a person
+    # sees before typing.
+    expect(add.get_by_role("textbox", name="Question", exact=True)).to_be_focused()
     desk.keyboard.type(ADDED)
     add.locator(".choice-list input").first.fill("Free")
     add.locator(".choice-list input").first.press("Enter")
