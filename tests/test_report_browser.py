@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from sounding.accounts.models import User
 from sounding.surveys.models import Status, Survey
@@ -99,6 +100,11 @@ def test_invalid_filters_and_the_answers_page_pass_axe(
     open_report(phone, live_server, viewer, answered, "?since=someday")
     assert phone.get_by_role("alert").is_visible()
     assert "Enter a date as YYYY-MM-DD" in phone.get_by_role("alert").inner_text()
+    # Read out with each field: its error, and its hint.
+    expect(phone.get_by_label("Started from")).to_have_accessible_description(
+        "Enter a date as YYYY-MM-DD, for example 2026-01-31."
+    )
+    expect(phone.get_by_label("Started to")).to_have_accessible_description("Included.")
     assert serious_violations(phone) == []
 
     open_report(phone, live_server, viewer, answered)
