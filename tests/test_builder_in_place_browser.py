@@ -72,7 +72,7 @@ def test_a_prompt_and_choices_typed_in_place_are_saved(
     desktop.locator("#q-plan .q-prompt").click()
     prompt = desktop.locator("#id_q-plan-prompt")
     assert prompt.evaluate("node => node === document.activeElement")
-    assert desktop.locator("#q-plan .q-body").is_hidden()
+    desktop.locator("#q-plan .q-body").wait_for(state="hidden")
     size = float(prompt.evaluate("node => parseFloat(getComputedStyle(node).fontSize)"))
     assert size > 18, "the prompt is not typed as a heading"
     prompt.fill("Which plan do you pay for?")
@@ -112,7 +112,7 @@ def test_the_type_picker_is_used_by_click_and_by_keyboard(
     assert all(card.locator("svg").count() == 1 for card in cards.all())
     assert all(card.locator(".type-desc").inner_text() for card in cards.all())
     add.locator(".type-card", has_text="Multiple choice").click()
-    assert add.locator(".type-cards").is_hidden()
+    add.locator(".type-cards").wait_for(state="hidden")
     assert add.locator(".type-chip").get_attribute("aria-expanded") == "false"
     assert add.locator("[data-type-now]").inner_text() == "Multiple choice"
     assert add.locator("#id_prompt").evaluate("node => node === document.activeElement")
@@ -130,7 +130,7 @@ def test_the_type_picker_is_used_by_click_and_by_keyboard(
     # By keyboard: open the picker, arrow to the next type, Enter keeps it, Ctrl+Enter saves.
     desktop.goto(live_server.url + pulse.get_absolute_url() + "?edit=nickname#q-nickname")
     picker = desktop.locator("#edit-nickname .type-chip")
-    assert desktop.locator("#edit-nickname .type-cards").is_hidden()
+    desktop.locator("#edit-nickname .type-cards").wait_for(state="hidden")
     picker.focus()
     desktop.keyboard.press("Enter")
     assert picker.get_attribute("aria-expanded") == "true"
@@ -140,7 +140,7 @@ def test_the_type_picker_is_used_by_click_and_by_keyboard(
     desktop.keyboard.press("ArrowDown")
     assert desktop.locator("#edit-nickname [data-type-now]").inner_text() == "Long text"
     desktop.keyboard.press("Enter")
-    assert desktop.locator("#edit-nickname .type-cards").is_hidden()
+    desktop.locator("#edit-nickname .type-cards").wait_for(state="hidden")
     desktop.keyboard.press("Control+Enter")
     desktop.wait_for_selector("text=Saved “What should we call you?”.")
     assert question(pulse, "nickname")["type"] == "long_text"
@@ -198,7 +198,7 @@ def test_each_keyboard_shortcut_does_its_move_and_none_fires_while_typing(
     prompt.type("nap?")
     prompt.press("Alt+ArrowDown")
     prompt.press("Control+z")
-    assert help_dialog.is_hidden()
+    help_dialog.wait_for(state="hidden")
     assert desktop.locator("#add-home #add").count() == 1
     assert not desktop.locator("#add input[type=radio]:checked").evaluate(
         "node => node === document.activeElement"
@@ -208,13 +208,13 @@ def test_each_keyboard_shortcut_does_its_move_and_none_fires_while_typing(
 
     # ? shows the list; Escape closes it.
     desktop.locator("body").press("?")
-    assert help_dialog.is_visible()
+    help_dialog.wait_for(state="visible")
     assert "Alt" in help_dialog.inner_text()
     desktop.keyboard.press("Escape")
-    assert help_dialog.is_hidden()
+    help_dialog.wait_for(state="hidden")
     # The same list from its button.
     desktop.get_by_role("button", name="Keyboard shortcuts").click()
-    assert help_dialog.is_visible()
+    help_dialog.wait_for(state="visible")
     help_dialog.get_by_role("button", name="Close").click()
 
     # Alt+↓ and Alt+↑ move the question holding the focus.
@@ -233,13 +233,14 @@ def test_each_keyboard_shortcut_does_its_move_and_none_fires_while_typing(
 
     # n (and a) bring the add form to the end, its type picker focused.
     desktop.locator("body").press("n")
-    assert desktop.locator("#add-home #add").is_visible()
-    assert desktop.locator("#add input[type=radio]:checked").evaluate(
-        "node => node === document.activeElement"
+    desktop.locator("#add-home #add").wait_for(state="visible")
+    # The page may move the focus a moment after the key (as after a click): wait for it.
+    desktop.wait_for_function(
+        "() => document.activeElement === document.querySelector('#add input[type=radio]:checked')"
     )
     assert desktop.locator("#add select[name=after]").input_value() == ""
     desktop.locator("body").press("a")
-    assert desktop.locator("#add-home #add").is_visible()
+    desktop.locator("#add-home #add").wait_for(state="visible")
 
     # Ctrl+Z, outside a field, brings back the question just deleted.
     desktop.get_by_role("button", name="Delete question 8").click()
@@ -276,22 +277,22 @@ def test_the_preview_opens_with_one_tap_on_a_phone(
     sign_in(handset, live_server, editor)
     handset.goto(live_server.url + pulse.get_absolute_url())
     frame = handset.locator("iframe[title=Preview]")
-    assert frame.is_hidden()
+    frame.wait_for(state="hidden")
     button = handset.get_by_role("button", name="Preview", exact=True)
     box = button.bounding_box()
     assert box["y"] + box["height"] <= PHONE["height"], "the Preview button is not in view"
     button.tap()
-    assert frame.is_visible()
+    frame.wait_for(state="visible")
     box = frame.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
     assert box["width"] > PHONE["width"] - 40
     handset.screenshot(path=str(screenshot(handset, "builder-phone-sheet")))
     handset.get_by_role("button", name="Close the preview").tap()
-    assert frame.is_hidden()
+    frame.wait_for(state="hidden")
     handset.locator("body").press("p")
-    assert frame.is_visible()
+    frame.wait_for(state="visible")
     handset.keyboard.press("Escape")
-    assert frame.is_hidden()
+    frame.wait_for(state="hidden")
 
 
 def _survey_pages(survey: Survey) -> list[str]:
@@ -331,9 +332,9 @@ def test_the_header_and_the_tabs_are_one_row_each_on_a_phone(
         screenshot(handset, f"phone-{name}")
     # The menu opens with one tap, its links under the header.
     handset.goto(live_server.url + pulse.get_absolute_url())
-    assert handset.get_by_role("link", name="Members").is_hidden()
+    handset.get_by_role("link", name="Members").wait_for(state="hidden")
     handset.get_by_role("button", name="Menu").tap()
-    assert handset.get_by_role("link", name="Members").is_visible()
+    handset.get_by_role("link", name="Members").wait_for(state="visible")
     assert handset.get_by_role("button", name="Menu").get_attribute("aria-expanded") == "true"
     screenshot(handset, "phone-menu-open")
 
@@ -342,8 +343,8 @@ def test_the_header_and_the_tabs_are_one_row_each_on_a_phone(
     sign_in(wide, live_server, owner)
     for url in _survey_pages(pulse):
         wide.goto(live_server.url + url)
-        assert wide.get_by_role("button", name="Menu").is_hidden()
-        assert wide.locator("header.top nav").get_by_role("link", name="Members").is_visible()
+        wide.get_by_role("button", name="Menu").wait_for(state="hidden")
+        wide.locator("header.top nav").get_by_role("link", name="Members").wait_for(state="visible")
         name = url.strip("/").replace("/", "-") or "home"
         screenshot(wide, f"desktop-{name}")
     context.close()
