@@ -196,8 +196,8 @@ class _Values:
     def __init__(self) -> None:
         self.found: dict[str, list[Any]] = {}
 
-    def add(self, value: Any, n: int) -> None:
-        name = json.dumps(value, sort_keys=True)
+    def add(self, name: str, value: Any, n: int) -> None:
+        """Add `n` answers of `value`, whose canonical JSON is `name`."""
         if name in self.found:
             self.found[name][1] += n
         else:
@@ -230,13 +230,20 @@ def count(responses: QuerySet[Response], spec: SurveySpec, wanted: Pass) -> Tall
     values: dict[str, _Values] = {}
     trend: dict[str, dict[date, _Values]] = {}
     groups: dict[str, dict[str, _Values]] = {}
+    # A few thousand rows, but few distinct values, days and groups: each read once.
+    decoded: dict[Any, tuple[Any, str]] = {}
+    days: dict[Any, date] = {}
+    named: dict[Any, list[str]] = {}
     for found in _rows(responses, sql, params):
         row = dict(zip(names, found, strict=True))
         key, n = row["question_key"], row["n"]
-        value = _decoded(row["value"])
+        if row["value"] not in decoded:
+            value = _decoded(row["value"])
+            decoded[row["value"]] = (value, json.dumps(value, sort_keys=True))
+        value, text = decoded[row["value"]]
         answered[key] = answered.get(key, 0) + n
         if value is not None:
-            values.setdefault(key, _Values()).add(value, n)
+            values.setdefault(key, _Values()).add(text, value, n)
         extra = out.tallies.setdefault(key, KeyTally())
         extra.low = _pick(min, extra.low, row.get("low"))
         extra.high = _pick(max, extra.high, row.get("high"))
@@ -245,11 +252,15 @@ def count(responses: QuerySet[Response], spec: SurveySpec, wanted: Pass) -> Tall
         extra.first = _pick(min, extra.first, row.get("first"))
         extra.last = _pick(max, extra.last, row.get("last"))
         if key in trend_keys:
-            at = trend.setdefault(key, {}).setdefault(_day(row["at"]), _Values())
-            at.add(value, n)
+            if row["at"] not in days:
+                days[row["at"]] = _day(row["at"])
+            at = trend.setdefault(key, {}).setdefault(days[row["at"]], _Values())
+            at.add(text, value, n)
         if key in by_keys:
-            for name in trends.group_names(spec, wanted.by, row["grp"]):
-                groups.setdefault(key, {}).setdefault(name, _Values()).add(value, n)
+            if row["grp"] not in named:
+                named[row["grp"]] = trends.group_names(spec, wanted.by, row["grp"])
+            for name in named[row["grp"]]:
+                groups.setdefault(key, {}).setdefault(name, _Values()).add(text, value, n)
     for key, tally in out.tallies.items():
         tally.answered = answered[key]
         tally.values = values[key].tally().values if key in values else []

@@ -176,9 +176,10 @@ class Breakdown:
 
 def group_names(spec: SurveySpec, by: str, value: Any) -> list[str]:
     """The groups an answer counts in: one, or one per choice picked for a multiple choice
-    question (a respondent who picked two is in both groups)."""
+    question (a respondent who picked two is in both groups). For `q:`, `value` is the other
+    answer's JSON text as stored, read here once (read twice, the choice "1000" would be the
+    number 1000, shown "1,000")."""
     if isinstance(value, str) and by.startswith("q:"):
-        # SQLite hands a subquery's JSON back as text.
         with contextlib.suppress(ValueError):
             value = json.loads(value)
     if value is None or value == "":
