@@ -37,12 +37,6 @@ from sounding.reports.expressions import JsonNumber, JsonText, SqliteLocalBucket
 from sounding.reports.stats import GROUPED_TYPES, KeyTally, grouped_keys
 from sounding.surveys.spec import SurveySpec
 
-# PostgreSQL cannot know that (question, bucket, group, value) takes a few thousand values: it
-# guesses one group per answer, too many to hash in the default 4 MB, and sorts them on disk
-# instead (three times slower). With this much, it hashes them; the query only takes what the
-# few thousand groups need.
-POSTGRES_WORK_MEM = "64MB"
-
 
 @dataclass(frozen=True)
 class Pass:
@@ -184,8 +178,12 @@ def _rows(responses: QuerySet[Response], sql: str, params: list[Any]) -> list[tu
             cursor.execute(sql, params)
             return cursor.fetchall()
     with transaction.atomic(using=responses.db), connection.cursor() as cursor:
-        # Only for this transaction: SET LOCAL ends with it.
-        cursor.execute(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+        # PostgreSQL cannot know that (question, bucket, group, value) takes a few thousand
+        # values: it guesses one group per answer, too many to hash in `work_mem`, and sorts
+        # every answer on disk instead (1.5 to 3 times slower). Hashed, the groups take a few
+        # MB, and a hash aggregate that outgrows `work_mem` spills to disk by itself. SET LOCAL
+        # ends with this transaction.
+        cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
