@@ -1,13 +1,16 @@
 """How long a survey's report takes with 100,000 responses, on SQLite and PostgreSQL.
 
 For each survey shape (every question type, 14 questions; or respond.py's 6), seeds one survey
-on a fresh database with bulk inserts (`executemany` on SQLite, `COPY` on PostgreSQL), then
-renders `/surveys/<pk>/report` in this process through Django's test client (no HTTP, so the
-figures are the server's own work): unfiltered, with each kind of filter, with each trend bucket
-and breakdown, and a text question's answers page with and without a search. For each page it
-prints the median and slowest of `--repeat` first views (nothing kept: every answer counted),
-the median of as many later views (the tallies of settled responses kept, see
-sounding/reports/cache.py), and the queries of a first and a later view.
+whose responses started over the last `--days` days (a year unless told) on a fresh database
+with bulk inserts (`executemany` on SQLite, `COPY` on PostgreSQL), then renders
+`/surveys/<pk>/report` in this process through Django's test client (no HTTP, so the figures are
+the server's own work): unfiltered, with each kind of filter, with each trend bucket and
+breakdown, and a text question's answers page with and without a search. For each page it prints
+the median and slowest of `--repeat` first views (nothing kept: every answer counted) and the
+median CPU time of this process during one (on SQLite, where the database works in this process,
+close to what a first view takes on an idle machine), the median of as many later views (the
+tallies of settled responses kept, see sounding/reports/cache.py), and the queries of a first and
+a later view.
 
     .venv/bin/python bench/report.py                  # SQLite, 100,000 responses
     .venv/bin/python bench/report.py --db both        # SQLite, then PostgreSQL
@@ -142,13 +145,14 @@ def respondents(
 # -- seeding --------------------------------------------------------------------------------------
 
 
-def rows(survey: Any, first_id: int, count: int, seed: int) -> tuple:
-    """The rows of the responses, answers and Braze pushes, as {field name: value}."""
+def rows(survey: Any, first_id: int, count: int, seed: int, days: int) -> tuple:
+    """The rows of the responses, answers and Braze pushes, as {field name: value}: responses
+    started evenly over the last `days` days."""
     now = datetime.now(UTC)
     responses, answers, pushes = [], [], []
     for n, completed, given, state in respondents(survey.definition, count, seed):
         rid = first_id + n
-        started = now - timedelta(days=90) + timedelta(seconds=n * 90 * 86400 / count)
+        started = now - timedelta(days=days) + timedelta(seconds=n * days * 86400 / count)
         last = started + timedelta(seconds=5 * len(given))
         responses.append(
             {
@@ -218,7 +222,7 @@ def insert(model: Any, data: list[dict[str, Any]]) -> None:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
 
 
-def seed(shape: str, count: int, seed_value: int) -> tuple[Any, Any]:
+def seed(shape: str, count: int, seed_value: int, days: int) -> tuple[Any, Any]:
     """A workspace, its owner and a live survey with `count` responses; (survey, owner)."""
     from django.db import connection, transaction
 
@@ -233,7 +237,7 @@ def seed(shape: str, count: int, seed_value: int) -> tuple[Any, Any]:
     survey = Survey.create(workspace, SHAPES[shape], owner)
     survey.set_status(Status.LIVE)
     first = (Response.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    responses, answers, pushes = rows(survey, first, count, seed_value)
+    responses, answers, pushes = rows(survey, first, count, seed_value, days)
     with transaction.atomic():
         insert(Response, responses)
         insert(Answer, answers)
@@ -267,14 +271,25 @@ CASES = [
     ("by a hidden field", "?by=hidden:utm_medium"),
     ("by language", "?by=language"),
     ("last 30 days by hidden field", "?since={month_ago}&by=hidden:utm_medium"),
+    # The acceptance line: weekly NPS, the period before, a hidden field's groups. The period
+    # before is compared only when the report starts on a date; a year of answers is either
+    # the whole year (the year before has none) or its second half against its first.
+    ("year weekly vs before by hidden field", "?since={year_ago}&bucket=week&by=hidden:utm_medium"),
+    (
+        "half year weekly vs half before by hidden field",
+        "?since={half_year_ago}&bucket=week&by=hidden:utm_medium",
+    ),
 ]
 
 
-def render_ms(client: Any, url: str) -> float:
-    begin = time.perf_counter()
+def render_ms(client: Any, url: str, cpu: list[float] | None = None) -> float:
+    """Milliseconds to render `url`; this process's CPU milliseconds added to `cpu`."""
+    begin, used = time.perf_counter(), time.process_time()
     found = client.get(url)
     if found.status_code != 200:
         raise SystemExit(f"GET {url} answered {found.status_code}: {found.content[:500]!r}")
+    if cpu is not None:
+        cpu.append((time.process_time() - used) * 1000)
     return (time.perf_counter() - begin) * 1000
 
 
@@ -287,10 +302,11 @@ def time_page(client: Any, url: str, repeat: int) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 
     render_ms(client, url)  # warm-up: connections, templates, the survey's spec
-    cold = []
+    cold: list[float] = []
+    cpu: list[float] = []
     for _ in range(repeat):
         cache.clear()
-        cold.append(render_ms(client, url))
+        cold.append(render_ms(client, url, cpu))
     warm = sorted(render_ms(client, url) for _ in range(repeat))
     cache.clear()
     with CaptureQueriesContext(connection) as first:
@@ -301,6 +317,7 @@ def time_page(client: Any, url: str, repeat: int) -> list[str]:
     return [
         f"{statistics.median(cold):.0f}",
         f"{cold[-1]:.0f}",
+        f"{statistics.median(cpu):.0f}",
         f"{statistics.median(warm):.0f}",
         f"{len(first.captured_queries)} / {len(later.captured_queries)}",
     ]
@@ -313,9 +330,13 @@ def measure(survey: Any, owner: Any, repeat: int, only: list[str]) -> list[list[
     client = Client()
     client.force_login(owner)
     base = reverse("survey-report", args=[survey.pk])
-    month_ago = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    today = datetime.now(UTC).date()
+    ago = {
+        f"{name}_ago": (today - timedelta(days=days - 1)).isoformat()
+        for name, days in [("month", 30), ("half_year", 182), ("year", 365)]
+    }
     text = reverse("survey-report-answers", args=[survey.pk, "feedback"])
-    cases = [(name, base + query.format(month_ago=month_ago)) for name, query in CASES]
+    cases = [(name, base + query.format(**ago)) for name, query in CASES]
     cases += [("text answers, page 1", text), ("text answers, search", text + "?search=BUG")]
     if only:
         cases = [(name, url) for name, url in cases if any(o in name for o in only)]
@@ -323,7 +344,8 @@ def measure(survey: Any, owner: Any, repeat: int, only: list[str]) -> list[list[
 
 
 def table(found: list[list[str]]) -> str:
-    head = ["page", "first view ms", "slowest", "later views ms", "queries first / later"]
+    head = ["page", "first view ms", "slowest", "its CPU"]
+    head += ["later views ms", "queries first / later"]
     widths = [max(len(row[i]) for row in [head, *found]) for i in range(len(head))]
 
     def line(row: list[str]) -> str:
@@ -364,13 +386,13 @@ def bench_one(db: str, args: argparse.Namespace) -> None:
 
         for shape in args.shape:
             begin = time.perf_counter()
-            survey, owner = seed(shape, args.responses, args.seed)
+            survey, owner = seed(shape, args.responses, args.seed, args.days)
             seeded = time.perf_counter() - begin
             answers = Answer.objects.filter(response__survey=survey).count()
             questions = len(survey.definition["questions"])
             print(
-                f"\n{db}, {questions} questions ({shape}): {args.responses:,} responses, "
-                f"{answers:,} answers, seeded in {seeded:.1f} s"
+                f"\n{db}, {questions} questions ({shape}): {args.responses:,} responses over "
+                f"{args.days} days, {answers:,} answers, seeded in {seeded:.1f} s"
             )
             print(table(measure(survey, owner, args.repeat, args.only)))
 
@@ -380,6 +402,7 @@ def parse_args() -> argparse.Namespace:
     add = parser.add_argument
     add("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     add("--responses", type=int, default=100_000, help="(default 100000)")
+    add("--days", type=int, default=365, help="days the responses are spread over (default 365)")
     add("--repeat", type=int, default=5, help="timed renders per page (default 5)")
     add("--seed", type=int, default=7, help="random seed of the answers (default 7)")
     add(
@@ -421,6 +444,7 @@ def main() -> int:
                 continue
         # Django is set up once per interpreter, so each database gets its own process.
         argv = [sys.executable, __file__, "--db", db, "--responses", str(args.responses)]
+        argv += ["--days", str(args.days)]
         argv += ["--repeat", str(args.repeat), "--seed", str(args.seed)]
         argv += ["--shape", ",".join(args.shape)]
         if args.only:

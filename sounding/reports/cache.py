@@ -47,8 +47,8 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from sounding.answers.models import Answer, Response
-from sounding.reports import periods, stats, trends
+from sounding.answers.models import Response
+from sounding.reports import periods, stats, tallying
 from sounding.surveys.models import Survey
 from sounding.surveys.spec import SurveySpec
 
@@ -108,17 +108,19 @@ def _merge_buckets(
 def count(
     spec: SurveySpec,
     responses: QuerySet[Response],
-    answers: QuerySet[Answer],
     trend: Trend | None = None,
     by: str = "",
 ) -> Counted:
+    """The tallies of `responses`' answers, with the trend's and the breakdown's: one pass over
+    the answers (`tallying`) and one over the incomplete responses (`stats.progress`)."""
     progress = stats.progress(responses, spec, 0)
-    by_bucket = {}
-    if trend is not None and trend.keys:
-        by_bucket = trends.trend_tallies(answers, list(trend.keys), trend.bucket, trend.span)
-    groups = trends.breakdown_tallies(answers, spec, by) if by else {}
-    tallies = stats.tally(answers, spec)
-    return Counted(tallies, progress.stopped, progress.never_answered, by_bucket, groups)
+    wanted = tallying.Pass(by=by)
+    if trend is not None:
+        wanted = tallying.Pass(trend.keys, trend.bucket, trend.span, by)
+    found = tallying.count(responses, spec, wanted)
+    return Counted(
+        found.tallies, progress.stopped, progress.never_answered, found.trend, found.groups
+    )
 
 
 # A prime below 2^31 and a multiplier below 2^30: every product below stays within 63 bits, so
@@ -166,7 +168,6 @@ def _settled(
     key: str,
     spec: SurveySpec,
     responses: QuerySet[Response],
-    answers: QuerySet[Answer],
     trend: Trend | None,
     by: str,
 ) -> tuple[datetime, Counted]:
@@ -181,7 +182,7 @@ def _settled(
     # The fingerprint first: a response changing between the two queries then leaves the
     # fingerprint out of date, never the tallies, and the next view counts again.
     print_ = fingerprint(settled)
-    counted = count(spec, settled, answers.filter(response__updated_at__lt=border), trend, by)
+    counted = count(spec, settled, trend, by)
     cache.set(key, (border, print_, counted), KEPT_FOR)
     return border, counted
 
@@ -190,23 +191,16 @@ def counted(
     survey: Survey,
     filters: dict[str, Any],
     responses: QuerySet[Response],
-    answers: QuerySet[Answer],
     trend: Trend | None = None,
     by: str = "",
 ) -> Counted:
-    """The tallies of `responses` (whose answers are `answers`), of `trend` if given and of
-    the breakdown `by` if given, counting again only what changed since they were last kept."""
+    """The tallies of `responses`' answers, of `trend` if given and of the breakdown `by` if
+    given, counting again only what changed since they were last kept."""
     spec = survey.spec
     keyed = {**filters, "by": by}
     if trend is not None:
         # A response's bucket depends on the bucket and the time zone, never on the span.
         keyed |= {"bucket": trend.bucket, "zone": timezone.get_current_timezone_name()}
-    border, settled = _settled(cache_key(survey, keyed), spec, responses, answers, trend, by)
-    recent = count(
-        spec,
-        responses.filter(updated_at__gte=border),
-        answers.filter(response__updated_at__gte=border),
-        trend,
-        by,
-    )
+    border, settled = _settled(cache_key(survey, keyed), spec, responses, trend, by)
+    recent = count(spec, responses.filter(updated_at__gte=border), trend, by)
     return settled.plus(recent)

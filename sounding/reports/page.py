@@ -212,8 +212,11 @@ def _when(
         before = span.previous()
         earlier = {**filters.counted(data), "since": before.first, "until": before.last}
         report.previous = before
-        report.previous_summary = stats.summary(filters.responses(survey, earlier))
-        then = trends.previous_tallies(filters.answers(survey, earlier), keys) if keys else {}
+        previous = filters.responses(survey, earlier)
+        report.previous_summary = stats.summary(previous)
+        if keys and report.previous_summary.started:
+            # Its tallies kept between views too: a later view only adds what changed.
+            then = cache.counted(survey, earlier, previous).tallies
     if not keys or span is None:
         return
     report.span = span
@@ -250,7 +253,7 @@ def build(
         trend = _trend(spec, bucket, span)
         chosen = filters.counted(filters_given)
         by = filters_given.get("by") or ""
-        counted = cache.counted(survey, chosen, responses, answers, trend, by)
+        counted = cache.counted(survey, chosen, responses, trend, by)
         tallies, progress = counted.tallies, counted.progress(summary.completed)
     met = stats.condition_met(spec, tallies)
     sections = []

@@ -9,7 +9,6 @@ shares and medians is plain arithmetic on at most a few hundred numbers (`report
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,23 +16,16 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
-    F,
-    Field,
-    FloatField,
     IntegerField,
-    JSONField,
     Max,
-    Min,
     Q,
     QuerySet,
-    Sum,
-    TextField,
     Value,
     When,
 )
 
 from sounding.answers.models import Answer, Response
-from sounding.reports.expressions import JsonNumber, JsonText, contains_folded
+from sounding.reports.expressions import JsonText, contains_folded
 from sounding.surveys.spec import SurveySpec
 
 SCORE_TYPES = frozenset({"nps", "rating", "csat", "scale"})
@@ -137,62 +129,6 @@ def grouped_keys(spec: SurveySpec) -> list[str]:
     keys = {q.key for q in spec.questions if q.type in GROUPED_TYPES}
     keys |= {q.show_if.question for q in spec.questions if q.show_if is not None}
     return sorted(keys)
-
-
-def _among(keys: list[str], then: Any, output_field: Field) -> Case:
-    """`then` for the answers to `keys`, NULL for the others."""
-    return Case(
-        When(question_key__in=keys, then=then), default=Value(None), output_field=output_field
-    )
-
-
-def _aggregates(spec: SurveySpec) -> dict[str, Any]:
-    """The per-key aggregates beyond the count, only for the types the survey has (PostgreSQL
-    cannot type an AVG(NULL))."""
-    numbers = [q.key for q in spec.questions if q.type == "number"]
-    dates = [q.key for q in spec.questions if q.type == "date"]
-    out: dict[str, Any] = {}
-    if numbers:
-        number = _among(numbers, JsonNumber("value"), FloatField())
-        out |= {
-            "low": Min(number),
-            "high": Max(number),
-            "total": Sum(number),
-            "numbers": Count(number),
-        }
-    if dates:
-        date = _among(dates, JsonText("value"), TextField())
-        out |= {"first": Min(date), "last": Max(date)}
-    return out
-
-
-def tally(answers: QuerySet[Answer], spec: SurveySpec) -> dict[str, KeyTally]:
-    """Every key's answers in one pass: counts per value for grouped keys, a count for the
-    others, min/max/mean for numbers, first/last for dates. Keys of removed questions are in
-    it too, counted like text."""
-    grouped = grouped_keys(spec)
-    group_by: dict[str, Any] = {}
-    if grouped:
-        group_by["grouped"] = _among(grouped, F("value"), JSONField())
-    extra = _aggregates(spec)
-    # Rows as mappings: the keys `group_by` and `extra` add are known only when this runs.
-    rows: Iterable[Mapping[str, Any]] = (
-        answers.values("question_key", **group_by).annotate(n=Count("pk"), **extra).order_by()
-    )
-    out: dict[str, KeyTally] = {}
-    for row in rows:
-        found = out.setdefault(row["question_key"], KeyTally())
-        found.answered += row["n"]
-        if row.get("grouped") is not None:
-            found.values.append((row["grouped"], row["n"]))  # each (key, value) comes once
-        # A number question a condition reads comes in one row per value: combine them.
-        found.low = _pick(min, found.low, row.get("low"))
-        found.high = _pick(max, found.high, row.get("high"))
-        found.total = _pick(_add, found.total, row.get("total"))
-        found.numbers += row.get("numbers") or 0
-        found.first = _pick(min, found.first, row.get("first"))
-        found.last = _pick(max, found.last, row.get("last"))
-    return out
 
 
 def progress(responses: QuerySet[Response], spec: SurveySpec, completed: int) -> Progress:

@@ -1,30 +1,24 @@
 """Who and when: a score's trend over days, weeks or months, the score of the period just before,
 and every closed question broken down by another answer, a hidden field or the language.
 
-Each is one aggregate query over the answers the filters keep, grouped by question, value and
-bucket or group: the database returns at most (questions × values × buckets) rows, however many
-answers there are. Scores are worked out from those counts by `reports.results`.
+Their counts come with the answers' tallies, in the same pass over the answers
+(`reports.tallying`), grouped by question, value, bucket and group: the database returns at most
+(questions × values × buckets × groups) rows, however many answers there are. Scores are worked
+out from those counts by `reports.results`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
-from django.db.models import Count, DateField, F, FilteredRelation, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Trunc
-from django.utils import timezone
 
-from sounding.answers.models import Answer
 from sounding.reports import periods
-from sounding.reports.expressions import SqliteLocalBucket
 from sounding.reports.results import (
     Result,
     csat_share,
@@ -36,7 +30,7 @@ from sounding.reports.results import (
     show_number,
     show_percent,
 )
-from sounding.reports.stats import GROUPED_TYPES, SCORE_TYPES, KeyTally
+from sounding.reports.stats import SCORE_TYPES, KeyTally
 from sounding.surveys.spec import Question, SurveySpec
 
 MAX_GROUPS = 20  # a breakdown's groups beyond these (by answers) are added up as one
@@ -107,16 +101,6 @@ def score_questions(spec: SurveySpec) -> list[Question]:
     return [q for q in spec.questions if q.type in SCORE_TYPES]
 
 
-def _tallies_by(rows: Iterable[Mapping[str, Any]], group: str) -> dict[str, dict[Any, KeyTally]]:
-    """Rows of (question_key, `group`, value, n) as a tally per question and group."""
-    out: dict[str, dict[Any, KeyTally]] = {}
-    for row in rows:
-        found = out.setdefault(row["question_key"], {}).setdefault(row[group], KeyTally())
-        found.answered += row["n"]
-        found.values.append((row["value"], row["n"]))
-    return out
-
-
 # -- trend ---------------------------------------------------------------------------------------
 
 
@@ -136,34 +120,6 @@ class Trend:
     @property
     def empty_buckets(self) -> int:
         return sum(1 for p in self.points if not p.figure.answered)
-
-
-def _bucket(answers: QuerySet[Answer], bucket: str, span: periods.Span) -> Any:
-    """The start of the bucket of the answer's response's start, in the server's time zone."""
-    zone = timezone.get_current_timezone()
-    if connections[answers.db].vendor == "sqlite":
-        # Django's Trunc calls a Python function for each row on SQLite (7 µs each: three
-        # seconds for 400,000 answers); this is SQLite's own date arithmetic.
-        first = datetime.combine(span.first - timedelta(days=1), time.min, zone)
-        last = datetime.combine(span.last + timedelta(days=2), time.min, zone)
-        return SqliteLocalBucket("response__started_at", bucket, zone, first, last)
-    return Trunc("response__started_at", bucket, output_field=DateField(), tzinfo=zone)
-
-
-def trend_tallies(
-    answers: QuerySet[Answer], keys: list[str], bucket: str, span: periods.Span
-) -> dict[str, dict[date, KeyTally]]:
-    """Each score question's answers per bucket of its response's start, in the server's
-    time zone, in one query."""
-    at = _bucket(answers, bucket, span)
-    rows = (
-        answers.filter(question_key__in=keys)
-        .annotate(at=at)
-        .values("question_key", "at", "value")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return _tallies_by(rows, "at")
 
 
 def trend(q: Question, found: Mapping[date, KeyTally], span: periods.Span, bucket: str) -> Trend:
@@ -187,22 +143,6 @@ class Comparison:
     now: Figure
     then: Figure
     change: str
-
-
-def previous_tallies(answers: QuerySet[Answer], keys: list[str]) -> dict[str, KeyTally]:
-    """The score questions' answers of the period before, counted per value in one query."""
-    rows = (
-        answers.filter(question_key__in=keys)
-        .values("question_key", "value")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    out: dict[str, KeyTally] = {}
-    for row in rows:
-        found = out.setdefault(row["question_key"], KeyTally())
-        found.answered += row["n"]
-        found.values.append((row["value"], row["n"]))
-    return out
 
 
 def compare(q: Question, now: KeyTally | None, then: KeyTally | None) -> Comparison:
@@ -234,47 +174,12 @@ class Breakdown:
         return sum(g.result.answered for g in self.groups)
 
 
-def _group_expression(by: str) -> Any:
-    if by == "language":
-        return F("response__language")
-    if by.startswith("hidden:"):
-        return KeyTextTransform(by.removeprefix("hidden:"), "response__hidden")
-    return F("other__value")
-
-
-def breakdown_tallies(
-    answers: QuerySet[Answer], spec: SurveySpec, by: str
-) -> dict[str, dict[str, KeyTally]]:
-    """Every closed question's answers per group, in one query: grouped by question, value and
-    the group's value (another answer of the same response, a hidden field or the language)."""
-    source = by.removeprefix("q:") if by.startswith("q:") else None
-    keys = [q.key for q in spec.questions if q.type in GROUPED_TYPES and q.key != source]
-    kept = answers.filter(question_key__in=keys)
-    if source is not None:
-        # A LEFT JOIN to the same response's answer to `source` (PostgreSQL hashes it; a
-        # correlated subquery ran once per answer, seven seconds for 700,000 of them).
-        other = Q(response__answers__question_key=source)
-        kept = kept.annotate(other=FilteredRelation("response__answers", condition=other))
-    rows = (
-        kept.annotate(group=_group_expression(by))
-        .values("question_key", "group", "value")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    out: dict[str, dict[str, KeyTally]] = {}
-    for row in rows:
-        for name in _group_names(spec, by, row["group"]):
-            found = out.setdefault(row["question_key"], {}).setdefault(name, KeyTally())
-            found.answered += row["n"]
-            found.values.append((row["value"], row["n"]))
-    return out
-
-
-def _group_names(spec: SurveySpec, by: str, value: Any) -> list[str]:
+def group_names(spec: SurveySpec, by: str, value: Any) -> list[str]:
     """The groups an answer counts in: one, or one per choice picked for a multiple choice
-    question (a respondent who picked two is in both groups)."""
+    question (a respondent who picked two is in both groups). For `q:`, `value` is the other
+    answer's JSON text as stored, read here once (read twice, the choice "1000" would be the
+    number 1000, shown "1,000")."""
     if isinstance(value, str) and by.startswith("q:"):
-        # SQLite hands a subquery's JSON back as text.
         with contextlib.suppress(ValueError):
             value = json.loads(value)
     if value is None or value == "":
