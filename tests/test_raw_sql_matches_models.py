@@ -127,6 +127,9 @@ NAMES_NO_COLUMN = {
     "sounding/health.py": "SELECT 1",
     "sounding/delivery/claim.py": "pg_advisory_xact_lock",
     "sounding/accounts/views.py": "LOCK TABLE, its name from User._meta",
+    # The responses' part is Django's own SQL (the report's filters); the answers' table and
+    # columns come from Answer._meta, and `chosen`'s columns are the statement's own.
+    "sounding/reports/tallying.py": "names from Answer._meta around the ORM's query",
 }
 
 

@@ -100,6 +100,14 @@ def _only(column: str, keys: Sequence[str], then: str) -> tuple[str, list[Any]]:
     return f"CASE WHEN {condition} THEN {then} END", params
 
 
+def _column(name: str) -> str:
+    """An answer field's column, from the model: a renamed field renames it here too."""
+    column = getattr(Answer._meta.get_field(name), "column", None)
+    if not isinstance(column, str):
+        raise LookupError(f"Answer.{name} has no column")
+    return column
+
+
 def _sql(
     responses: QuerySet[Response], spec: SurveySpec, wanted: Pass, breakdown_keys: list[str]
 ) -> tuple[str, list[Any], list[str]]:
@@ -107,7 +115,8 @@ def _sql(
     vendor = connections[responses.db].vendor
     quote = connections[responses.db].ops.quote_name
     chosen_sql, params = _chosen(responses, vendor, wanted)
-    key, value = f"a.{quote('question_key')}", f"a.{quote('value')}"
+    key, value = f"a.{quote(_column('question_key'))}", f"a.{quote(_column('value'))}"
+    response_id = f"a.{quote(_column('response'))}"
     names = ["question_key"]
     select = [key]
     select_params: list[Any] = []
@@ -147,7 +156,7 @@ def _sql(
         f"WITH chosen ({', '.join(chosen_columns)}) AS MATERIALIZED ({chosen_sql}) "
         f"SELECT {', '.join(select)} "
         f"FROM {quote(Answer._meta.db_table)} a "
-        f"INNER JOIN chosen ON a.{quote('response_id')} = chosen.id "
+        f"INNER JOIN chosen ON {response_id} = chosen.id "
         f"GROUP BY {', '.join(group_by)}"
     )
     return sql, params + select_params, names
