@@ -163,6 +163,19 @@ def phone_without_js(chromium: object) -> Iterator[object]:
     context.close()
 
 
+def script_checked_page(chromium: Any, **options: Any) -> Iterator[Any]:
+    """A page in a context of its own (`options` for `new_context`) that fails the test when
+    one of its scripts throws: yield from it in a fixture."""
+    context = chromium.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"a page script failed: {errors}"
+
+
 def screenshot(page: object, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

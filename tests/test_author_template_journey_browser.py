@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from sounding.accounts.models import User
 from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
-from tests.browser_fixtures import PHONE, screenshot, serious_violations
+from tests.browser_fixtures import PHONE, screenshot, script_checked_page, serious_violations
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,14 +31,7 @@ END_LABEL = "Without a doubt"
 
 @pytest.fixture
 def desk(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], "a page script failed"
+    yield from script_checked_page(chromium, viewport={"width": 1280, "height": 900})
 
 
 def step(page: Any, name: str) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from sounding.accounts.models import User, Workspace
 from sounding.surveys.models import Survey
-from tests.browser_fixtures import screenshot, serious_violations
+from tests.browser_fixtures import screenshot, script_checked_page, serious_violations
 from tests.conftest import EVERY_TYPE, logged_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,14 +20,7 @@ WIDE = {"width": 1400, "height": 1000}
 
 @pytest.fixture
 def wide(chromium: Any) -> Any:
-    context = chromium.new_context(viewport=WIDE)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], "the page script failed"
+    yield from script_checked_page(chromium, viewport=WIDE)
 
 
 def sign_in(page: Any, live_server: Any, user: User) -> None:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from sounding.accounts.models import User, Workspace
 from sounding.surveys.models import Survey
-from tests.browser_fixtures import PHONE, screenshot, serious_violations
+from tests.browser_fixtures import PHONE, screenshot, script_checked_page, serious_violations
 from tests.conftest import EVERY_TYPE, logged_in
 from tests.test_builder_browser import keys, sign_in
 
@@ -23,25 +23,14 @@ DESKTOP = {"width": 1280, "height": 800}
 NUMBER = "#q-rating .q-num"
 
 
-def _page(chromium: Any, **options: Any) -> Iterator[Any]:
-    context = chromium.new_context(**options)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], "the page script failed"
-
-
 @pytest.fixture
 def desktop(chromium: Any) -> Iterator[Any]:
-    yield from _page(chromium, viewport=DESKTOP)
+    yield from script_checked_page(chromium, viewport=DESKTOP)
 
 
 @pytest.fixture
 def handset(chromium: Any) -> Iterator[Any]:
-    yield from _page(chromium, viewport=PHONE, device_scale_factor=2, has_touch=True)
+    yield from script_checked_page(chromium, viewport=PHONE, device_scale_factor=2, has_touch=True)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from sounding.accounts.models import User
 from sounding.answers.models import Answer, Response
 from sounding.surveys.models import Status, Survey
-from tests.browser_fixtures import PHONE, screenshot, serious_violations
+from tests.browser_fixtures import PHONE, screenshot, script_checked_page, serious_violations
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,14 +33,7 @@ FRENCH = {
 
 @pytest.fixture
 def desk(chromium: Any) -> Any:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], "a page script failed"
+    yield from script_checked_page(chromium, viewport={"width": 1280, "height": 900})
 
 
 def add_question(page: Any, kind: str, prompt: str, choices: tuple[str, ...] = ()) -> None:
