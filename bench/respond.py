@@ -285,12 +285,8 @@ def peak_rss_mb(sid: int, classify: Role = role_of) -> dict[str, list[float]]:
     return roles
 
 
-def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
-    """One complete response: the link, then one POST per question, ending on thank-you.
-
-    Each post is a form post with `X-Requested-With: fetch`, as respond.js sent answers before
-    it answered in JSON, so each reply is the next screen rendered; a plain form post would get
-    a redirect to it (`submit_forms`), and respond.js now answers as `submit_js` does."""
+def _answer_pages(client: httpx.Client, slug: str, braze_id: str, **post: Any) -> None:
+    """The link, then each question's form posted (with `post`'s options), to thank-you."""
     page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
     for _ in SURVEY["questions"]:
         page.raise_for_status()
@@ -299,9 +295,18 @@ def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
         if action is None or "q" not in fields:
             raise AssertionError(f"no question form on {page.url}")
         data = {"r": fields["r"], "q": fields["q"], "a": ANSWERS[fields["q"]], "nav": "next"}
-        page = client.post(unescape(action.group(1)), data=data, headers=FETCH)
+        page = client.post(unescape(action.group(1)), data=data, **post)
     if 'data-screen="done"' not in page.raise_for_status().text:
         raise AssertionError("the last answer did not lead to the thank-you page")
+
+
+def submit_once(client: httpx.Client, slug: str, braze_id: str) -> None:
+    """One complete response: the link, then one POST per question, ending on thank-you.
+
+    Each post is a form post with `X-Requested-With: fetch`, as respond.js sent answers before
+    it answered in JSON, so each reply is the next screen rendered; a plain form post would get
+    a redirect to it (`submit_forms`), and respond.js now answers as `submit_js` does."""
+    _answer_pages(client, slug, braze_id, headers=FETCH)
 
 
 def submit_forms(client: httpx.Client, slug: str, braze_id: str) -> None:
@@ -310,17 +315,7 @@ def submit_forms(client: httpx.Client, slug: str, braze_id: str) -> None:
 
     A new person each time: no cookie is carried over."""
     client.cookies.clear()
-    page = client.get(f"/s/{slug}", params={"user_braze_id": braze_id})
-    for _ in SURVEY["questions"]:
-        page.raise_for_status()
-        fields = {name: unescape(value) for name, value in FIELD.findall(page.text)}
-        action = ACTION.search(page.text)
-        if action is None or "q" not in fields:
-            raise AssertionError(f"no question form on {page.url}")
-        data = {"r": fields["r"], "q": fields["q"], "a": ANSWERS[fields["q"]], "nav": "next"}
-        page = client.post(unescape(action.group(1)), data=data, follow_redirects=True)
-    if 'data-screen="done"' not in page.raise_for_status().text:
-        raise AssertionError("the last answer did not lead to the thank-you page")
+    _answer_pages(client, slug, braze_id, follow_redirects=True)
 
 
 def submit_js(client: httpx.Client, slug: str, braze_id: str) -> None:
