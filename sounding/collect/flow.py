@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 from sounding import destinations
 from sounding.answers.models import Response, normalize_identity
 from sounding.collect import store
+from sounding.delivery import outbox
 from sounding.delivery.outbox import Change, mark_due
 from sounding.surveys.definition import IDENTITY_PREFIX, reserved_keys
 from sounding.surveys.models import Survey
@@ -120,10 +122,11 @@ def save_answer(
     """Store (or clear, for EMPTY) one answer; return whether anything changed.
 
     One short transaction: the answer, the removal of answers to questions it now hides, the
-    response's version and the outbox rows, together. `current` is the response's answers as
-    read before; it is updated in place. `completes` completes the response only if every
-    required question the answers show is answered. Raises QuestionHidden for a question the
-    answers hide.
+    response's version and the outbox rows, together (on PostgreSQL, an answer that only sets
+    a value, owed to destinations that decide nothing themselves, goes as one statement).
+    `current` is the response's answers as read before; it is updated in place. `completes`
+    completes the response only if every required question the answers show is answered.
+    Raises QuestionHidden for a question the answers hide.
     """
     spec = survey.spec
     future = dict(current)
@@ -148,6 +151,33 @@ def save_answer(
         return False
     now = timezone.now()
     completed = now if completes else None
+    owed = outbox.owed_plainly(response, survey) if store.saves_at_once() else None
+    if owed is not None and not same and not stale and value is not EMPTY:
+        # The everyday answer, in one statement: the same rows as the transaction below.
+        key = outbox.user_key(response) or ""
+        people = [(survey.workspace_id, kind, key) for kind in owed]
+        store.save_at_once(response.pk, question.key, value, now, completed, people)
+    else:
+        _save_apart(survey, response, question, value, future, stale, same, now, completed)
+    if completed is not None:
+        response.completed_at = completed
+    current.clear()
+    current.update(future)
+    return not same or bool(stale)
+
+
+def _save_apart(
+    survey: Survey,
+    response: Response,
+    question: Question,
+    value: Any,
+    future: dict[str, Any],
+    stale: list[str],
+    same: bool,
+    now: datetime,
+    completed: datetime | None,
+) -> None:
+    """`save_answer`'s writes as a transaction of separate statements."""
     # Completing changes what destinations are owed (a completion event) even when the last
     # answer did not change, so it bumps the version too.
     with transaction.atomic():
@@ -162,12 +192,7 @@ def save_answer(
         # As given: a cleared answer, and answers the new one hides, change to nothing.
         changed = {} if same else {question.key: None if value is EMPTY else value}
         changed.update(dict.fromkeys(stale))
-        mark_due(response, survey, version, Change(now, future, changed, completes))
-    if completed is not None:
-        response.completed_at = completed
-    current.clear()
-    current.update(future)
-    return not same or bool(stale)
+        mark_due(response, survey, version, Change(now, future, changed, completed is not None))
 
 
 def shown(question: Question, answers: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, cast
 from django.db import connection
 
 from sounding.answers.models import Answer, Response, normalize_identity
+from sounding.delivery.outbox import upsert_after
 from sounding.surveys.models import Survey
 
 SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]
@@ -113,13 +114,57 @@ def answers(response_id: int) -> dict[str, Any]:
         }
 
 
+# PostgreSQL runs data-modifying WITH queries, so an answer, its response's new version and
+# what the destinations are owed can go in one statement, one round trip, where the
+# transaction of separate statements costs five (BEGIN, three statements, COMMIT).
+SAVES_AT_ONCE = {"postgresql"}
+_UPSERT_ANSWER = (
+    "INSERT INTO collect_answer (response_id, question_key, value, answered_at) "
+    "VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (response_id, question_key) "
+    "DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at"
+)
+
+
+def saves_at_once() -> bool:
+    return connection.vendor in SAVES_AT_ONCE
+
+
+def save_at_once(
+    response_id: int,
+    key: str,
+    value: Any,
+    now: datetime,
+    completed: datetime | None,
+    owed: list[tuple[int, str, str]],
+) -> int:
+    """`upsert_answer`, `touch_response` (bumped) and an outbox upsert for each (workspace,
+    destination, person) of `owed`, as one statement (`saves_at_once` databases only).
+    Returns the answers' version the statement leaves."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    params: list[Any] = [response_id, key, _VALUE_FIELD.get_db_prep_save(value, connection), at]
+    sets = "updated_at = %s, answers_version = answers_version + 1"
+    params.append(at)
+    if completed is not None:
+        sets += ", completed_at = %s"
+        params.append(connection.ops.adapt_datetimefield_value(completed))
+    params.append(response_id)
+    parts = [
+        f"answer AS ({_UPSERT_ANSWER})",
+        f"touched AS (UPDATE collect_response SET {sets} WHERE id = %s RETURNING answers_version)",
+    ]
+    for n, (workspace_id, kind, person) in enumerate(owed):
+        parts.append(f"owed{n} AS ({upsert_after('touched', 'answers_version')})")
+        params += [response_id, workspace_id, kind, person, at]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT answers_version FROM touched", params)
+        return cursor.fetchone()[0]
+
+
 def upsert_answer(response_id: int, key: str, value: Any, now: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO collect_answer (response_id, question_key, value, answered_at) "
-            "VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (response_id, question_key) "
-            "DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+            _UPSERT_ANSWER,
             [
                 response_id,
                 key,

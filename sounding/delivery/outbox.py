@@ -17,12 +17,13 @@ from sounding.surveys.models import Survey
 # One statement per destination, whether the row exists or not: the respondent path pays
 # for it on every answer. A claimed row stays claimed; its worker sees the new version when it
 # records the outcome and leaves the row pending.
-_UPSERT = (
+_COLUMNS = (
     "INSERT INTO delivery_push (response_id, workspace_id, destination, user_key, state, "
     "wanted_version, sent_version, claimed_by, next_attempt_at, attempts, last_error, "
     "acknowledged, ambiguous_events, notes) "
-    "VALUES (%s, %s, %s, %s, 'pending', %s, 0, '', %s, 0, '', '{}', 0, '') "
-    "ON CONFLICT (response_id, destination) DO UPDATE SET "
+)
+_ON_CONFLICT = (
+    " ON CONFLICT (response_id, destination) DO UPDATE SET "
     "wanted_version = excluded.wanted_version, state = 'pending', "
     # A push already waiting keeps its place: someone answering again and again must not
     # push their update back for ever. One waiting out a backoff is due again at once.
@@ -30,6 +31,30 @@ _UPSERT = (
     "AND delivery_push.next_attempt_at < excluded.next_attempt_at "
     "THEN delivery_push.next_attempt_at ELSE excluded.next_attempt_at END"
 )
+_UPSERT = (
+    _COLUMNS
+    + "VALUES (%s, %s, %s, %s, 'pending', %s, 0, '', %s, 0, '', '{}', 0, '')"
+    + _ON_CONFLICT
+)
+
+
+def upsert_after(source: str, column: str) -> str:
+    """`_UPSERT` as a part of a larger statement, the version read from `source.column` (a
+    data-modifying WITH query's RETURNING): parameters response_id, workspace_id, kind, key,
+    now."""
+    return (
+        f"{_COLUMNS}SELECT %s, %s, %s, %s, 'pending', {source}.{column}, 0, '', %s, 0, '', "
+        f"'{{}}', 0, '' FROM {source}{_ON_CONFLICT}"
+    )
+
+
+def owed_plainly(response: Response, survey: Survey) -> list[str] | None:
+    """The destinations `mark_due` would make owe this response with `upsert` alone, or None
+    when one of them decides what it is owed itself (`owe`), which only `mark_due` does."""
+    kinds = destinations.enabled_kinds(survey)
+    if any(getattr(destinations.load(kind), "owe", None) is not None for kind in kinds):
+        return None
+    return kinds if user_key(response) is not None else []
 
 
 @dataclass(frozen=True)
