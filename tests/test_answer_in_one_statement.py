@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sounding.answers.models import Answer, Response
 from sounding.collect import flow, store
@@ -97,3 +100,46 @@ def test_an_everyday_answer_is_one_write_on_postgresql(pulse: Survey) -> None:
     statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 3  # the delete, the version, the outbox row
     assert Push.objects.get(response=response).wanted_version == 2
+
+
+# Answers as question kinds store them: numbers, booleans, text of any script, lists of text.
+# No NUL: the kinds refuse it, and PostgreSQL's JSON cannot hold it.
+TEXT = st.characters(blacklist_characters="\x00")
+ANSWER_VALUES = st.one_of(
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.text(TEXT, max_size=40),
+    st.lists(st.text(TEXT, max_size=12), max_size=4),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.dictionaries(st.sampled_from(["nps", "channels", "feedback"]), ANSWER_VALUES))
+@pytest.mark.django_db
+def test_answers_read_with_the_survey_are_the_answers_read_alone(
+    pulse: Survey, values: dict[str, Any]
+) -> None:
+    # An answer's first read (`survey_by_slug` with the form's token) takes the response and
+    # its answers in one statement, aggregated by the database as JSON: each value must come
+    # back as the plain read gives it, type and all.
+    response = Response.objects.create(survey=pulse)
+    for key, value in values.items():
+        store.upsert_answer(response.pk, key, value, timezone.now())
+    survey = store.survey_by_slug(pulse.slug, response.token)
+    assert survey is not None
+    held = store.response_by_token(survey, response.token)
+    assert held is not None and held.pk == response.pk
+    read_together = store.answers_of(held)
+    read_alone = store.answers(response.pk)
+    assert read_together == read_alone
+    assert {k: type(v) for k, v in read_together.items()} == {
+        k: type(v) for k, v in read_alone.items()
+    }
+    # Held once: a second look asks the database again (answers change as they are saved).
+    assert store.answers_of(held) == read_alone
+    # A token naming no response of this survey: the survey, and no response.
+    other = store.survey_by_slug(pulse.slug, "no-such-token")
+    assert other is not None and store.response_by_token(other, "no-such-token") is None

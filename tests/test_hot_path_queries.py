@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -97,3 +99,31 @@ def test_a_signed_survey_costs_no_extra_query_on_a_warm_request(
     assert len(signed_sql) == len(unsigned_sql)
     assert not [sql for sql in signed_sql if "braze_surveybraze" in sql]
     assert Response.objects.filter(survey=signed, identities__braze_id="abc").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="plans read from SQLite's EXPLAIN")
+@pytest.mark.django_db
+def test_the_survey_with_its_response_and_answers_is_one_indexed_statement(
+    workspace: Workspace, owner: User
+) -> None:
+    # What every answer reads first (`store.survey_by_slug` with the form's token): each of
+    # its three tables searched by an index, none scanned.
+    survey = Survey.create(workspace, PULSE, owner)
+    response = Response.objects.create(survey=survey, token="tok")
+    ran: list[tuple[str, Any]] = []
+
+    def keep(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        ran.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        found = store.survey_by_slug(survey.slug, "tok")
+    assert found is not None and store.response_by_token(found, "tok") == response
+    assert len(ran) == 1
+    sql, params = ran[0]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = [str(row[-1]) for row in cursor.fetchall()]
+    searched = {t for line in plan for t in re.findall(r"^SEARCH (\w+) USING", line)}
+    assert searched == {"surveys_survey", "collect_response", "collect_answer"}, plan
+    assert not [line for line in plan if line.startswith("SCAN")], plan

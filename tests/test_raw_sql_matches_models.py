@@ -99,6 +99,8 @@ INSERTS = [
 
 OTHERS = [
     Case(store.survey_by_slug, lambda w: store.survey_by_slug(w.survey.slug)),
+    # With a token: the response and its answers in the same statement.
+    Case(store.survey_by_slug, lambda w: store.survey_by_slug(w.survey.slug, w.response.token)),
     Case(store.response_by_token, lambda w: store.response_by_token(w.survey, w.response.token)),
     Case(
         store.response_by_identity,
@@ -279,6 +281,8 @@ _KEYWORDS = {
     "by",
     "limit",
     "with",
+    "left",
+    "join",
 }
 
 
@@ -340,7 +344,9 @@ def unknown_columns(sql: str, case: Case) -> dict[str, set[str]]:
             # excluded.x: the row an upsert tried to insert, so a column of its table.
             table = written if qualifier == "excluded" else qualifier
             if table is not None:
-                if name not in has.get(table, set()):
+                # A table named outside this scope: a correlated subquery's outer row.
+                known = has[table] if table in has else columns(model_of(table, case))
+                if name not in known:
                     unknown.setdefault(table, set()).add(name)
             elif not any(name in cols for cols in has.values()):
                 unknown.setdefault(" or ".join(tables) or "no table", set()).add(name)

@@ -19,9 +19,12 @@ from sounding.delivery.outbox import upsert_after
 from sounding.surveys.models import Survey
 
 SURVEY_FIELDS = ["id", "workspace_id", "slug", "title", "status", "version", "destinations"]
+_SURVEY_COLUMN = {f.attname: cast(str, f.column) for f in Survey._meta.concrete_fields}
+SURVEY_COLUMNS = [_SURVEY_COLUMN[name] for name in SURVEY_FIELDS]
 RESPONSE_FIELDS = [f.attname for f in Response._meta.concrete_fields]
 # Concrete fields are those with a column: `column` is None only on the others.
-_RESPONSE_COLUMNS = ", ".join(cast(str, f.column) for f in Response._meta.concrete_fields)
+_RESPONSE_COLUMN_NAMES = [cast(str, f.column) for f in Response._meta.concrete_fields]
+_RESPONSE_COLUMNS = ", ".join(_RESPONSE_COLUMN_NAMES)
 _VALUE_FIELD = Answer._meta.get_field("value")
 _DESTINATIONS_FIELD = Survey._meta.get_field("destinations")
 
@@ -32,15 +35,24 @@ def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
-def survey_by_slug(slug: str) -> Survey | None:
-    """The survey head, without its definition (the spec cache has that)."""
+def survey_by_slug(slug: str, token: str = "") -> Survey | None:
+    """The survey head, without its definition (the spec cache has that).
+
+    With `token` (an answer posted from a survey form, a resume link), the response it names
+    and that response's answers come in the same statement: `response_by_token` and
+    `answers_of` then take them from the survey instead of asking again. Every answer is such
+    a request, and on PostgreSQL each statement is a round trip."""
+    if token and "\x00" not in token:
+        return _survey_holding(slug, token)
     row = _one(
         "SELECT id, workspace_id, slug, title, status, version, destinations "
         "FROM surveys_survey WHERE slug = %s",
         [slug],
     )
-    if row is None:
-        return None
+    return None if row is None else _survey(row)
+
+
+def _survey(row: tuple[Any, ...]) -> Survey:
     values = [
         *row[:-1],
         _DESTINATIONS_FIELD.from_db_value(row[-1], _DESTINATIONS_FIELD.cached_col, connection),
@@ -48,10 +60,44 @@ def survey_by_slug(slug: str) -> Survey | None:
     return Survey.from_db(connection.alias, SURVEY_FIELDS, values)
 
 
-def _response(where: str, params: list[Any]) -> Response | None:
-    row = _one(f"SELECT {_RESPONSE_COLUMNS} FROM collect_response WHERE {where}", params)
+# Every answer of a response as one JSON object, in the database's own words for it.
+_ANSWERS_OBJECT = {
+    "postgresql": "json_object_agg(question_key, value)",
+    "sqlite": "json_group_object(question_key, json(value))",
+}
+
+
+def _survey_holding(slug: str, token: str) -> Survey | None:
+    width = len(SURVEY_FIELDS)
+    surveys = ", ".join(f"surveys_survey.{field}" for field in SURVEY_COLUMNS)
+    responses = ", ".join(f"collect_response.{column}" for column in _RESPONSE_COLUMN_NAMES)
+    row = _one(
+        f"SELECT {surveys}, {responses}, (SELECT {_ANSWERS_OBJECT[connection.vendor]} "
+        "FROM collect_answer WHERE response_id = collect_response.id) "
+        "FROM surveys_survey LEFT JOIN collect_response ON collect_response.token = %s "
+        "AND collect_response.survey_id = surveys_survey.id WHERE surveys_survey.slug = %s",
+        [token, slug],
+    )
     if row is None:
         return None
+    survey = _survey(row[:width])
+    response = None
+    if row[width] is not None:  # the response's id: NULL when the token names none
+        response = _response_from(row[width:-1])
+        _of(survey, response)
+        given = row[-1]
+        answers = json.loads(given) if isinstance(given, str) else given
+        response.__dict__["_held_answers"] = answers or {}
+    survey.__dict__["_held_response"] = (token, response)
+    return survey
+
+
+def _response(where: str, params: list[Any]) -> Response | None:
+    row = _one(f"SELECT {_RESPONSE_COLUMNS} FROM collect_response WHERE {where}", params)
+    return None if row is None else _response_from(row)
+
+
+def _response_from(row: tuple[Any, ...]) -> Response:
     values = list(row)
     for i, (col, converters) in enumerate(_response_converters()):
         for converter in converters:
@@ -82,6 +128,9 @@ def response_by_token(survey: Survey, token: str) -> Response | None:
         # No token holds NUL, and PostgreSQL refuses the query outright: an edited form or
         # cookie, answered as an unknown token.
         return None
+    held = survey.__dict__.get("_held_response")
+    if held is not None and held[0] == token:
+        return held[1]  # read with the survey (`survey_by_slug`)
     return _of(survey, _response("token = %s AND survey_id = %s", [token, survey.pk]))
 
 
@@ -100,6 +149,12 @@ def _of(survey: Survey, response: Response | None) -> Response | None:
     if response is not None:
         response.survey = survey
     return response
+
+
+def answers_of(response: Response) -> dict[str, Any]:
+    """The response's answers: those read with it (`survey_by_slug`), once, else asked for."""
+    held = response.__dict__.pop("_held_answers", None)
+    return held if held is not None else answers(response.pk)
 
 
 def answers(response_id: int) -> dict[str, Any]:

@@ -163,7 +163,7 @@ class Held:
     def __init__(self, response: Response | None, own: bool) -> None:
         self.response = response
         self.own = own or response is None
-        self.stored: dict[str, Any] = store.answers(response.pk) if response else {}
+        self.stored: dict[str, Any] = store.answers_of(response) if response else {}
         self.seen: dict[str, Any] = self.stored if self.own else {}
 
     def start(self, visit: Visit, ctx: flow.LinkContext) -> Response:
@@ -603,7 +603,8 @@ def respond_with(request: HttpRequest, slug: str, out: Reply) -> HttpResponse:
 
 
 def _respond(request: HttpRequest, slug: str, out: Reply = PAGES) -> HttpResponse:
-    survey = store.survey_by_slug(slug)
+    # The response an answer or a resume link names comes with the survey, in one statement.
+    survey = store.survey_by_slug(slug, request.POST.get("r") or request.GET.get("r") or "")
     if survey is None:
         return out.closed(request, None, 404)
     preview = request.GET.get("preview") == "1" and _may_preview(request, survey)
