@@ -136,6 +136,11 @@ OTHERS = [
         vendors=frozenset(store.SAVES_AT_ONCE),
     ),
     Case(
+        claim.turns,
+        lambda w: claim.turns("braze", timezone.now()),
+        prepare=lambda w: outbox.upsert(w.response.pk, w.survey.workspace_id, "braze", "k", 1),
+    ),
+    Case(
         claim.worth_claiming,
         lambda w: claim.worth_claiming("braze", 75, timezone.now()),
         prepare=lambda w: outbox.upsert(w.response.pk, w.survey.workspace_id, "braze", "k", 1),
