@@ -151,12 +151,11 @@ def save_answer(
         return False
     now = timezone.now()
     completed = now if completes else None
-    owed = outbox.owed_plainly(response, survey) if store.saves_at_once() else None
-    if owed is not None and not same and not stale and value is not EMPTY:
+    everyday = store.saves_at_once() and not same and not stale and value is not EMPTY
+    owed = outbox.owed_plainly(response, survey) if everyday else None
+    if owed is not None:
         # The everyday answer, in one statement: the same rows as the transaction below.
-        key = outbox.user_key(response) or ""
-        people = [(survey.workspace_id, kind, key) for kind in owed]
-        store.save_at_once(response.pk, question.key, value, now, completed, people)
+        store.save_at_once(response.pk, question.key, value, now, completed, owed)
     else:
         _save_apart(survey, response, question, value, future, stale, same, now, completed)
     if completed is not None:

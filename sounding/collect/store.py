@@ -44,11 +44,7 @@ def survey_by_slug(slug: str, token: str = "") -> Survey | None:
     a request, and on PostgreSQL each statement is a round trip."""
     if token and "\x00" not in token:
         return _survey_holding(slug, token)
-    row = _one(
-        "SELECT id, workspace_id, slug, title, status, version, destinations "
-        "FROM surveys_survey WHERE slug = %s",
-        [slug],
-    )
+    row = _one(_SURVEY_BY_SLUG, [slug])
     return None if row is None else _survey(row)
 
 
@@ -60,6 +56,16 @@ def _survey(row: tuple[Any, ...]) -> Survey:
     return Survey.from_db(connection.alias, SURVEY_FIELDS, values)
 
 
+_SURVEY_BY_SLUG = f"SELECT {', '.join(SURVEY_COLUMNS)} FROM surveys_survey WHERE slug = %s"
+_SURVEY_HOLDING = (
+    "SELECT "
+    + ", ".join(f"surveys_survey.{column}" for column in SURVEY_COLUMNS)
+    + ", "
+    + ", ".join(f"collect_response.{column}" for column in _RESPONSE_COLUMN_NAMES)
+    + ", (SELECT {answers} FROM collect_answer WHERE response_id = collect_response.id) "
+    "FROM surveys_survey LEFT JOIN collect_response ON collect_response.token = %s "
+    "AND collect_response.survey_id = surveys_survey.id WHERE surveys_survey.slug = %s"
+)
 # Every answer of a response as one JSON object, in the database's own words for it.
 _ANSWERS_OBJECT = {
     "postgresql": "json_object_agg(question_key, value)",
@@ -69,15 +75,7 @@ _ANSWERS_OBJECT = {
 
 def _survey_holding(slug: str, token: str) -> Survey | None:
     width = len(SURVEY_FIELDS)
-    surveys = ", ".join(f"surveys_survey.{field}" for field in SURVEY_COLUMNS)
-    responses = ", ".join(f"collect_response.{column}" for column in _RESPONSE_COLUMN_NAMES)
-    row = _one(
-        f"SELECT {surveys}, {responses}, (SELECT {_ANSWERS_OBJECT[connection.vendor]} "
-        "FROM collect_answer WHERE response_id = collect_response.id) "
-        "FROM surveys_survey LEFT JOIN collect_response ON collect_response.token = %s "
-        "AND collect_response.survey_id = surveys_survey.id WHERE surveys_survey.slug = %s",
-        [token, slug],
-    )
+    row = _one(_SURVEY_HOLDING.format(answers=_ANSWERS_OBJECT[connection.vendor]), [token, slug])
     if row is None:
         return None
     survey = _survey(row[:width])

@@ -134,11 +134,16 @@ def _may_preview(request: HttpRequest, survey: Survey) -> bool:
     )
 
 
+def _token(request: HttpRequest) -> str:
+    """The response token the form posts, or the link carries (a resume link)."""
+    return request.POST.get("r") or request.GET.get("r") or ""
+
+
 def _find(
     request: HttpRequest, survey: Survey, ctx: flow.LinkContext
 ) -> tuple[Response | None, bool]:
     """The response this request continues, and whether this visitor may see its answers."""
-    token = request.POST.get("r") or request.GET.get("r") or ""
+    token = _token(request)
     if token:
         response = store.response_by_token(survey, token)
         return response, True
@@ -604,7 +609,7 @@ def respond_with(request: HttpRequest, slug: str, out: Reply) -> HttpResponse:
 
 def _respond(request: HttpRequest, slug: str, out: Reply = PAGES) -> HttpResponse:
     # The response an answer or a resume link names comes with the survey, in one statement.
-    survey = store.survey_by_slug(slug, request.POST.get("r") or request.GET.get("r") or "")
+    survey = store.survey_by_slug(slug, _token(request))
     if survey is None:
         return out.closed(request, None, 404)
     preview = request.GET.get("preview") == "1" and _may_preview(request, survey)

@@ -31,30 +31,29 @@ _ON_CONFLICT = (
     "AND delivery_push.next_attempt_at < excluded.next_attempt_at "
     "THEN delivery_push.next_attempt_at ELSE excluded.next_attempt_at END"
 )
-_UPSERT = (
-    _COLUMNS
-    + "VALUES (%s, %s, %s, %s, 'pending', %s, 0, '', %s, 0, '', '{}', 0, '')"
-    + _ON_CONFLICT
-)
+# The new row's values: the response, workspace, destination and person, its version, and
+# when it falls due (now).
+_ROW = "%s, %s, %s, %s, 'pending', {version}, 0, '', %s, 0, '', '{{}}', 0, ''"
+_UPSERT = f"{_COLUMNS}VALUES ({_ROW.format(version='%s')}){_ON_CONFLICT}"
 
 
 def upsert_after(source: str, column: str) -> str:
     """`_UPSERT` as a part of a larger statement, the version read from `source.column` (a
     data-modifying WITH query's RETURNING): parameters response_id, workspace_id, kind, key,
     now."""
-    return (
-        f"{_COLUMNS}SELECT %s, %s, %s, %s, 'pending', {source}.{column}, 0, '', %s, 0, '', "
-        f"'{{}}', 0, '' FROM {source}{_ON_CONFLICT}"
-    )
+    row = _ROW.format(version=f"{source}.{column}")
+    return f"{_COLUMNS}SELECT {row} FROM {source}{_ON_CONFLICT}"
 
 
-def owed_plainly(response: Response, survey: Survey) -> list[str] | None:
-    """The destinations `mark_due` would make owe this response with `upsert` alone, or None
-    when one of them decides what it is owed itself (`owe`), which only `mark_due` does."""
+def owed_plainly(response: Response, survey: Survey) -> list[tuple[int, str, str]] | None:
+    """What `mark_due` would upsert for this response, as (workspace, destination, person),
+    or None when one of the survey's destinations decides what it is owed itself (`owe`),
+    which only `mark_due` does."""
     kinds = destinations.enabled_kinds(survey)
     if any(getattr(destinations.load(kind), "owe", None) is not None for kind in kinds):
         return None
-    return kinds if user_key(response) is not None else []
+    key = user_key(response)
+    return [] if key is None else [(survey.workspace_id, kind, key) for kind in kinds]
 
 
 @dataclass(frozen=True)
