@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from sounding.accounts.models import User, Workspace
 from sounding.surveys.models import Survey
@@ -35,9 +36,11 @@ def keys(survey: Survey) -> list[str]:
     return [q["key"] for q in survey.definition["questions"]]
 
 
-def preview_prompt(page: Any) -> str:
+def expect_preview_prompt(page: Any, text: str) -> None:
+    """The preview's question reads `text`, once the frame has loaded its new address: its
+    src changes before its document does."""
     frame = page.frame_locator("iframe[title=Preview]")
-    return str(frame.locator("h1, legend, label").first.inner_text())
+    expect(frame.locator("h1, legend, label").first).to_contain_text(text)
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def test_a_question_is_dragged_to_a_new_place_and_the_preview_reloads(
     wide.wait_for_function(
         "() => document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')"
     )
-    assert "Which plan are you on?" in preview_prompt(wide)
+    expect_preview_prompt(wide, "Which plan are you on?")
 
     # A saved change reloads the page and the preview with it.
     wide.locator("#id_q-plan-prompt").fill("Which plan do you pay for?")
@@ -88,7 +91,7 @@ def test_a_question_is_dragged_to_a_new_place_and_the_preview_reloads(
     wide.wait_for_function(
         "() => document.querySelector('iframe[title=Preview]').src.endsWith('q=plan')"
     )
-    assert "Which plan do you pay for?" in preview_prompt(wide)
+    expect_preview_prompt(wide, "Which plan do you pay for?")
 
 
 def test_a_move_that_breaks_a_condition_is_undone_on_the_page_with_the_reason(
