@@ -26,7 +26,12 @@ def normalize_identity(kind: str, value: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(18)
+    # One in 64 url-safe tokens would start with "-", which a spreadsheet opening an export
+    # reads as a formula, so the CSV export has to defuse it and the column no longer joins
+    # with the token anywhere else. A token never starts with one.
+    while (token := secrets.token_urlsafe(18)).startswith("-"):
+        pass
+    return token
 
 
 class Response(models.Model):
