@@ -81,6 +81,7 @@ class Point:
     latencies: list[float] = field(default_factory=list)  # seconds, one per submission
     errors: list[str] = field(default_factory=list)
     server_cpu: float = 0.0  # seconds, every process of the serve session
+    server_cpu_by_role: dict[str, float] = field(default_factory=dict)  # seconds, by role_of
     client_cpu: float = 0.0  # seconds, every client process
 
 
@@ -421,9 +422,11 @@ def measure(
         raise SystemExit(f"the warm-up failed: {warm_up.errors[0]}")
     points: list[Point] = []
     for concurrency in args.concurrency:
-        cpu_before = server_cpu_seconds(sid)
+        cpu_before, roles_before = server_cpu_seconds(sid), cpu_by_role(sid)
         point = run_point(url, target, concurrency, args, submit)
         point.server_cpu = server_cpu_seconds(sid) - cpu_before
+        roles = cpu_by_role(sid)
+        point.server_cpu_by_role = {r: s - roles_before.get(r, 0.0) for r, s in roles.items()}
         points.append(point)
     return points, len(warm_up.latencies)
 
@@ -446,6 +449,14 @@ def per_second(point: Point) -> float:
 def cpu_ms(point: Point) -> float:
     """Server CPU per completed submission."""
     return 1000 * point.server_cpu / max(1, len(point.latencies))
+
+
+def roles_line(point: Point) -> str:
+    """Where a point's server CPU went: ms per submission by process role."""
+    done = max(1, len(point.latencies))
+    roles = sorted(point.server_cpu_by_role.items(), key=lambda item: -item[1])
+    shares = ", ".join(f"{role} {1000 * seconds / done:.1f}" for role, seconds in roles)
+    return f"server CPU ms/sub at {point.concurrency}, by role: {shares}"
 
 
 def rss_line(rss: dict[str, list[float]]) -> str:
@@ -517,6 +528,7 @@ def bench_database(db: str, args: argparse.Namespace, submit: Submit[str] = subm
             outcome.notes.append(
                 "CPU s by role, whole run: " + ", ".join(f"{r} {s:.1f}" for r, s in used)
             )
+            outcome.notes += [roles_line(p) for p in points]
         finally:
             kill_session(proc)
             if standin is not None:

@@ -18,22 +18,20 @@ this application in front of Django:
   waits on the network. Each process runs Django on two threads, one request at a time on
   each: one for the forms that hash a password, one for everything else (`Lanes`).
 
-The respondent pages (/s/) go to a handler of their own (`sounding.collect.handler`), on the
-same thread as everything else, through `Whole`: a cheaper bridge than a2wsgi's for an answer
-that is never streamed.
+The respondent pages (/s/) go to a handler of their own (`sounding.collect.handler`), run on
+the event loop's own thread (`Whole`): cheaper than any hop to a thread, for requests that
+are short and never streamed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import io
 import json
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import Executor
 from typing import Any, cast
 
 from a2wsgi import WSGIMiddleware
@@ -165,30 +163,41 @@ Headers = list[tuple[bytes, bytes]]
 
 
 class Whole:
-    """A WSGI application on `executor` whose body is already here (`Front`) and whose answer
-    is sent whole once it is complete.
+    """A WSGI application run on the event loop's own thread, for requests whose body is
+    already here (`Front`) and whose answer is sent whole once it is complete.
 
-    a2wsgi hands every message across threads and waits for the event loop to take it: the
-    body read, the status, each chunk of the answer and its end, four round trips a request.
-    Here the thread gets the body with the request and gives back the whole answer: one hop
-    there and one back. An answer is held in memory until it is complete, so this is only for
-    pages that never stream (the respondent pages).
+    Each call runs to its end before the loop goes on, so these requests are served one at a
+    time, as on the thread of a synchronous server, and the loop (other clients' bodies, the
+    other lanes' answers) waits meanwhile. That is the trade: a respondent request is a few
+    milliseconds of work on a nearby database, and handing it to a thread and back cost a
+    quarter of a submission's CPU at 32 respondents (docs/performance.md). Not for pages that
+    stream or wait on anything slow.
+
+    Django keeps a database connection per thread, so every call here shares the one of the
+    loop's thread. Each runs in a copy of the context, as on a thread of its own: what
+    Django sets aside per request (the language, the URLs in use) ends with the request.
     """
 
-    def __init__(self, wsgi_app: Any, executor: Executor) -> None:
+    def __init__(self, wsgi_app: Any) -> None:
         self.app = wsgi_app
-        self.executor = executor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()  # the whole body, as Front replays it
         environ = build_environ(cast(Any, scope), cast(Any, io.BytesIO(message.get("body", b""))))
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        status, headers, body = await loop.run_in_executor(
-            self.executor, functools.partial(context.run, self._answer, environ)
-        )
+        status, headers, body = self._blocking(environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _blocking(self, environ: Any) -> tuple[int, Headers, bytes]:
+        # Django refuses a database call while an event loop runs on its thread, lest a
+        # coroutine interleave with it. None can here: the loop is held until this returns.
+        # The loop is hidden for this call only; the refusal stands for anything else.
+        loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            return contextvars.copy_context().run(self._answer, environ)
+        finally:
+            asyncio.events._set_running_loop(loop)
 
     def _answer(self, environ: Any) -> tuple[int, Headers, bytes]:
         started: list[Any] = []
@@ -220,14 +229,13 @@ class Lanes:
     sign-in limits let through to the hasher, then queues behind itself and never in front
     of a respondent. The hasher releases the interpreter's lock while it works, so the two
     threads truly run side by side. The respondent pages, when `respondents` is given, run on
-    the main thread too, one request at a time among the others, with the same database
-    connection.
+    the event loop's thread (`Whole`), one at a time, with a database connection of their own.
     """
 
     def __init__(self, wsgi_app: Any, respondents: Any = None) -> None:
         self.main = WSGIMiddleware(wsgi_app, workers=1)
         self.passwords = WSGIMiddleware(wsgi_app, workers=1)
-        self.respondents = None if respondents is None else Whole(respondents, self.main.executor)
+        self.respondents = None if respondents is None else Whole(respondents)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

@@ -305,7 +305,6 @@ def test_only_a_signed_in_member_sees_the_preview(
 def test_the_server_hands_respondent_pages_to_their_own_handler() -> None:
     respondents = asgi.application.app.respondents  # type: ignore[attr-defined]
     assert isinstance(respondents, Whole) and isinstance(respondents.app, RespondentHandler)
-    assert respondents.executor is asgi.application.app.main.executor  # type: ignore[attr-defined]
 
 
 def test_a_browser_answers_through_the_respondent_handler(
