@@ -422,11 +422,11 @@ def measure(
         raise SystemExit(f"the warm-up failed: {warm_up.errors[0]}")
     points: list[Point] = []
     for concurrency in args.concurrency:
-        cpu_before, roles_before = server_cpu_seconds(sid), cpu_by_role(sid)
+        before = cpu_by_role(sid)
         point = run_point(url, target, concurrency, args, submit)
-        point.server_cpu = server_cpu_seconds(sid) - cpu_before
-        roles = cpu_by_role(sid)
-        point.server_cpu_by_role = {r: s - roles_before.get(r, 0.0) for r, s in roles.items()}
+        after = cpu_by_role(sid)
+        point.server_cpu_by_role = {r: s - before.get(r, 0.0) for r, s in after.items()}
+        point.server_cpu = sum(point.server_cpu_by_role.values())
         points.append(point)
     return points, len(warm_up.latencies)
 

@@ -169,9 +169,9 @@ class Whole:
     Each call runs to its end before the loop goes on, so these requests are served one at a
     time, as on the thread of a synchronous server, and the loop (other clients' bodies, the
     other lanes' answers) waits meanwhile. That is the trade: a respondent request is a few
-    milliseconds of work on a nearby database, and handing it to a thread and back cost a
-    quarter of a submission's CPU at 32 respondents (docs/performance.md). Not for pages that
-    stream or wait on anything slow.
+    milliseconds of work on a nearby database, and handing it to a thread and back cost up to
+    a quarter of the CPU of a request that does little (docs/performance.md). Not for pages
+    that stream or wait on anything slow.
 
     Django keeps a database connection per thread, so every call here shares the one of the
     loop's thread. Each runs in a copy of the context, as on a thread of its own: what

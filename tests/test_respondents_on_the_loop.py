@@ -23,11 +23,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 T = TypeVar("T")
 
 
-def scope(path: str, method: str = "GET") -> dict[str, Any]:
+def scope(path: str) -> dict[str, Any]:
     return {
         "type": "http",
         "http_version": "1.1",
-        "method": method,
+        "method": "GET",
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
